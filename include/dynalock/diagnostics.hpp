@@ -1,0 +1,24 @@
+#pragma once
+
+#include <dynalock/attribute_value.hpp>
+
+#include <optional>
+#include <string>
+
+namespace dynalock {
+
+/// What the server (or the transport) said about a failed operation, beside the
+/// error_code. `message` and `aws_type` are the server's own text: they may be
+/// attacker-controlled, so log them as data and never build `what()` from them
+/// unchecked.
+struct diagnostics {
+    std::string aws_type;       ///< e.g. "ConditionalCheckFailedException" (prefix removed)
+    std::string message;        ///< the server's `message`/`Message`, or a client-side explanation
+    unsigned http_status = 0;   ///< 0 when no response was received
+    std::string request_id;     ///< `x-amzn-RequestId`
+    std::optional<item> item;   ///< for a failed condition: the item as it is (ALL_OLD)
+
+    void clear() { *this = diagnostics{}; }
+};
+
+}  // namespace dynalock

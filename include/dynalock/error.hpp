@@ -1,0 +1,68 @@
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace dynalock {
+
+using boost::system::error_code;
+
+/// Errors raised by dynalock. Each distinct failure has its own code so that a
+/// log line explains itself; `is_retryable` and `is_ambiguous` classify them.
+enum class errc {
+    // Answers from DynamoDB, mapped from the `__type` of an error response.
+    conditional_check_failed = 1,  ///< ConditionalCheckFailedException
+    transaction_canceled,          ///< TransactionCanceledException
+    transaction_conflict,          ///< TransactionConflictException
+    throttled,                     ///< ThrottlingException, ProvisionedThroughputExceeded, RequestLimitExceeded
+    resource_not_found,            ///< ResourceNotFoundException (table missing)
+    resource_in_use,               ///< ResourceInUseException (table exists / is being changed)
+    validation_failed,             ///< ValidationException and other malformed-request answers
+    item_collection_too_large,     ///< ItemCollectionSizeLimitExceededException
+    access_denied,                 ///< AccessDeniedException
+    unrecognized_client,           ///< UnrecognizedClientException, InvalidClientTokenId: unknown key
+    signature_rejected,            ///< InvalidSignatureException, SignatureDoesNotMatch
+    credentials_expired,           ///< ExpiredTokenException
+    clock_skew,                    ///< the server rejected our signing time
+    internal_server_error,         ///< InternalServerError, any other 5xx
+    service_unavailable,           ///< ServiceUnavailable (503)
+    unknown_service_error,         ///< an error `__type` we do not know
+
+    // Client-side configuration and input.
+    credentials_unavailable,  ///< no credentials could be found or loaded
+    region_missing,           ///< no region configured anywhere
+    invalid_endpoint,         ///< an endpoint URL we cannot use
+    invalid_config,           ///< a malformed shared config/credentials file
+    invalid_argument,         ///< a request rejected before it was sent
+    value_too_large,          ///< an item or key over DynamoDB's size limits
+
+    // Transport and response.
+    timeout,              ///< the operation's deadline passed
+    connect_failed,       ///< could not connect (refused, unreachable, resolve failure)
+    tls_failed,           ///< TLS handshake or certificate verification failed
+    connection_lost,      ///< the connection closed or reset mid-request
+    response_too_large,   ///< the response exceeded the configured size limit
+    malformed_response,   ///< bytes that are not a valid HTTP response or not the JSON we expect
+    crc32_mismatch,       ///< the body does not match `x-amz-crc32`
+};
+
+const boost::system::error_category& dynalock_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), dynalock_category()};
+}
+
+/// True for failures where repeating the same request may succeed (throttling,
+/// transient server and transport faults). A conditional write that failed its
+/// condition is never retryable.
+bool is_retryable(error_code ec) noexcept;
+
+/// True when a request may have taken effect although we saw a failure: the
+/// request was (or may have been) sent and no definite answer came back.
+bool is_ambiguous(error_code ec) noexcept;
+
+}  // namespace dynalock
+
+template <>
+struct boost::system::is_error_code_enum<dynalock::errc> : std::true_type {};

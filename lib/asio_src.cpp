@@ -1,0 +1,6 @@
+// The one translation unit that compiles Asio, Asio.SSL and Beast
+// (BOOST_ASIO_SEPARATE_COMPILATION / BOOST_BEAST_SEPARATE_COMPILATION), so that
+// no other file pays for their definitions.
+#include <boost/asio/impl/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>
+#include <boost/beast/src.hpp>
