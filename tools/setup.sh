@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything dynalock needs on a fresh Debian 12 machine, then
+# configures and builds it. Idempotent: a second run only rebuilds.
+#   usage: tools/setup.sh [BUILD_DIR] [extra meson options...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+shift || true
+
+packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
+          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+          nodejs npm stunnel4 python3)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_=""
+    [ "$(id -u)" -eq 0 ] || sudo_=sudo
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# dynalite, pinned by package-lock.json, into the ignored node_modules/.
+if ! [ -e node_modules/dynalite/cli.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! [ -e "$build/build.ninja" ]; then
+    meson setup "$build" "$@"
+fi
+ninja -C "$build"
