@@ -110,6 +110,18 @@ def start_moto(env):
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
                             {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     key = iam.create_access_key(UserName="dynalock-test")["AccessKey"]
+    # Temporary credentials (with a session token) from an assumed role.
+    iam.create_role(RoleName="dynalock-test", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "*"}}]}))
+    iam.put_role_policy(RoleName="dynalock-test", PolicyName="all",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    sts = botocore.session.get_session().create_client(
+        "sts", region_name="us-east-1", endpoint_url=url,
+        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    session = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/dynalock-test",
+                              RoleSessionName="dynalock-test")["Credentials"]
     # From now on every request must carry a valid signature by a known key.
     req = urllib.request.Request(f"{url}/moto-api/reset-auth", data=b"0", method="POST",
                                  headers={"Content-Type": "text/plain"})
@@ -118,6 +130,9 @@ def start_moto(env):
     env["DYNALOCK_TEST_MOTO_URL"] = url
     env["DYNALOCK_TEST_MOTO_ACCESS_KEY_ID"] = key["AccessKeyId"]
     env["DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY"] = key["SecretAccessKey"]
+    env["DYNALOCK_TEST_MOTO_SESSION_ACCESS_KEY_ID"] = session["AccessKeyId"]
+    env["DYNALOCK_TEST_MOTO_SESSION_SECRET_ACCESS_KEY"] = session["SecretAccessKey"]
+    env["DYNALOCK_TEST_MOTO_SESSION_TOKEN"] = session["SessionToken"]
 
 
 def start_tls(env, backend_port):
