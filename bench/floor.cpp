@@ -1,0 +1,30 @@
+// The raw floor alone: prebuilt UpdateItem bytes over K keep-alive connections
+// from an epoll loop. What the client's CPU per request is compared against.
+//   floor --seconds T --conns K[,K...] [--endpoint-url http://host:port]
+
+#include "support/json_line.hpp"
+#include "support/options.hpp"
+#include "support/raw_floor.hpp"
+#include "support/server.hpp"
+
+int main(int argc, char** argv) {
+    using namespace dynalock::bench;
+    return run_main("floor", [&] {
+        const auto opts = parse_options(argc, argv, {"--seconds", "--conns", "--endpoint-url"});
+        const bench_server server(opts.endpoint_url);
+        for (const int conns : opts.conns) {
+            prepare_floor(server.address(), conns);
+            const auto result = run_floor(server.address(), conns, opts.seconds);
+            json_line()
+                .add("bench", "floor")
+                .add("conns", conns)
+                .add("seconds", opts.seconds)
+                .add("requests", result.requests)
+                .add("errors", result.errors)
+                .add("req_per_s", static_cast<double>(result.requests) / result.cost.wall_seconds)
+                .add("floor_cpu_us_per_req",
+                     result.cost.cpu_us / static_cast<double>(result.requests))
+                .print();
+        }
+    });
+}

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dynalock::bench {
+
+/// Command line of a bench. Every flag takes a value (`--flag V` or `--flag=V`).
+struct options {
+    double seconds = 5.0;
+    std::vector<int> conns{16};
+    std::vector<int> in_flight{1, 16, 64};
+    /// Empty: start a local dynalite for the run.
+    std::string endpoint_url;
+};
+
+/// Parses `argv`, accepting only the flags named in `allowed` (e.g. "--seconds").
+/// Throws std::invalid_argument naming the offending flag or value.
+options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed);
+
+/// Runs a bench's body and turns an escaping exception into a message on stderr
+/// and exit status 1, after the stack (and so any server it started) has unwound.
+int run_main(std::string_view bench_name, const std::function<void()>& body);
+
+}  // namespace dynalock::bench

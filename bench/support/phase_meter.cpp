@@ -1,0 +1,29 @@
+#include "phase_meter.hpp"
+
+#include <sys/resource.h>
+
+#include <system_error>
+
+namespace dynalock::bench {
+namespace {
+
+std::int64_t process_cpu_us() {
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        throw std::system_error(errno, std::generic_category(), "getrusage");
+    const auto us = [](const timeval& t) { return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; };
+    return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+}  // namespace
+
+phase_meter::phase_meter()
+    : wall_start_(std::chrono::steady_clock::now()), cpu_start_us_(process_cpu_us()) {}
+
+phase_cost phase_meter::elapsed() const {
+    const auto cpu_us = process_cpu_us() - cpu_start_us_;
+    const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall_start_;
+    return {wall.count(), static_cast<double>(cpu_us)};
+}
+
+}  // namespace dynalock::bench

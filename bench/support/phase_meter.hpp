@@ -1,0 +1,27 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace dynalock::bench {
+
+/// What one measured phase cost: wall time and this process's CPU time.
+struct phase_cost {
+    double wall_seconds = 0;
+    /// User + system CPU of this process only (RUSAGE_SELF): a server started as
+    /// our child is not counted, whatever it burns.
+    double cpu_us = 0;
+};
+
+/// Starts measuring on construction; `elapsed()` reports the cost so far.
+class phase_meter {
+public:
+    phase_meter();
+    phase_cost elapsed() const;
+
+private:
+    std::chrono::steady_clock::time_point wall_start_;
+    std::int64_t cpu_start_us_;
+};
+
+}  // namespace dynalock::bench

@@ -1,0 +1,183 @@
+#include "raw_floor.hpp"
+
+#include "raw_http.hpp"
+#include "workload.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace dynalock::bench {
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+std::string key_json(int index) {
+    return "{" + quoted(workload::key_attribute) + ":{\"S\":" + quoted(workload::item_key(index)) +
+           "}}";
+}
+
+std::string update_body(int index) {
+    return "{\"TableName\":" + quoted(floor_table) + ",\"Key\":" + key_json(index) +
+           ",\"UpdateExpression\":" + quoted(workload::update_expression) +
+           ",\"ConditionExpression\":" + quoted(workload::condition_expression) +
+           ",\"ExpressionAttributeNames\":{\"#k\":" + quoted(workload::key_attribute) +
+           ",\"#v\":" + quoted(workload::value_attribute) +
+           "},\"ExpressionAttributeValues\":{\":v\":{\"S\":" + quoted(workload::value) + "}}}";
+}
+
+struct connection {
+    unique_fd fd;
+    std::string request;
+    std::size_t sent = 0;
+    bool waiting_writable = false;
+    std::array<char, 8192> in;
+    std::size_t received = 0;
+};
+
+void watch(int epoll_fd, int op, connection& c, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = &c;
+    if (::epoll_ctl(epoll_fd, op, c.fd.get(), &ev) != 0)
+        throw_errno("epoll_ctl");
+}
+
+/// Sends what is left of the request; waits for writability only when the kernel
+/// buffer is full, which small requests on loopback never meet in practice.
+void send_rest(int epoll_fd, connection& c) {
+    while (c.sent < c.request.size()) {
+        const auto n =
+            ::send(c.fd.get(), c.request.data() + c.sent, c.request.size() - c.sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c.waiting_writable)
+                watch(epoll_fd, EPOLL_CTL_MOD, c, EPOLLOUT);
+            c.waiting_writable = true;
+            return;
+        }
+        if (n < 0)
+            throw_errno("send");
+        c.sent += static_cast<std::size_t>(n);
+    }
+    c.sent = 0;
+    if (c.waiting_writable)
+        watch(epoll_fd, EPOLL_CTL_MOD, c, EPOLLIN);
+    c.waiting_writable = false;
+}
+
+/// Reads what arrived; true once the whole response is in (and the buffer reset).
+bool receive(connection& c, floor_result& result) {
+    const auto n = ::recv(c.fd.get(), c.in.data() + c.received, c.in.size() - c.received, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return false;
+    if (n < 0)
+        throw_errno("recv");
+    if (n == 0)
+        throw std::runtime_error("floor: the server closed a keep-alive connection");
+    c.received += static_cast<std::size_t>(n);
+    const std::string_view bytes(c.in.data(), c.received);
+    const auto frame = frame_response(bytes);
+    if (!frame) {
+        if (c.received == c.in.size())
+            throw std::runtime_error("floor: response larger than the buffer");
+        return false;
+    }
+    if (frame->size != c.received)
+        throw std::runtime_error("floor: bytes after the response");
+    if (frame->status == 200) {
+        ++result.requests;
+    } else if (result.errors++ == 0) {
+        std::fprintf(stderr, "floor: HTTP %d: %.*s\n", frame->status,
+                     static_cast<int>(c.received - frame->body_offset),
+                     c.in.data() + frame->body_offset);
+    }
+    c.received = 0;
+    return true;
+}
+
+}  // namespace
+
+void prepare_floor(const endpoint& server, int conns) {
+    const auto fd = connect_tcp(server);
+    const std::string create =
+        "{\"TableName\":" + quoted(floor_table) +
+        ",\"AttributeDefinitions\":[{\"AttributeName\":" + quoted(workload::key_attribute) +
+        ",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":" +
+        quoted(workload::key_attribute) +
+        ",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_REQUEST\"}";
+    const auto created = exchange(fd.get(), raw_request(server, "CreateTable", create));
+    if (created.status != 200 && created.body.find("ResourceInUseException") == std::string::npos)
+        throw std::runtime_error("floor: CreateTable: HTTP " + std::to_string(created.status) +
+                                 ": " + created.body);
+    for (int i = 0; i < conns; ++i) {
+        const std::string put =
+            "{\"TableName\":" + quoted(floor_table) + ",\"Item\":" + key_json(i) + "}";
+        const auto stored = exchange(fd.get(), raw_request(server, "PutItem", put));
+        if (stored.status != 200)
+            throw std::runtime_error("floor: PutItem: HTTP " + std::to_string(stored.status) +
+                                     ": " + stored.body);
+    }
+}
+
+floor_result run_floor(const endpoint& server, int conns, double seconds) {
+    std::vector<connection> connections(static_cast<std::size_t>(conns));
+    const unique_fd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+    if (epoll_fd.get() < 0)
+        throw_errno("epoll_create1");
+    for (int i = 0; i < conns; ++i) {
+        auto& c = connections[static_cast<std::size_t>(i)];
+        c.fd = connect_tcp(server);
+        if (::fcntl(c.fd.get(), F_SETFL, ::fcntl(c.fd.get(), F_GETFL) | O_NONBLOCK) != 0)
+            throw_errno("fcntl");
+        c.request = raw_request(server, "UpdateItem", update_body(i));
+        watch(epoll_fd.get(), EPOLL_CTL_ADD, c, EPOLLIN);
+    }
+
+    floor_result result;
+    std::vector<epoll_event> events(connections.size());
+    const phase_meter meter;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (auto& c : connections)
+        send_rest(epoll_fd.get(), c);
+    for (auto busy = connections.size(); busy > 0;) {
+        const int n =
+            ::epoll_wait(epoll_fd.get(), events.data(), static_cast<int>(events.size()), 10'000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno("epoll_wait");
+        if (n == 0)
+            throw std::runtime_error("floor: no response within 10 s");
+        for (int i = 0; i < n; ++i) {
+            auto& c = *static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
+            if (c.waiting_writable) {
+                send_rest(epoll_fd.get(), c);
+            } else if (receive(c, result)) {
+                if (std::chrono::steady_clock::now() < deadline)
+                    send_rest(epoll_fd.get(), c);
+                else
+                    --busy;
+            }
+        }
+    }
+    result.cost = meter.elapsed();
+    return result;
+}
+
+}  // namespace dynalock::bench

@@ -1,0 +1,240 @@
+#include "server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#ifndef DYNALOCK_SOURCE_ROOT
+#error "DYNALOCK_SOURCE_ROOT must name the source tree (set by bench/meson.build)"
+#endif
+
+extern char** environ;
+
+namespace dynalock::bench {
+namespace {
+
+constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/// The dynalite to stop when a signal ends the bench; 0 when none runs. Read by
+/// the signal handler, hence a lock-free atomic.
+std::atomic<pid_t> running_child{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+/// Stops the process group led by `pid` and reaps the leader. Uses only
+/// async-signal-safe calls: it also runs inside the signal handler.
+void stop_process_group(pid_t pid) noexcept {
+    ::kill(-pid, SIGTERM);
+    const timespec tick{0, 10'000'000};
+    for (int i = 0; i < 500; ++i) {  // 5 s of grace
+        if (::waitpid(pid, nullptr, WNOHANG) == pid)
+            return;
+        ::nanosleep(&tick, nullptr);
+    }
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
+extern "C" void stop_child_then_die(int sig) {
+    if (const pid_t pid = running_child.exchange(0); pid > 0)
+        stop_process_group(pid);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+void throw_errno(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::string dynalite_js() {
+    if (const char* js = std::getenv("DYNALOCK_DYNALITE_JS"); js && *js)
+        return js;
+    return DYNALOCK_SOURCE_ROOT "/node_modules/dynalite/cli.js";
+}
+
+sockaddr_in loopback(std::uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return addr;
+}
+
+/// A port the kernel just handed out and that we released again: free unless
+/// someone else grabs it first, which `start_dynalite`'s retries absorb.
+std::uint16_t free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw_errno("socket");
+    auto addr = loopback(0);
+    socklen_t len = sizeof addr;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    const int saved = errno;
+    ::close(fd);
+    if (!ok)
+        throw std::system_error(saved, std::generic_category(), "bind 127.0.0.1:0");
+    return ntohs(addr.sin_port);
+}
+
+bool accepts_connections(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw_errno("socket");
+    const auto addr = loopback(port);
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// Spawns dynalite in its own process group (so a Ctrl-C on the terminal reaches
+/// only us, and we decide how it stops) with our signals blocked meanwhile, so
+/// no signal can slip between the spawn and `running_child` knowing the pid.
+pid_t spawn_dynalite(const std::string& js, std::uint16_t port) {
+    const std::string port_text = std::to_string(port);
+    std::vector<const char*> argv{"node",   js.c_str(),        "--host",          "127.0.0.1",
+                                  "--port", port_text.c_str(), "--createTableMs", "0",
+                                  nullptr};
+
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&files, STDERR_FILENO, STDOUT_FILENO);
+
+    sigset_t blocked;
+    sigset_t previous;
+    sigemptyset(&blocked);
+    for (const int sig : forwarded_signals)
+        sigaddset(&blocked, sig);
+    ::sigprocmask(SIG_BLOCK, &blocked, &previous);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &previous);
+    posix_spawnattr_setsigdefault(&attr, &blocked);
+
+    pid_t pid = -1;
+    const int rc =
+        ::posix_spawnp(&pid, "node", &files, &attr, const_cast<char* const*>(argv.data()), environ);
+    if (rc == 0)
+        running_child.store(pid);
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&files);
+    if (rc != 0)
+        throw std::system_error(rc, std::generic_category(), "posix_spawnp node");
+    return pid;
+}
+
+/// Waits until dynalite listens. Returns false if it exited first (port taken).
+bool wait_listening(pid_t pid, std::uint16_t port) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+            running_child.store(0);
+            std::fprintf(stderr, "bench: dynalite on port %u exited (status %d)\n", port, status);
+            return false;
+        }
+        if (accepts_connections(port))
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("dynalite did not listen on 127.0.0.1:" + std::to_string(port) +
+                             " within 30 s");
+}
+
+}  // namespace
+
+endpoint parse_endpoint_url(std::string_view url) {
+    const auto bad = [&](const char* why) {
+        return std::invalid_argument("--endpoint-url '" + std::string(url) + "': " + why);
+    };
+    constexpr std::string_view scheme = "http://";
+    if (!url.starts_with(scheme))
+        throw bad("only http://host:port is supported");
+    auto rest = url.substr(scheme.size());
+    if (rest.ends_with('/'))
+        rest.remove_suffix(1);
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        throw bad("needs host:port");
+    const auto port_text = rest.substr(colon + 1);
+    unsigned port = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535)
+        throw bad("invalid port");
+    return {std::string(rest.substr(0, colon)), static_cast<std::uint16_t>(port), std::string(url)};
+}
+
+bench_server::bench_server(std::string_view endpoint_url) {
+    if (!endpoint_url.empty()) {
+        address_ = parse_endpoint_url(endpoint_url);
+        return;
+    }
+    const std::string js = dynalite_js();
+    if (::access(js.c_str(), R_OK) != 0)
+        throw std::runtime_error(
+            "dynalite not found at " + js +
+            ": run `npm ci` in the source tree (tools/setup.sh) or set DYNALOCK_DYNALITE_JS");
+
+    struct sigaction action {};
+    action.sa_handler = stop_child_then_die;
+    sigemptyset(&action.sa_mask);
+    for (const int sig : forwarded_signals)
+        ::sigaction(sig, &action, nullptr);
+
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const std::uint16_t port = free_loopback_port();
+        const pid_t pid = spawn_dynalite(js, port);
+        bool listening = false;
+        try {
+            listening = wait_listening(pid, port);
+        } catch (...) {
+            if (running_child.exchange(0) == pid)
+                stop_process_group(pid);
+            throw;
+        }
+        if (listening) {
+            child_ = pid;
+            address_ = {"127.0.0.1", port, "http://127.0.0.1:" + std::to_string(port)};
+            std::fprintf(stderr, "bench: dynalite (pid %d) listening at %s\n", pid,
+                         address_.url.c_str());
+            return;
+        }
+    }
+    throw std::runtime_error(
+        "dynalite exited before listening, three times (see its output above)");
+}
+
+bench_server::~bench_server() {
+    if (child_ <= 0)
+        return;
+    // Whoever clears running_child first stops the child: us or the signal handler.
+    if (running_child.exchange(0) == child_)
+        stop_process_group(child_);
+    for (const int sig : forwarded_signals)
+        ::signal(sig, SIG_DFL);
+}
+
+}  // namespace dynalock::bench
