@@ -1,0 +1,88 @@
+#pragma once
+
+#include <dynalock/credentials.hpp>
+#include <dynalock/diagnostics.hpp>
+#include <dynalock/error.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dynalock {
+
+/// Where to connect: the parsed form of an endpoint URL.
+struct endpoint {
+    bool tls = true;
+    std::string host{};  ///< a DNS name or IP address; IPv6 literals without brackets
+    std::uint16_t port = 443;
+
+    friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+/// Parses `http[s]://host[:port][/]`. Rejects other schemes, userinfo, an empty
+/// host, a port outside 1..65535, and any path, query or fragment: DynamoDB is
+/// always served at `/`. Fails with errc::invalid_endpoint and says why in
+/// `diag.message`.
+error_code parse_endpoint(std::string_view url, endpoint& out, diagnostics& diag);
+
+/// The value of the HTTP `Host` header (and of the SigV4 `host` header) for an
+/// endpoint: the port is left out when it is the scheme's default, IPv6
+/// literals are bracketed.
+std::string host_header(const endpoint& ep);
+
+/// The outside world as settings resolution sees it. Injected so that
+/// resolution is a pure function in tests; `system_config_sources()` is the
+/// real process environment and file system.
+struct config_sources {
+    /// An environment variable's value, or nullopt when it is not set.
+    std::function<std::optional<std::string>(std::string_view name)> get_env;
+    /// Reads a whole file. A file that does not exist is reported as
+    /// `boost::system::errc::no_such_file_or_directory`.
+    std::function<error_code(const std::string& path, std::string& contents)> read_file;
+};
+
+config_sources system_config_sources();
+
+/// What the user states explicitly; every empty field is looked up (see
+/// `resolve_aws_settings`).
+/// (Every member has an initializer so that g++ 12 does not warn about the
+/// ones a designated initializer leaves out.)
+struct aws_settings_options {
+    std::string profile{};
+    std::string region{};
+    std::string endpoint_url{};
+    std::optional<dynalock::credentials> credentials{};
+};
+
+/// Everything needed to sign and send a DynamoDB request.
+struct aws_settings {
+    std::string profile{};
+    std::string region{};
+    std::string endpoint_url{};
+    dynalock::endpoint endpoint{};
+    dynalock::credentials credentials{};
+};
+
+/// Resolves the settings the way the AWS CLI and SDKs do:
+/// - profile: options, `AWS_PROFILE`, else "default". The files are
+///   `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`) and
+///   `AWS_CONFIG_FILE` (default `~/.aws/config`); a missing file is skipped, a
+///   malformed one is errc::invalid_config with its path and line.
+/// - credentials: options, `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`
+///   (+ `AWS_SESSION_TOKEN`), the profile in the credentials file, then in the
+///   config file. None: errc::credentials_unavailable listing every source and
+///   why it had none. Half a key pair: errc::invalid_config.
+/// - region: options, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
+///   `region`. None: errc::region_missing.
+/// - endpoint: options, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL`, the
+///   profile's `services` section (`dynamodb = \n endpoint_url = ...`), the
+///   profile's `endpoint_url`, else `https://dynamodb.<region>.amazonaws.com`
+///   (`.com.cn` for `cn-` regions).
+/// Empty environment variables count as unset. On failure `diag.message` says
+/// what is wrong and where.
+error_code resolve_aws_settings(const aws_settings_options& options, const config_sources& sources,
+                                aws_settings& out, diagnostics& diag);
+
+}  // namespace dynalock
