@@ -1,6 +1,7 @@
 #include "sigv4/canonical.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace dynalock::sigv4::detail {
 
@@ -11,18 +12,31 @@ bool is_unreserved(unsigned char c) {
            c == '.' || c == '_' || c == '~';
 }
 
-// RFC 9110 token characters, the only ones allowed in a header name.
-bool is_token_char(unsigned char c) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-        return true;
+// Character classes by table: the header scan touches every byte of a long session
+// token, so it is the hottest loop of the signer.
+enum char_class : unsigned char { other = 0, token_char = 1, header_space = 2 };
+
+constexpr std::array<unsigned char, 256> char_classes = [] {
+    std::array<unsigned char, 256> classes{};
+    // RFC 9110 token characters, the only ones allowed in a header name.
+    for (unsigned char c : std::string_view(
+             "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
+        classes[c] = token_char;
     }
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    // The whitespace botocore's `' '.join(value.split())` removes, restricted to ASCII:
+    // also CR and LF, so obsolete folded header lines canonicalize.
+    for (unsigned char c : std::string_view(" \t\r\n\v\f")) {
+        classes[c] = header_space;
+    }
+    return classes;
+}();
+
+bool is_token_char(char c) {
+    return char_classes[static_cast<unsigned char>(c)] == token_char;
 }
 
-// The whitespace botocore's `' '.join(value.split())` removes, restricted to ASCII:
-// also newline and carriage return, so obsolete folded header lines canonicalize.
 bool is_header_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+    return char_classes[static_cast<unsigned char>(c)] == header_space;
 }
 
 int hex_value(char c) {
@@ -60,20 +74,28 @@ void assign_uri_encoded(std::string& out, std::string_view text) {
     append_uri_encoded(out, text, false);
 }
 
+// Copies whole words at a time: a session token is a single word of hundreds of bytes.
 void append_trimmed_collapsed(std::string& out, std::string_view value) {
-    bool pending_space = false;
-    bool any = false;
-    for (char c : value) {
-        if (is_header_space(c)) {
-            pending_space = any;
-            continue;
+    const std::size_t size = value.size();
+    std::size_t pos = 0;
+    bool first_word = true;
+    for (;;) {
+        while (pos < size && is_header_space(value[pos])) {
+            ++pos;
         }
-        if (pending_space) {
+        if (pos == size) {
+            return;
+        }
+        std::size_t word_end = pos;
+        while (word_end < size && !is_header_space(value[word_end])) {
+            ++word_end;
+        }
+        if (!first_word) {
             out.push_back(' ');
-            pending_space = false;
         }
-        out.push_back(c);
-        any = true;
+        out.append(value.substr(pos, word_end - pos));
+        first_word = false;
+        pos = word_end;
     }
 }
 
@@ -198,9 +220,8 @@ error_code canonical_headers::assign(std::span<const header> headers, std::strin
     entries_.clear();
     bool has_host = false;
     for (const header& h : headers) {
-        if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), [](char c) {
-                return is_token_char(static_cast<unsigned char>(c));
-            })) {
+        if (h.name.empty() ||
+            !std::all_of(h.name.begin(), h.name.end(), [](char c) { return is_token_char(c); })) {
             return errc::invalid_argument;
         }
         add(h.name, h.value);

@@ -82,9 +82,12 @@ sha256_digest hmac_sha256::mac(std::string_view data) {
 
 void append_hex(std::string& out, std::span<const unsigned char> bytes) {
     static constexpr char digits[] = "0123456789abcdef";
+    const std::size_t at = out.size();
+    out.resize(at + 2 * bytes.size());
+    char* hex = out.data() + at;
     for (unsigned char byte : bytes) {
-        out.push_back(digits[byte >> 4]);
-        out.push_back(digits[byte & 0x0f]);
+        *hex++ = digits[byte >> 4];
+        *hex++ = digits[byte & 0x0f];
     }
 }
 

@@ -310,10 +310,11 @@ TEST(sigv4_vectors_setup, testdata_present) {
 
 TEST(sigv4_vectors_setup, skip_list_names_existing_cases) {
     const auto cases = all_cases();
-    for (const auto& [name, reason] : skipped_cases) {
+    for (const auto& skipped : skipped_cases) {
         EXPECT_TRUE(std::any_of(cases.begin(), cases.end(),
-                                [&](const vector_case& c) { return c.name == name; }))
-            << "skip-list entry is not a test vector: " << name << " (" << reason << ")";
+                                [&](const vector_case& c) { return c.name == skipped.first; }))
+            << "skip-list entry is not a test vector: " << skipped.first << " (" << skipped.second
+            << ")";
     }
 }
 
