@@ -8,11 +8,11 @@ namespace dynalock {
 
 /// AWS credentials as used to sign a request.
 struct credentials {
-    std::string access_key_id;
-    std::string secret_access_key;
-    std::string session_token;  ///< empty for long-term keys
+    std::string access_key_id{};
+    std::string secret_access_key{};
+    std::string session_token{};  ///< empty for long-term keys
     /// When temporary credentials stop working; empty for long-term keys.
-    std::optional<std::chrono::system_clock::time_point> expiration;
+    std::optional<std::chrono::system_clock::time_point> expiration{};
 };
 
 }  // namespace dynalock

@@ -12,11 +12,12 @@ namespace dynalock {
 /// attacker-controlled, so log them as data and never build `what()` from them
 /// unchecked.
 struct diagnostics {
-    std::string aws_type;       ///< e.g. "ConditionalCheckFailedException" (prefix removed)
-    std::string message;        ///< the server's `message`/`Message`, or a client-side explanation
-    unsigned http_status = 0;   ///< 0 when no response was received
-    std::string request_id;     ///< `x-amzn-RequestId`
-    std::optional<item> item;   ///< for a failed condition: the item as it is (ALL_OLD)
+    std::string aws_type{};    ///< e.g. "ConditionalCheckFailedException" (prefix removed)
+    std::string message{};     ///< the server's `message`/`Message`, or a client-side explanation
+    unsigned http_status = 0;  ///< 0 when no response was received
+    std::string request_id{};  ///< `x-amzn-RequestId`
+    /// For a failed condition: the item as it is (ReturnValuesOnConditionCheckFailure=ALL_OLD).
+    std::optional<dynalock::item> item{};
 
     void clear() { *this = diagnostics{}; }
 };
