@@ -1,0 +1,520 @@
+#include <http/connection_pool.hpp>
+#include <http/transport_error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <deque>
+#include <optional>
+#include <utility>
+#include <variant>
+
+namespace dynalock::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using auto_unlink_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+struct connection : auto_unlink_hook {
+    connection(const asio::any_io_executor& executor, ssl::context* tls_context) {
+        if (tls_context != nullptr) {
+            stream.emplace<tls_stream>(executor, *tls_context);
+        } else {
+            stream.emplace<plain_stream>(executor);
+        }
+    }
+
+    beast::tcp_stream& tcp() {
+        if (auto* tls = std::get_if<tls_stream>(&stream)) {
+            return tls->next_layer();
+        }
+        return std::get<plain_stream>(stream);
+    }
+
+    // monostate only until the constructor has picked the kind of stream.
+    std::variant<std::monostate, plain_stream, tls_stream> stream;
+    beast::flat_buffer buffer;  // bytes read past a response; reused across exchanges
+    std::string head;           // the serialized request head; reused across exchanges
+    clock_type::time_point idle_since;
+};
+
+template <class T>
+using unlinking_list = boost::intrusive::list<T, boost::intrusive::constant_time_size<false>>;
+
+// One counted connection slot, owned by one exchange; with a connection, or
+// empty when the exchange must open one. The slot goes back to the pool
+// whatever way the exchange ends.
+struct checkout {
+    checkout(std::shared_ptr<pool_state> pool, std::unique_ptr<connection> conn)
+        : pool(std::move(pool)), conn(std::move(conn)) {}
+    checkout(checkout&&) = default;
+    checkout& operator=(checkout&&) = delete;
+    ~checkout();
+
+    void release(bool reusable);
+
+    std::shared_ptr<pool_state> pool;
+    std::unique_ptr<connection> conn;
+};
+
+// An exchange waiting for a connection slot; a releasing exchange hands its
+// slot (and its connection, if reusable) over and wakes it by cancelling `wake`.
+struct waiter : auto_unlink_hook {
+    explicit waiter(const asio::any_io_executor& executor) : wake(executor) {}
+    asio::steady_timer wake;
+    std::optional<checkout> handed;
+};
+
+}  // namespace
+
+struct pool_state : std::enable_shared_from_this<pool_state> {
+    pool_state(asio::any_io_executor ex, endpoint where, http_options opts)
+        : executor(std::move(ex)), target(std::move(where)), options(std::move(opts)) {}
+
+    void give_back(std::unique_ptr<connection> conn, bool reusable);
+
+    asio::any_io_executor executor;
+    endpoint target;
+    http_options options;
+    std::string port_text;
+    std::optional<tcp::endpoint> numeric_address;  // set when host is an IP literal
+    std::optional<ssl::context> tls_context;
+    error_code setup_ec;  // set when this pool cannot work at all (bad options, CA file)
+    std::string setup_error;
+
+    std::deque<std::unique_ptr<connection>> idle;  // front: idle longest, back: most recent
+    unlinking_list<connection> busy;
+    unlinking_list<waiter> waiters;
+    std::size_t open = 0;
+    bool closed = false;
+};
+
+namespace {
+
+checkout::~checkout() {
+    if (pool) {
+        std::exchange(pool, nullptr)->give_back(std::move(conn), false);
+    }
+}
+
+void checkout::release(bool reusable) {
+    std::exchange(pool, nullptr)->give_back(std::move(conn), reusable);
+}
+
+}  // namespace
+
+void pool_state::give_back(std::unique_ptr<connection> conn, bool reusable) {
+    if (conn) {
+        conn->unlink();
+        if (!reusable || closed) {
+            conn.reset();
+        }
+    }
+    if (!waiters.empty()) {
+        waiter& next = waiters.front();
+        next.unlink();
+        if (conn) {
+            busy.push_back(*conn);
+        }
+        next.handed.emplace(shared_from_this(), std::move(conn));
+        next.wake.cancel();
+        return;
+    }
+    if (!conn) {
+        --open;
+        return;
+    }
+    conn->tcp().expires_never();
+    conn->idle_since = clock_type::now();
+    idle.push_back(std::move(conn));
+}
+
+namespace {
+
+exchange_result failure(error_code ec, bool request_sent, std::string detail) {
+    return {ec, request_sent, std::move(detail)};
+}
+
+std::string describe(const pool_state& pool, std::string_view what, error_code ec) {
+    std::string text(what);
+    text.append(" ").append(pool.target.host).append(":").append(pool.port_text).append(": ");
+    text.append(ec.message());
+    return text;
+}
+
+asio::awaitable<bool> cancelled() {
+    const auto state = co_await asio::this_coro::cancellation_state;
+    co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+// A cheap check that a pooled socket was not closed by the server while idle:
+// an idle HTTP connection has nothing to read, so EOF, an error or stray bytes
+// all mean the connection is unusable.
+bool looks_alive(connection& conn) {
+    char byte = 0;
+    error_code ec;
+    conn.tcp().socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    return ec == asio::error::would_block;
+}
+
+std::optional<checkout> take_idle(pool_state& pool, const std::shared_ptr<pool_state>& self) {
+    const auto now = clock_type::now();
+    while (!pool.idle.empty() && now - pool.idle.front()->idle_since >= pool.options.idle_timeout) {
+        pool.idle.pop_front();
+        --pool.open;
+    }
+    while (!pool.idle.empty()) {
+        auto conn = std::move(pool.idle.back());
+        pool.idle.pop_back();
+        if (looks_alive(*conn)) {
+            pool.busy.push_back(*conn);
+            return checkout(self, std::move(conn));
+        }
+        --pool.open;
+    }
+    return std::nullopt;
+}
+
+struct acquired {
+    error_code ec;
+    std::optional<checkout> slot;
+};
+
+asio::awaitable<acquired> acquire(std::shared_ptr<pool_state> pool,
+                                  clock_type::time_point deadline) {
+    if (pool->closed) {
+        co_return acquired{asio::error::operation_aborted, {}};
+    }
+    if (auto reused = take_idle(*pool, pool)) {
+        co_return acquired{{}, std::move(reused)};
+    }
+    if (pool->open < pool->options.max_connections) {
+        ++pool->open;
+        co_return acquired{{}, checkout(pool, nullptr)};
+    }
+    waiter self(pool->executor);
+    pool->waiters.push_back(self);
+    self.wake.expires_at(deadline);
+    const auto [ec] = co_await self.wake.async_wait(use_tuple);
+    if (self.handed) {
+        co_return acquired{{}, std::move(self.handed)};
+    }
+    if (pool->closed || ec == asio::error::operation_aborted) {
+        co_return acquired{asio::error::operation_aborted, {}};
+    }
+    co_return acquired{errc::timeout, {}};
+}
+
+struct resolution {
+    error_code ec;
+    tcp::resolver::results_type endpoints;
+};
+
+// getaddrinfo cannot be interrupted, so the lookup runs detached and the
+// exchange stops waiting for it at its deadline instead of blocking past it.
+asio::awaitable<resolution> resolve(pool_state& pool, clock_type::time_point deadline) {
+    struct lookup {
+        explicit lookup(const asio::any_io_executor& ex) : resolver(ex), wake(ex) {}
+        tcp::resolver resolver;
+        asio::steady_timer wake;
+        std::optional<resolution> result;
+    };
+    auto pending = std::make_shared<lookup>(pool.executor);
+    pending->wake.expires_at(deadline);
+    pending->resolver.async_resolve(
+        pool.target.host, pool.port_text,
+        [pending](error_code ec, tcp::resolver::results_type endpoints) {
+            pending->result = resolution{ec, std::move(endpoints)};
+            pending->wake.cancel();
+        });
+    const auto [ec] = co_await pending->wake.async_wait(use_tuple);
+    if (pending->result) {
+        co_return std::move(*pending->result);
+    }
+    pending->resolver.cancel();
+    co_return resolution{
+        ec == asio::error::operation_aborted ? ec : error_code(beast::error::timeout), {}};
+}
+
+std::string tls_failure_detail(const pool_state& pool, tls_stream& stream, error_code ec) {
+    std::string text = describe(pool, "TLS handshake with", ec);
+    const long verify_result = SSL_get_verify_result(stream.native_handle());
+    if (verify_result != X509_V_OK) {
+        text.append("; certificate verification: ")
+            .append(X509_verify_cert_error_string(verify_result));
+    }
+    return text;
+}
+
+asio::awaitable<exchange_result> handshake(pool_state& pool, tls_stream& stream) {
+    SSL* ssl_handle = stream.native_handle();
+    const std::string& host = pool.target.host;
+    // SNI carries DNS names only (RFC 6066); an IP literal is checked against
+    // the certificate's IP addresses instead.
+    if (!pool.numeric_address && SSL_set_tlsext_host_name(ssl_handle, host.c_str()) != 1) {
+        co_return failure(errc::tls_failed, false, "cannot set TLS server name " + host);
+    }
+    if (pool.options.verify_peer) {
+        // OpenSSL's own host check (rather than a verify callback) so that a
+        // mismatch is reported as such by SSL_get_verify_result.
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+        const int ok = pool.numeric_address
+                           ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                           : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+        if (ok != 1) {
+            co_return failure(errc::tls_failed, false, "cannot set TLS verification host " + host);
+        }
+    }
+    const auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
+    if (ec) {
+        const error_code mapped = to_dynalock_error(ec, exchange_step::handshake);
+        co_return failure(mapped, false,
+                          mapped == errc::tls_failed ? tls_failure_detail(pool, stream, ec)
+                                                     : describe(pool, "TLS handshake with", ec));
+    }
+    co_return exchange_result{};
+}
+
+asio::awaitable<exchange_result> connect(pool_state& pool, connection& conn,
+                                         clock_type::time_point deadline) {
+    const auto connect_deadline =
+        std::min(deadline, clock_type::now() + pool.options.connect_timeout);
+    resolution resolved;
+    if (!pool.numeric_address) {
+        resolved = co_await resolve(pool, connect_deadline);
+        if (resolved.ec) {
+            co_return failure(to_dynalock_error(resolved.ec, exchange_step::resolve), false,
+                              describe(pool, "cannot resolve", resolved.ec));
+        }
+        if (pool.closed) {
+            co_return failure(asio::error::operation_aborted, false,
+                              "the connection pool was closed");
+        }
+    }
+    beast::tcp_stream& tcp = conn.tcp();
+    tcp.expires_at(connect_deadline);
+    error_code ec;
+    if (pool.numeric_address) {
+        std::tie(ec) = co_await tcp.async_connect(*pool.numeric_address, use_tuple);
+    } else {
+        tcp::endpoint connected;
+        std::tie(ec, connected) = co_await tcp.async_connect(resolved.endpoints, use_tuple);
+    }
+    if (ec) {
+        co_return failure(to_dynalock_error(ec, exchange_step::connect), false,
+                          describe(pool, "cannot connect to", ec));
+    }
+    // Nagle would hold back a small request body behind its unacknowledged head.
+    tcp.socket().set_option(tcp::no_delay(true), ec);
+    // Only synchronous calls see this flag: it makes the idle-socket peek non-blocking.
+    tcp.socket().non_blocking(true, ec);
+    if (ec) {
+        co_return failure(errc::connect_failed, false,
+                          describe(pool, "cannot configure socket to", ec));
+    }
+    if (auto* tls = std::get_if<tls_stream>(&conn.stream)) {
+        co_return co_await handshake(pool, *tls);
+    }
+    co_return exchange_result{};
+}
+
+struct round_trip {
+    error_code ec;  // as Asio/Beast reported it, so a stale connection can be recognised
+    exchange_step step = exchange_step::write;
+    bool got_response_bytes = false;
+    bool keep_alive = false;
+};
+
+template <class Stream>
+asio::awaitable<round_trip> write_and_read(Stream& stream, connection& conn, const request& req,
+                                           response& res, std::size_t body_limit) {
+    const std::array<asio::const_buffer, 2> message{asio::buffer(conn.head),
+                                                    asio::buffer(req.body)};
+    if (const auto [ec, written] = co_await asio::async_write(stream, message, use_tuple); ec) {
+        co_return round_trip{ec, exchange_step::write, false, false};
+    }
+    beast::http::response_parser<beast::http::string_body> parser;
+    parser.body_limit(static_cast<std::uint64_t>(body_limit));
+    const auto [ec, read] =
+        co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
+    if (ec) {
+        const bool got_bytes = parser.got_some() || conn.buffer.size() != 0;
+        co_return round_trip{ec, exchange_step::read, got_bytes, false};
+    }
+    // Bytes beyond the response would be mistaken for the start of the next one.
+    const bool keep_alive = parser.get().keep_alive() && conn.buffer.size() == 0;
+    res = parser.release();
+    co_return round_trip{{}, exchange_step::read, true, keep_alive};
+}
+
+exchange_result aborted(bool request_sent) {
+    return failure(asio::error::operation_aborted, request_sent, "the exchange was cancelled");
+}
+
+asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, const request& req,
+                                              response& res, clock_type::time_point deadline) {
+    if (pool->setup_ec) {
+        co_return failure(pool->setup_ec, false, pool->setup_error);
+    }
+    for (bool retried = false;; retried = true) {
+        if (co_await cancelled()) {
+            co_return aborted(false);
+        }
+        auto [acquire_ec, slot] = co_await acquire(pool, deadline);
+        if (acquire_ec) {
+            co_return failure(acquire_ec, false,
+                              acquire_ec == errc::timeout
+                                  ? "no free connection before the deadline"
+                                  : "the exchange was cancelled or the pool closed");
+        }
+        const bool reused = slot->conn != nullptr;
+        if (!reused) {
+            slot->conn = std::make_unique<connection>(
+                pool->executor, pool->tls_context ? &*pool->tls_context : nullptr);
+            pool->busy.push_back(*slot->conn);
+            auto connected = co_await connect(*pool, *slot->conn, deadline);
+            if (connected.ec) {
+                co_return connected;
+            }
+        }
+        connection& conn = *slot->conn;
+        if (serialize_head(req, conn.head)) {
+            slot->release(true);
+            co_return failure(errc::invalid_argument, false,
+                              "the request target or a header is not valid HTTP, or sets "
+                              "Content-Length, Transfer-Encoding or Connection");
+        }
+        if (co_await cancelled()) {
+            co_return aborted(false);
+        }
+        conn.tcp().expires_at(deadline);
+        const std::size_t limit = pool->options.max_response_body_bytes;
+        const round_trip trip =
+            std::holds_alternative<tls_stream>(conn.stream)
+                ? co_await write_and_read(std::get<tls_stream>(conn.stream), conn, req, res, limit)
+                : co_await write_and_read(std::get<plain_stream>(conn.stream), conn, req, res,
+                                          limit);
+        if (!trip.ec) {
+            slot->release(trip.keep_alive);
+            co_return exchange_result{{}, true, {}};
+        }
+        slot->release(false);
+        if (reused && !retried && !trip.got_response_bytes && is_stale_connection_error(trip.ec)) {
+            // The server closed this idle connection as we reused it: it never
+            // saw a request, so a fresh connection may carry it.
+            continue;
+        }
+        if (trip.ec == asio::error::operation_aborted) {
+            co_return aborted(true);
+        }
+        const error_code mapped = to_dynalock_error(trip.ec, trip.step);
+        co_return failure(
+            mapped, true,
+            describe(*pool, trip.step == exchange_step::write ? "sending to" : "reading from",
+                     trip.ec));
+    }
+}
+
+}  // namespace
+
+connection_pool::connection_pool(asio::any_io_executor executor, endpoint target,
+                                 http_options options)
+    : state_(std::make_shared<pool_state>(std::move(executor), std::move(target),
+                                          std::move(options))) {
+    pool_state& pool = *state_;
+    pool.port_text = std::to_string(pool.target.port);
+    if (auto problem = pool.options.validate()) {
+        pool.setup_ec = errc::invalid_argument;
+        pool.setup_error = std::move(*problem);
+        return;
+    }
+    if (pool.target.host.empty() || pool.target.port == 0) {
+        pool.setup_ec = errc::invalid_endpoint;
+        pool.setup_error = "the HTTP endpoint needs a host and a non-zero port";
+        return;
+    }
+    error_code ec;
+    const auto address = asio::ip::make_address(pool.target.host, ec);
+    if (!ec) {
+        pool.numeric_address.emplace(address, pool.target.port);
+    }
+    if (!pool.target.tls) {
+        return;
+    }
+    auto& context = pool.tls_context.emplace(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+    context.set_verify_mode(pool.options.verify_peer ? ssl::verify_peer : ssl::verify_none);
+    if (context.set_default_verify_paths(ec); ec) {
+        pool.setup_ec = errc::tls_failed;
+        pool.setup_error = "cannot load the system trust store: " + ec.message();
+        return;
+    }
+    if (!pool.options.extra_ca_file.empty() &&
+        (context.load_verify_file(pool.options.extra_ca_file, ec), ec)) {
+        pool.setup_ec = errc::tls_failed;
+        pool.setup_error =
+            "cannot load CA file " + pool.options.extra_ca_file + ": " + ec.message();
+    }
+}
+
+connection_pool::~connection_pool() {
+    close();
+}
+
+asio::awaitable<exchange_result> connection_pool::exchange(const request& req, response& res,
+                                                           clock_type::time_point deadline) {
+    return run_exchange(state_, req, res, deadline);
+}
+
+void connection_pool::close() {
+    pool_state& pool = *state_;
+    if (pool.closed) {
+        return;
+    }
+    pool.closed = true;
+    pool.open -= pool.idle.size();
+    pool.idle.clear();
+    // The exchanges using these connections see operation_aborted and give them back.
+    for (connection& conn : pool.busy) {
+        conn.tcp().close();
+    }
+    while (!pool.waiters.empty()) {
+        waiter& next = pool.waiters.front();
+        next.unlink();
+        next.wake.cancel();
+    }
+}
+
+std::size_t connection_pool::open_connections() const noexcept {
+    return state_->open;
+}
+
+std::size_t connection_pool::idle_connections() const noexcept {
+    return state_->idle.size();
+}
+
+}  // namespace dynalock::http
