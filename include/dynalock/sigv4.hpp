@@ -17,25 +17,25 @@ namespace dynalock::sigv4 {
 /// One HTTP header as it will be sent. Names may have any case and may repeat
 /// (repeated values are signed joined by `,`, in the order given).
 struct header {
-    std::string_view name;
-    std::string_view value;
+    std::string_view name{};
+    std::string_view value{};
 };
 
 /// The parts of an HTTP request that SigV4 signs, as views: nothing is copied.
 struct request {
-    std::string_view method;  ///< e.g. "POST"
+    std::string_view method{};  ///< e.g. "POST"
     /// The path as sent on the wire, already percent-encoded, e.g. "/".
-    std::string_view path;
+    std::string_view path{};
     /// The query string as sent, without the leading '?'; empty for none.
-    std::string_view query;
+    std::string_view query{};
     /// The request's headers; must contain `host` (see `host_header_value`). Must not
     /// contain `x-amz-date`, `x-amz-security-token` or `authorization`: the signer
     /// produces those. Hop-by-hop headers (`connection`, `keep-alive`, `te`, ...),
     /// `user-agent`, `expect` and `x-amzn-trace-id` are not signed, as the AWS SDKs do,
     /// because proxies may change them; every other header is.
-    std::span<const header> headers;
+    std::span<const header> headers{};
     /// The exact body bytes.
-    std::string_view payload;
+    std::string_view payload{};
 };
 
 struct options {
@@ -46,11 +46,12 @@ struct options {
 };
 
 /// The headers to add to the request. Keep one around and pass it to every `sign`
-/// call: its strings keep their capacity, so steady-state signing does not allocate.
+/// call: its strings keep their capacity, so steady-state signing makes no allocation
+/// of its own (OpenSSL 3.0 still allocates when it restarts a digest or MAC).
 struct auth_headers {
-    std::string x_amz_date;            ///< `X-Amz-Date`, ISO 8601 basic: YYYYMMDDTHHMMSSZ
-    std::string x_amz_security_token;  ///< `X-Amz-Security-Token`; empty: send no such header
-    std::string authorization;         ///< `Authorization`
+    std::string x_amz_date{};            ///< `X-Amz-Date`, ISO 8601 basic: YYYYMMDDTHHMMSSZ
+    std::string x_amz_security_token{};  ///< `X-Amz-Security-Token`; empty: send no such header
+    std::string authorization{};         ///< `Authorization`
 };
 
 /// The `host` header value for a connection to `host`:`port`: lowercase, IPv6
