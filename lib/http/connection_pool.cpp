@@ -220,11 +220,14 @@ asio::awaitable<acquired> acquire(std::shared_ptr<pool_state> pool,
     pool->waiters.push_back(self);
     self.wake.expires_at(deadline);
     const auto [ec] = co_await self.wake.async_wait(use_tuple);
+    if (pool->closed) {
+        co_return acquired{asio::error::operation_aborted, {}};
+    }
     if (self.handed) {
         co_return acquired{{}, std::move(self.handed)};
     }
-    if (pool->closed || ec == asio::error::operation_aborted) {
-        co_return acquired{asio::error::operation_aborted, {}};
+    if (ec == asio::error::operation_aborted) {
+        co_return acquired{ec, {}};
     }
     co_return acquired{errc::timeout, {}};
 }

@@ -69,11 +69,12 @@ public:
     /// with `Connection: close` (or HTTP/1.0 without keep-alive) closes its
     /// connection. `req` and `res` must outlive the operation.
     ///
-    /// Per-operation cancellation: terminal only (the default filter of
+    /// Per-operation cancellation: terminal (the default filter of
     /// `asio::awaitable`). It closes the connection in use and completes with
     /// `operation_aborted`; `request_sent` tells whether the request may have
-    /// been delivered. Partial and total cancellation are not supported, since
-    /// a half-written or half-read HTTP exchange leaves the connection unusable.
+    /// been delivered. Partial and total cancellation are not supported: a
+    /// half-written or half-read HTTP exchange leaves nothing to resume, so any
+    /// cancellation that the caller's filter lets through acts as terminal.
     boost::asio::awaitable<exchange_result> exchange(
         const request& req, response& res, std::chrono::steady_clock::time_point deadline);
 

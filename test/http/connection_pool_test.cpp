@@ -122,6 +122,16 @@ TEST_F(http_pool, reconnects_when_the_server_closed_the_idle_connection) {
     EXPECT_EQ(server.accepted(), 2u);
 }
 
+TEST_F(http_pool, does_not_reuse_a_connection_idle_past_the_idle_timeout) {
+    script_server server(io, answer_all("{}"));
+    auto pool = make_pool(server, {.idle_timeout = 50ms});
+    ASSERT_FALSE(exchange(pool).result.ec);
+    const outcome second = run(io, exchange_after(pool, 100ms));
+    ASSERT_FALSE(second.result.ec) << second.result.detail;
+    EXPECT_EQ(server.accepted(), 2u);
+    EXPECT_EQ(pool.open_connections(), 1u);
+}
+
 TEST_F(http_pool, retries_once_when_a_reused_connection_dies_before_answering) {
     // The close comes after the request was written, so the idle check cannot see it.
     script_server server(io, [](peer& p, std::size_t index) -> asio::awaitable<void> {
