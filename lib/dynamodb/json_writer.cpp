@@ -1,0 +1,211 @@
+#include "dynamodb/json_writer.hpp"
+
+#include "dynamodb/base64.hpp"
+
+#include <charconv>
+#include <variant>
+
+namespace dynalock::dynamodb {
+
+void json_writer::separate() {
+    if (!first_) {
+        out_ += ',';
+    }
+    first_ = false;
+}
+
+void json_writer::open(char c) {
+    separate();
+    out_ += c;
+    first_ = true;
+}
+
+void json_writer::close(char c) {
+    out_ += c;
+    first_ = false;
+}
+
+void json_writer::key(std::string_view name) {
+    separate();
+    escaped(name);
+    out_ += ':';
+    first_ = true;  // the value follows the colon, not a comma
+}
+
+void json_writer::string(std::string_view value) {
+    separate();
+    escaped(value);
+}
+
+void json_writer::boolean(bool value) {
+    separate();
+    out_ += value ? "true" : "false";
+}
+
+void json_writer::binary(const bytes& value) {
+    separate();
+    out_ += '"';
+    append_base64(out_, value);
+    out_ += '"';
+}
+
+void json_writer::unsigned_number(std::uint64_t value) {
+    separate();
+    char buf[20];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, r.ptr);
+}
+
+// Bytes ≥ 0x80 pass through: the body is UTF-8 and JSON needs no escape for
+// them. Only the quote, the backslash and C0 controls must be escaped.
+void json_writer::escaped(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out_.reserve(out_.size() + text.size() + 2);
+    out_ += '"';
+    std::size_t run = 0;  // start of the pending unescaped run
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        out_.append(text.data() + run, i - run);
+        run = i + 1;
+        out_ += '\\';
+        switch (c) {
+            case '"':
+                out_ += '"';
+                break;
+            case '\\':
+                out_ += '\\';
+                break;
+            case '\b':
+                out_ += 'b';
+                break;
+            case '\f':
+                out_ += 'f';
+                break;
+            case '\n':
+                out_ += 'n';
+                break;
+            case '\r':
+                out_ += 'r';
+                break;
+            case '\t':
+                out_ += 't';
+                break;
+            default:
+                out_ += "u00";
+                out_ += hex[c >> 4];
+                out_ += hex[c & 15];
+        }
+    }
+    out_.append(text.data() + run, text.size() - run);
+    out_ += '"';
+}
+
+void json_writer::attribute(const attribute_value& value) {
+    struct visitor {
+        json_writer& w;
+        void operator()(const std::string& s) {
+            w.key("S");
+            w.string(s);
+        }
+        void operator()(const number& n) {
+            w.key("N");
+            w.string(n.text);
+        }
+        void operator()(const bytes& b) {
+            w.key("B");
+            w.binary(b);
+        }
+        void operator()(bool b) {
+            w.key("BOOL");
+            w.boolean(b);
+        }
+        void operator()(null_value) {
+            w.key("NULL");
+            w.boolean(true);
+        }
+        void operator()(const attribute_list& l) {
+            w.key("L");
+            w.begin_array();
+            for (const auto& element : l) {
+                w.attribute(element);
+            }
+            w.end_array();
+        }
+        void operator()(const attribute_map& m) {
+            w.key("M");
+            w.attributes(m);
+        }
+        void operator()(const string_set& s) {
+            w.key("SS");
+            w.begin_array();
+            for (const auto& element : s.values) {
+                w.string(element);
+            }
+            w.end_array();
+        }
+        void operator()(const number_set& s) {
+            w.key("NS");
+            w.begin_array();
+            for (const auto& element : s.values) {
+                w.string(element.text);
+            }
+            w.end_array();
+        }
+        void operator()(const binary_set& s) {
+            w.key("BS");
+            w.begin_array();
+            for (const auto& element : s.values) {
+                w.binary(element);
+            }
+            w.end_array();
+        }
+    };
+    begin_object();
+    std::visit(visitor{*this}, value.value());
+    end_object();
+}
+
+void json_writer::attributes(const attribute_map& map) {
+    begin_object();
+    for (const auto& [name, value] : map) {
+        key(name);
+        attribute(value);
+    }
+    end_object();
+}
+
+void json_writer::string_map(const std::map<std::string, std::string>& map) {
+    begin_object();
+    for (const auto& [name, value] : map) {
+        key(name);
+        string(value);
+    }
+    end_object();
+}
+
+void json_writer::optional_string(std::string_view name, std::string_view value) {
+    if (!value.empty()) {
+        key(name);
+        string(value);
+    }
+}
+
+void json_writer::optional_names(std::string_view name,
+                                 const std::map<std::string, std::string>& map) {
+    if (!map.empty()) {
+        key(name);
+        string_map(map);
+    }
+}
+
+void json_writer::optional_attributes(std::string_view name, const attribute_map& map) {
+    if (!map.empty()) {
+        key(name);
+        attributes(map);
+    }
+}
+
+}  // namespace dynalock::dynamodb

@@ -1,0 +1,255 @@
+// Response decoding: every response type, exact attribute values, and hostile
+// bodies that must all end as errc::malformed_response, never an exception.
+
+#include "dynamodb/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dynalock::dynamodb {
+namespace {
+
+bytes to_bytes(std::string_view s) {
+    bytes b;
+    for (const char c : s) {
+        b.push_back(static_cast<std::byte>(c));
+    }
+    return b;
+}
+
+template <class Response>
+Response decoded(std::string_view body) {
+    Response response;
+    diagnostics diag;
+    const error_code ec = decode(body, response, diag);
+    EXPECT_FALSE(ec) << ec.message() << ": " << diag.message;
+    return response;
+}
+
+template <class Response>
+diagnostics rejected(std::string_view body) {
+    Response response;
+    diagnostics diag;
+    error_code ec;
+    EXPECT_NO_THROW(ec = decode(body, response, diag));
+    EXPECT_EQ(ec, errc::malformed_response) << body.substr(0, 200);
+    EXPECT_FALSE(diag.message.empty());
+    return diag;
+}
+
+TEST(DynamodbDecode, GetItemEveryAttributeType) {
+    const auto r = decoded<get_item_response>(R"({"Item":{
+        "s":{"S":"ünï ✓ \"q\" \u0001"},
+        "n":{"N":"12345678901234567890123456789012345678"},
+        "neg":{"N":"-0.000000000000000000000000000000000001E-90"},
+        "b":{"B":"AP8QaGk="},
+        "eb":{"B":""},
+        "t":{"BOOL":true},
+        "nul":{"NULL":true},
+        "l":{"L":[{"S":"x"},{"L":[]},{"M":{}}]},
+        "m":{"M":{"inner":{"M":{"deep":{"N":"1"}}}}},
+        "ss":{"SS":["a","b"]},
+        "ns":{"NS":["1","2.5"]},
+        "bs":{"BS":["YQ==","YWI="]}}})");
+    ASSERT_TRUE(r.item.has_value());
+    const item expected{
+        {"s", std::string("ünï ✓ \"q\" \x01")},
+        {"n", number{"12345678901234567890123456789012345678"}},
+        {"neg", number{"-0.000000000000000000000000000000000001E-90"}},
+        {"b", to_bytes({"\x00\xff\x10hi", 5})},
+        {"eb", bytes{}},
+        {"t", true},
+        {"nul", null_value{}},
+        {"l", attribute_list{"x", attribute_list{}, attribute_map{}}},
+        {"m", attribute_map{{"inner", attribute_map{{"deep", number{"1"}}}}}},
+        {"ss", string_set{{"a", "b"}}},
+        {"ns", number_set{{number{"1"}, number{"2.5"}}}},
+        {"bs", binary_set{{to_bytes("a"), to_bytes("ab")}}},
+    };
+    EXPECT_EQ(*r.item, expected);
+}
+
+TEST(DynamodbDecode, GetItemAbsent) {
+    EXPECT_FALSE(decoded<get_item_response>("{}").item.has_value());
+    EXPECT_FALSE(decoded<get_item_response>(R"({"Item":null})").item.has_value());
+}
+
+TEST(DynamodbDecode, WriteResponsesAttributes) {
+    const auto update = decoded<update_item_response>(
+        R"({"Attributes":{"fence":{"N":"43"},"key":{"S":"job"}},"ConsumedCapacity":{}})");
+    ASSERT_TRUE(update.attributes.has_value());
+    EXPECT_EQ(update.attributes->at("fence"), attribute_value(number{"43"}));
+    EXPECT_FALSE(decoded<put_item_response>("{}").attributes.has_value());
+    EXPECT_TRUE(decoded<delete_item_response>(R"({"Attributes":{}})").attributes.has_value());
+}
+
+TEST(DynamodbDecode, QueryAndScanPages) {
+    const auto page = decoded<item_page>(R"({"Items":[{"k":{"S":"a"}},{"k":{"S":"b"}}],
+        "Count":2,"ScannedCount":5,"LastEvaluatedKey":{"k":{"S":"b"}}})");
+    ASSERT_EQ(page.items.size(), 2u);
+    EXPECT_EQ(page.items[1].at("k"), attribute_value("b"));
+    EXPECT_EQ(page.count, 2u);
+    EXPECT_EQ(page.scanned_count, 5u);
+    ASSERT_TRUE(page.last_evaluated_key.has_value());
+    EXPECT_EQ(page.last_evaluated_key->at("k"), attribute_value("b"));
+
+    const auto count_only = decoded<item_page>(R"({"Count":7,"ScannedCount":7})");
+    EXPECT_TRUE(count_only.items.empty());
+    EXPECT_EQ(count_only.count, 7u);
+    EXPECT_FALSE(count_only.last_evaluated_key.has_value());
+}
+
+TEST(DynamodbDecode, TableDescriptions) {
+    const auto described = decoded<describe_table_response>(R"({"Table":{
+        "TableName":"locks","TableArn":"arn:aws:dynamodb:us-east-1:1:table/locks",
+        "TableStatus":"ACTIVE","ItemCount":12,"TableSizeBytes":3400,
+        "AttributeDefinitions":[{"AttributeName":"key","AttributeType":"S"},
+                                {"AttributeName":"sk","AttributeType":"B"}],
+        "KeySchema":[{"AttributeName":"key","KeyType":"HASH"},
+                     {"AttributeName":"sk","KeyType":"RANGE"}],
+        "BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"},
+        "ProvisionedThroughput":{"ReadCapacityUnits":0,"WriteCapacityUnits":0,
+                                 "NumberOfDecreasesToday":0},
+        "CreationDateTime":1.7e9}})");
+    const auto& t = described.table;
+    EXPECT_EQ(t.table_name, "locks");
+    EXPECT_EQ(t.table_arn, "arn:aws:dynamodb:us-east-1:1:table/locks");
+    EXPECT_EQ(t.status, table_status::active);
+    EXPECT_EQ(t.partition_key, (key_attribute{"key", scalar_attribute_type::s}));
+    EXPECT_EQ(t.sort_key, (key_attribute{"sk", scalar_attribute_type::b}));
+    EXPECT_EQ(t.item_count, 12u);
+    EXPECT_EQ(t.table_size_bytes, 3400u);
+    EXPECT_EQ(t.billing_mode, billing_mode::pay_per_request);
+
+    const auto created = decoded<create_table_response>(R"({"TableDescription":{
+        "TableName":"locks","TableStatus":"CREATING",
+        "AttributeDefinitions":[{"AttributeName":"key","AttributeType":"N"}],
+        "KeySchema":[{"AttributeName":"key","KeyType":"HASH"}],
+        "ProvisionedThroughput":{"ReadCapacityUnits":5,"WriteCapacityUnits":6}}})");
+    EXPECT_EQ(created.table_description.status, table_status::creating);
+    EXPECT_EQ(created.table_description.partition_key.type, scalar_attribute_type::n);
+    EXPECT_FALSE(created.table_description.sort_key.has_value());
+    EXPECT_EQ(created.table_description.billing_mode, billing_mode::provisioned);
+    EXPECT_EQ(created.table_description.provisioned_throughput, (throughput{5, 6}));
+
+    const auto deleted = decoded<delete_table_response>(
+        R"({"TableDescription":{"TableName":"locks","TableStatus":"DELETING"}})");
+    EXPECT_EQ(deleted.table_description.status, table_status::deleting);
+    EXPECT_EQ(decoded<describe_table_response>(
+                  R"({"Table":{"TableName":"x","TableStatus":"SOMETHING_NEW"}})")
+                  .table.status,
+              table_status::unknown);
+}
+
+TEST(DynamodbDecode, TimeToLive) {
+    const auto updated = decoded<update_time_to_live_response>(
+        R"({"TimeToLiveSpecification":{"AttributeName":"ttl","Enabled":true}})");
+    EXPECT_EQ(updated.attribute_name, "ttl");
+    EXPECT_TRUE(updated.enabled);
+    const auto described = decoded<describe_time_to_live_response>(
+        R"({"TimeToLiveDescription":{"TimeToLiveStatus":"ENABLED","AttributeName":"ttl"}})");
+    EXPECT_EQ(described.status, time_to_live_status::enabled);
+    EXPECT_EQ(described.attribute_name, "ttl");
+    const auto disabled = decoded<describe_time_to_live_response>(
+        R"({"TimeToLiveDescription":{"TimeToLiveStatus":"DISABLED"}})");
+    EXPECT_EQ(disabled.status, time_to_live_status::disabled);
+    EXPECT_TRUE(disabled.attribute_name.empty());
+}
+
+TEST(DynamodbDecode, TransactWriteItemsSuccess) {
+    EXPECT_TRUE(decoded<transact_write_items_response>("{}").cancellation_reasons.empty());
+}
+
+TEST(DynamodbDecode, MalformedJsonAndWrongShapes) {
+    for (const char* body : {
+             "",
+             "   ",
+             "{",
+             R"({"Item":{"k":{"S":"a"}})",  // truncated
+             "[]",
+             "null",
+             "42",
+             R"("string")",
+             R"({"Item":[]})",
+             R"({"Item":{"k":"a"}})",
+             R"({"Item":{"k":{}}})",
+             R"({"Item":{"k":{"S":"a","N":"1"}}})",
+             R"({"Item":{"k":{"S":1}}})",
+             R"({"Item":{"k":{"N":1}}})",
+             R"({"Item":{"k":{"N":"12abc"}}})",
+             R"({"Item":{"k":{"N":""}}})",
+             R"({"Item":{"k":{"N":"1e"}}})",
+             R"({"Item":{"k":{"B":"not base64!"}}})",
+             R"({"Item":{"k":{"B":"Zg="}}})",
+             R"({"Item":{"k":{"BOOL":"true"}}})",
+             R"({"Item":{"k":{"NULL":false}}})",
+             R"({"Item":{"k":{"L":{}}}})",
+             R"({"Item":{"k":{"M":[]}}})",
+             R"({"Item":{"k":{"SS":[1]}}})",
+             R"({"Item":{"k":{"NS":["x"]}}})",
+             R"({"Item":{"k":{"BS":["@@@@"]}}})",
+             R"({"Item":{"k":{"XX":"a"}}})",
+             "{\"Item\":{\"k\":{\"S\":\"\xff\xfe\"}}}",  // invalid UTF-8
+         }) {
+        rejected<get_item_response>(body);
+    }
+    rejected<item_page>(R"({"Items":{}, "Count":1})");
+    rejected<item_page>(R"({"Items":[]})");  // Count is required
+    rejected<item_page>(R"({"Items":[], "Count":-1})");
+    rejected<item_page>(R"({"Items":[], "Count":1.5})");
+    rejected<item_page>(R"({"Items":[], "Count":"1"})");
+    rejected<describe_table_response>(R"({"Table":{"TableName":1}})");
+    rejected<describe_table_response>(R"({"Table":{}})");
+    rejected<describe_table_response>(
+        R"({"Table":{"TableName":"t","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}]}})");
+    rejected<describe_table_response>(R"({"Table":{"TableName":"t","KeySchema":[]}})");
+    rejected<update_time_to_live_response>(R"({"TimeToLiveSpecification":{"Enabled":1}})");
+    rejected<describe_time_to_live_response>(R"({})");
+}
+
+TEST(DynamodbDecode, DeepNesting) {
+    // Within DynamoDB's 32 levels: accepted.
+    std::string ok = R"({"Item":{"k":)";
+    for (int i = 0; i < 32; ++i) {
+        ok += R"({"L":[)";
+    }
+    ok += R"({"S":"x"})";
+    for (int i = 0; i < 32; ++i) {
+        ok += "]}";
+    }
+    ok += "}}";
+    decoded<get_item_response>(ok);
+
+    std::string too_deep = R"({"Item":{"k":)";
+    for (int i = 0; i < 33; ++i) {
+        too_deep += R"({"M":{"a":)";
+    }
+    too_deep += R"({"S":"x"})";
+    for (int i = 0; i < 33; ++i) {
+        too_deep += "}}";
+    }
+    too_deep += "}}";
+    rejected<get_item_response>(too_deep);
+
+    // 10,000 nested arrays and a million-deep unclosed prefix: rejected, no
+    // stack overflow.
+    const std::string arrays = std::string(10'000, '[') + std::string(10'000, ']');
+    rejected<get_item_response>(R"({"Item":)" + arrays + "}");
+    rejected<get_item_response>(arrays);
+    rejected<get_item_response>(std::string(1'000'000, '['));
+    std::string attribute_bomb = R"({"Item":{"k":)";
+    for (int i = 0; i < 10'000; ++i) {
+        attribute_bomb += R"({"L":[)";
+    }
+    rejected<get_item_response>(attribute_bomb);
+}
+
+TEST(DynamodbDecode, HugeStringsSurvive) {
+    const std::string big(5'000'000, 'x');
+    const auto r = decoded<get_item_response>(R"({"Item":{"k":{"S":")" + big + R"("}}})");
+    ASSERT_TRUE(r.item.has_value());
+    EXPECT_EQ(r.item->at("k"), attribute_value(big));
+    rejected<get_item_response>(R"({"Item":{"k":{"S":")" + big);
+}
+
+}  // namespace
+}  // namespace dynalock::dynamodb
