@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +23,12 @@
 #error "DYNALOCK_SOURCE_ROOT must name the source tree (set by bench/meson.build)"
 #endif
 
-extern char** environ;
-
 namespace dynalock::bench {
 namespace {
 
 constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
+/// The exit status of a child that could not exec `node`.
+constexpr int node_not_runnable = 127;
 
 /// The dynalite to stop when a signal ends the bench; 0 when none runs. Read by
 /// the signal handler, hence a lock-free atomic.
@@ -102,19 +102,16 @@ bool accepts_connections(std::uint16_t port) {
     return ok;
 }
 
-/// Spawns dynalite in its own process group (so a Ctrl-C on the terminal reaches
-/// only us, and we decide how it stops) with our signals blocked meanwhile, so
-/// no signal can slip between the spawn and `running_child` knowing the pid.
+/// Starts dynalite in its own process group (so a Ctrl-C on the terminal reaches
+/// only us, and we decide how it stops), with our signals blocked meanwhile so
+/// none can slip between the fork and `running_child` knowing the pid. The child
+/// also asks the kernel for SIGTERM when we die, which covers a crash or SIGKILL
+/// of the bench, where no handler of ours runs.
 pid_t spawn_dynalite(const std::string& js, std::uint16_t port) {
     const std::string port_text = std::to_string(port);
-    std::vector<const char*> argv{"node",   js.c_str(),        "--host",          "127.0.0.1",
-                                  "--port", port_text.c_str(), "--createTableMs", "0",
-                                  nullptr};
-
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&files, STDERR_FILENO, STDOUT_FILENO);
+    const char* const argv[] = {"node",   js.c_str(),        "--host",          "127.0.0.1",
+                                "--port", port_text.c_str(), "--createTableMs", "0",
+                                nullptr};
 
     sigset_t blocked;
     sigset_t previous;
@@ -123,24 +120,31 @@ pid_t spawn_dynalite(const std::string& js, std::uint16_t port) {
         sigaddset(&blocked, sig);
     ::sigprocmask(SIG_BLOCK, &blocked, &previous);
 
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &previous);
-    posix_spawnattr_setsigdefault(&attr, &blocked);
-
-    pid_t pid = -1;
-    const int rc =
-        ::posix_spawnp(&pid, "node", &files, &attr, const_cast<char* const*>(argv.data()), environ);
-    if (rc == 0)
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) {  // only async-signal-safe calls until exec
+        ::setpgid(0, 0);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent)
+            ::_exit(126);
+        for (const int sig : forwarded_signals)
+            ::signal(sig, SIG_DFL);
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+        const int null_fd = ::open("/dev/null", O_RDONLY);
+        if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 ||
+            ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+            ::_exit(126);
+        ::execvp("node", const_cast<char* const*>(argv));
+        ::_exit(node_not_runnable);
+    }
+    const int fork_errno = errno;
+    if (pid > 0) {
+        ::setpgid(pid, pid);  // also here: kill(-pid) must find the group at once
         running_child.store(pid);
+    }
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&files);
-    if (rc != 0)
-        throw std::system_error(rc, std::generic_category(), "posix_spawnp node");
+    if (pid < 0)
+        throw std::system_error(fork_errno, std::generic_category(), "fork");
     return pid;
 }
 
@@ -151,6 +155,9 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) {
             running_child.store(0);
+            if (WIFEXITED(status) && WEXITSTATUS(status) == node_not_runnable)
+                throw std::runtime_error(
+                    "could not execute `node`: is Node.js installed and on PATH?");
             std::fprintf(stderr, "bench: dynalite on port %u exited (status %d)\n", port, status);
             return false;
         }

@@ -22,7 +22,8 @@ endpoint parse_endpoint_url(std::string_view url);
 /// The server a bench talks to: the one named by `--endpoint-url`, or else a
 /// dynalite started now on a free loopback port as a child in its own process
 /// group, and stopped (SIGTERM, then SIGKILL, then reaped) by the destructor or
-/// when this process gets SIGINT, SIGTERM or SIGHUP.
+/// when this process gets SIGINT, SIGTERM or SIGHUP; should the bench die any
+/// other way, the kernel sends dynalite SIGTERM (PR_SET_PDEATHSIG).
 ///
 /// dynalite's cli.js is found through `DYNALOCK_DYNALITE_JS`, else under the
 /// source tree's node_modules (`npm ci`, see tools/setup.sh). Its output goes
