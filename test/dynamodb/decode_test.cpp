@@ -251,5 +251,52 @@ TEST(DynamodbDecode, HugeStringsSurvive) {
     rejected<get_item_response>(R"({"Item":{"k":{"S":")" + big);
 }
 
+// Deterministic mutations of valid bodies: whatever the bytes, each decoder
+// answers success or malformed_response, and parse_error answers some code.
+TEST(DynamodbDecode, MutatedBodiesNeverThrow) {
+    const std::string seeds[] = {
+        R"({"Item":{"k":{"S":"a"},"n":{"N":"1.5"},"b":{"B":"YQ=="},"l":{"L":[{"M":{"x":{"NULL":true}}}]},"s":{"NS":["1"]}}})",
+        R"({"Items":[{"k":{"SS":["a"]}}],"Count":1,"ScannedCount":1,"LastEvaluatedKey":{"k":{"BS":["YQ=="]}}})",
+        R"({"Table":{"TableName":"t","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}]}})",
+        R"({"__type":"x#TransactionCanceledException","CancellationReasons":[{"Code":"None","Item":{"k":{"BOOL":true}}}]})",
+    };
+    std::uint32_t state = 12345;
+    const auto next = [&] {
+        state = state * 1103515245u + 12345u;
+        return state >> 8;
+    };
+    const char replacements[] = {'{', '}', '[', ']', '"', ':', ',', '\\', '0', 'x', '\0', '\xff'};
+    for (int round = 0; round < 20'000; ++round) {
+        std::string body = seeds[next() % std::size(seeds)];
+        for (std::uint32_t edits = 1 + next() % 4; edits > 0; --edits) {
+            const std::size_t at = next() % body.size();
+            switch (next() % 3) {
+                case 0:
+                    body[at] = replacements[next() % std::size(replacements)];
+                    break;
+                case 1:
+                    body.erase(at, 1 + next() % 8);
+                    break;
+                default:
+                    body.insert(at, 1, replacements[next() % std::size(replacements)]);
+            }
+            if (body.empty()) {
+                body = "{";
+            }
+        }
+        diagnostics diag;
+        get_item_response item;
+        item_page page;
+        describe_table_response table;
+        std::vector<cancellation_reason> reasons;
+        for (const error_code ec :
+             {decode(body, item, diag), decode(body, page, diag), decode(body, table, diag),
+              parse_cancellation_reasons(body, reasons, diag)}) {
+            EXPECT_TRUE(!ec || ec == errc::malformed_response) << body;
+        }
+        EXPECT_TRUE(parse_error(400, body, "", diag)) << body;
+    }
+}
+
 }  // namespace
 }  // namespace dynalock::dynamodb
