@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace dynalock::bench {
@@ -111,6 +112,57 @@ bool receive(connection& c, floor_result& result) {
     return true;
 }
 
+/// Even with --createTableMs 0, dynalite answers CreateTable before the table
+/// leaves CREATING; DynamoDB takes seconds.
+void wait_until_active(int fd, const endpoint& server) {
+    const std::string describe = "{\"TableName\":" + quoted(floor_table) + "}";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (true) {
+        const auto described = exchange(fd, raw_request(server, "DescribeTable", describe));
+        if (described.status != 200)
+            throw std::runtime_error("floor: DescribeTable: HTTP " +
+                                     std::to_string(described.status) + ": " + described.body);
+        if (described.body.find("\"TableStatus\":\"ACTIVE\"") != std::string::npos)
+            return;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("floor: table not ACTIVE after 60 s: " + described.body);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+/// Keeps every connection busy for `seconds`, then lets the last responses arrive.
+floor_result pump(int epoll_fd, std::vector<connection>& connections, double seconds) {
+    floor_result result;
+    std::vector<epoll_event> events(connections.size());
+    const phase_meter meter;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (auto& c : connections)
+        send_rest(epoll_fd, c);
+    for (auto busy = connections.size(); busy > 0;) {
+        const int n =
+            ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 10'000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno("epoll_wait");
+        if (n == 0)
+            throw std::runtime_error("floor: no response within 10 s");
+        for (int i = 0; i < n; ++i) {
+            auto& c = *static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
+            if (c.waiting_writable) {
+                send_rest(epoll_fd, c);
+            } else if (receive(c, result)) {
+                if (std::chrono::steady_clock::now() < deadline)
+                    send_rest(epoll_fd, c);
+                else
+                    --busy;
+            }
+        }
+    }
+    result.cost = meter.elapsed();
+    return result;
+}
+
 }  // namespace
 
 void prepare_floor(const endpoint& server, int conns) {
@@ -125,6 +177,7 @@ void prepare_floor(const endpoint& server, int conns) {
     if (created.status != 200 && created.body.find("ResourceInUseException") == std::string::npos)
         throw std::runtime_error("floor: CreateTable: HTTP " + std::to_string(created.status) +
                                  ": " + created.body);
+    wait_until_active(fd.get(), server);
     for (int i = 0; i < conns; ++i) {
         const std::string put =
             "{\"TableName\":" + quoted(floor_table) + ",\"Item\":" + key_json(i) + "}";
@@ -148,36 +201,8 @@ floor_result run_floor(const endpoint& server, int conns, double seconds) {
         c.request = raw_request(server, "UpdateItem", update_body(i));
         watch(epoll_fd.get(), EPOLL_CTL_ADD, c, EPOLLIN);
     }
-
-    floor_result result;
-    std::vector<epoll_event> events(connections.size());
-    const phase_meter meter;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    for (auto& c : connections)
-        send_rest(epoll_fd.get(), c);
-    for (auto busy = connections.size(); busy > 0;) {
-        const int n =
-            ::epoll_wait(epoll_fd.get(), events.data(), static_cast<int>(events.size()), 10'000);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_errno("epoll_wait");
-        if (n == 0)
-            throw std::runtime_error("floor: no response within 10 s");
-        for (int i = 0; i < n; ++i) {
-            auto& c = *static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
-            if (c.waiting_writable) {
-                send_rest(epoll_fd.get(), c);
-            } else if (receive(c, result)) {
-                if (std::chrono::steady_clock::now() < deadline)
-                    send_rest(epoll_fd.get(), c);
-                else
-                    --busy;
-            }
-        }
-    }
-    result.cost = meter.elapsed();
-    return result;
+    pump(epoll_fd.get(), connections, warm_up_seconds);
+    return pump(epoll_fd.get(), connections, seconds);
 }
 
 }  // namespace dynalock::bench

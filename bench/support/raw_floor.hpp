@@ -24,7 +24,12 @@ struct floor_result {
 /// with raw requests (dynalite creates tables at once with --createTableMs 0).
 void prepare_floor(const endpoint& server, int conns);
 
-/// Runs the floor loop for `seconds`, then lets the requests in flight finish.
+/// Unmeasured, before each measurement: a server's JIT and a client's
+/// connections are cold at first, and this is not what either bench compares.
+inline constexpr double warm_up_seconds = 0.3;
+
+/// Runs the floor loop for `warm_up_seconds`, then for `seconds` measured; each
+/// time lets the requests in flight finish.
 floor_result run_floor(const endpoint& server, int conns, double seconds);
 
 }  // namespace dynalock::bench
