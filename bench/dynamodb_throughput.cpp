@@ -27,6 +27,8 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace {
 

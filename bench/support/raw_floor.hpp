@@ -26,7 +26,7 @@ void prepare_floor(const endpoint& server, int conns);
 
 /// Unmeasured, before each measurement: a server's JIT and a client's
 /// connections are cold at first, and this is not what either bench compares.
-inline constexpr double warm_up_seconds = 0.3;
+inline constexpr double warm_up_seconds = 1.0;
 
 /// Runs the floor loop for `warm_up_seconds`, then for `seconds` measured; each
 /// time lets the requests in flight finish.
