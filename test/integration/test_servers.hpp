@@ -34,7 +34,8 @@ inline std::string require_env(const char* name) {
 struct server {
     std::string name;  ///< "dynalite" or "moto"
     bool verifies_signatures = false;
-    bool returns_item_on_condition_failure = false;  ///< honours ReturnValuesOnConditionCheckFailure
+    bool returns_item_on_condition_failure =
+        false;  ///< honours ReturnValuesOnConditionCheckFailure
     bool has_transactions = false;
     bool has_time_to_live = false;
 

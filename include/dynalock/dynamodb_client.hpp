@@ -1,0 +1,144 @@
+#pragma once
+
+#include <dynalock/credentials.hpp>
+#include <dynalock/diagnostics.hpp>
+#include <dynalock/dynamodb_operations.hpp>
+#include <dynalock/error.hpp>
+#include <dynalock/http_options.hpp>
+#include <dynalock/retry_policy.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dynalock::dynamodb {
+
+/// How a client finds its region, endpoint and credentials. Empty fields are
+/// resolved the way the AWS SDKs do (environment, then the shared config and
+/// credentials files of `profile`); see README "Configuration".
+struct client_options {
+    std::string region{};
+    /// `http://host:port` or `https://host[:port]`; empty: from the environment
+    /// or profile, else the public endpoint of `region`.
+    std::string endpoint_url{};
+    /// Profile of the shared config files; empty: `AWS_PROFILE`, else `default`.
+    std::string profile{};
+    /// Static credentials; empty: environment variables, then the profile.
+    std::optional<dynalock::credentials> credentials{};
+    http_options http{};
+    retry_options retry{};
+    /// Deadline of an operation that names none, from its start, covering
+    /// every attempt and every backoff.
+    std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
+};
+
+/// Per-call settings.
+struct operation_options {
+    /// Absolute deadline for all attempts; unset: now + client_options::default_timeout.
+    std::optional<std::chrono::steady_clock::time_point> deadline{};
+    /// When set, filled with what the server said on failure (and the request id on success).
+    dynalock::diagnostics* diagnostics = nullptr;
+};
+
+/// The response type of each request type.
+template <class Request>
+struct response_of;
+// clang-format off
+template <> struct response_of<get_item_request> { using type = get_item_response; };
+template <> struct response_of<put_item_request> { using type = put_item_response; };
+template <> struct response_of<update_item_request> { using type = update_item_response; };
+template <> struct response_of<delete_item_request> { using type = delete_item_response; };
+template <> struct response_of<query_request> { using type = query_response; };
+template <> struct response_of<scan_request> { using type = scan_response; };
+template <> struct response_of<transact_write_items_request> { using type = transact_write_items_response; };
+template <> struct response_of<create_table_request> { using type = create_table_response; };
+template <> struct response_of<describe_table_request> { using type = describe_table_response; };
+template <> struct response_of<delete_table_request> { using type = delete_table_response; };
+template <> struct response_of<update_time_to_live_request> { using type = update_time_to_live_response; };
+template <> struct response_of<describe_time_to_live_request> { using type = describe_time_to_live_response; };
+// clang-format on
+
+template <class Request>
+concept request = requires {
+    typename response_of<Request>::type;
+};
+
+template <request Request>
+using response_t = typename response_of<Request>::type;
+
+/// An asynchronous DynamoDB client speaking the JSON protocol over HTTP/1.1
+/// (keep-alive connection pool, TLS), signing every request with SigV4 and
+/// retrying in AWS "standard" mode.
+///
+/// Retries: throttling and transient failures are retried with backoff within
+/// the operation's deadline, never past it. A failure that may hide a
+/// completed write (timeout, 5xx, connection lost after sending) is retried
+/// only for requests that are safe to repeat (reads, unconditional puts and
+/// deletes, transactions with a client request token); otherwise it is
+/// returned, and `is_ambiguous(ec)` says so. A failed condition is never
+/// retried.
+///
+/// Thread safety: distinct objects safe; a shared object is not: use it from
+/// one thread (or strand) of its executor.
+class client {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// Resolves region and endpoint now and throws `std::system_error` with a
+    /// message naming the missing setting or the malformed file and line.
+    /// Missing credentials are not an error here: each operation then fails
+    /// with `errc::credentials_unavailable` and the reason.
+    client(executor_type ex, client_options opts = {});
+    ~client();
+    client(client&&) noexcept;
+    client& operator=(client&&) noexcept;
+
+    executor_type get_executor() const noexcept;
+    /// The region and endpoint in use (after resolution).
+    const std::string& region() const noexcept;
+    const std::string& endpoint_url() const noexcept;
+
+    /// Runs one DynamoDB operation: `co_await c.async_execute(get_item_request{...})`.
+    ///
+    /// Completion signature: `void(error_code, response_t<Request>)`.
+    ///
+    /// Per-operation cancellation: terminal cancellation is supported, at any
+    /// point (waiting for a connection, in the exchange, in a retry backoff).
+    /// The operation completes with `asio::error::operation_aborted`; a write
+    /// cancelled after it was sent may have taken effect. The client stays
+    /// usable. Partial and total cancellation are not supported: an HTTP
+    /// exchange cut in the middle leaves nothing consistent to resume.
+    template <request Request,
+              boost::asio::completion_token_for<void(error_code, response_t<Request>)> Token =
+                  boost::asio::deferred_t>
+    auto async_execute(Request req, operation_options opts, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, response_t<Request>)>(
+            [this](auto handler, Request req, operation_options opts) {
+                this->start(std::move(req), opts, std::move(handler));
+            },
+            token, std::move(req), opts);
+    }
+
+    template <request Request,
+              boost::asio::completion_token_for<void(error_code, response_t<Request>)> Token =
+                  boost::asio::deferred_t>
+    auto async_execute(Request req, Token&& token = {}) {
+        return async_execute(std::move(req), operation_options{}, std::forward<Token>(token));
+    }
+
+private:
+    template <request Request>
+    void start(Request req, operation_options opts,
+               boost::asio::any_completion_handler<void(error_code, response_t<Request>)> handler);
+
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dynalock::dynamodb

@@ -1,0 +1,308 @@
+// The asynchronous DynamoDB client: the thin I/O shell around the sans-io
+// layers. Per attempt: sign (sigv4), send (http pool), classify (protocol);
+// between attempts, the retry policy (aws) decides and a timer waits.
+
+#include <dynalock/aws_settings.hpp>
+#include <dynalock/dynamodb_client.hpp>
+#include <dynalock/sigv4.hpp>
+
+#include "aws/clock_skew.hpp"
+#include "dynamodb/protocol.hpp"
+#include "dynamodb/validate.hpp"
+#include "http/connection_pool.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <stdexcept>
+#include <system_error>
+
+namespace dynalock::dynamodb {
+
+namespace asio = boost::asio;
+using std::chrono::steady_clock;
+using std::chrono::system_clock;
+
+namespace {
+
+// Whether repeating a request whose outcome is unknown can do no harm: reads,
+// unconditional puts and deletes (the same end state), and transactions that
+// carry an idempotency token. Everything else must not be repeated blindly.
+bool safe_to_repeat(const get_item_request&) {
+    return true;
+}
+bool safe_to_repeat(const query_request&) {
+    return true;
+}
+bool safe_to_repeat(const scan_request&) {
+    return true;
+}
+bool safe_to_repeat(const describe_table_request&) {
+    return true;
+}
+bool safe_to_repeat(const describe_time_to_live_request&) {
+    return true;
+}
+bool safe_to_repeat(const put_item_request& r) {
+    return r.condition_expression.empty();
+}
+bool safe_to_repeat(const delete_item_request& r) {
+    return r.condition_expression.empty();
+}
+bool safe_to_repeat(const transact_write_items_request& r) {
+    return !r.client_request_token.empty();
+}
+bool safe_to_repeat(const update_item_request&) {
+    return false;
+}
+bool safe_to_repeat(const create_table_request&) {
+    return false;
+}
+bool safe_to_repeat(const delete_table_request&) {
+    return false;
+}
+bool safe_to_repeat(const update_time_to_live_request&) {
+    return false;
+}
+
+[[noreturn]] void throw_config_error(error_code ec, const diagnostics& diag) {
+    throw std::system_error(ec, diag.message);
+}
+
+aws_settings resolve(const client_options& o, error_code& credentials_ec,
+                     diagnostics& credentials_diag) {
+    if (auto problem = o.http.validate()) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "dynamodb::client_options::http: " + *problem);
+    }
+    if (o.default_timeout <= std::chrono::milliseconds::zero()) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "dynamodb::client_options::default_timeout must be positive");
+    }
+    if (o.retry.max_attempts < 1) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "dynamodb::client_options::retry.max_attempts must be at least 1");
+    }
+    aws_settings s;
+    diagnostics diag;
+    const aws_settings_options so{o.profile, o.region, o.endpoint_url, o.credentials};
+    error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag);
+    if (ec == errc::credentials_unavailable) {
+        // Without credentials the client can still be built (and told its
+        // problem on each call); region and endpoint must be there.
+        credentials_ec = ec;
+        credentials_diag = diag;
+        ec = resolve_aws_settings({so.profile, so.region, so.endpoint_url, credentials{"-", "-"}},
+                                  system_config_sources(), s, diag);
+    }
+    if (ec) {
+        throw_config_error(ec, diag);
+    }
+    return s;
+}
+
+}  // namespace
+
+struct client::impl {
+    impl(executor_type ex, client_options o)
+        : executor(std::move(ex)),
+          options(std::move(o)),
+          settings(resolve(options, credentials_error, credentials_diag)),
+          signer(settings.region, "dynamodb"),
+          pool(executor, {settings.endpoint.tls, settings.endpoint.host, settings.endpoint.port},
+               options.http),
+          retry(options.retry),
+          host(host_header(settings.endpoint)) {}
+
+    // One logical request: attempts, retries and waits until success, a
+    // final failure, or the deadline. On success `res` holds the 2xx response.
+    asio::awaitable<error_code> send(std::string_view target, std::string body,
+                                     steady_clock::time_point deadline, bool repeatable,
+                                     diagnostics& diag, http::response& res) {
+        if (credentials_error) {
+            diag = credentials_diag;
+            co_return credentials_error;
+        }
+        http::request req;
+        req.body = std::move(body);
+        req.headers.reserve(6);
+        sigv4::auth_headers auth;
+        retry_state attempt;
+        for (;;) {
+            diag.clear();
+            res = {};
+            const std::array<sigv4::header, 3> signed_headers{{
+                {"host", host},
+                {"content-type", content_type},
+                {"x-amz-target", target},
+            }};
+            const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
+            if (error_code ec = signer.sign(to_sign, settings.credentials,
+                                            skew.corrected_now(system_clock::now()), auth)) {
+                diag.message = "the request could not be signed";
+                co_return ec;
+            }
+            req.headers.clear();
+            req.headers.emplace_back("Host", host);
+            req.headers.emplace_back("Content-Type", content_type);
+            req.headers.emplace_back("X-Amz-Target", target);
+            req.headers.emplace_back("X-Amz-Date", auth.x_amz_date);
+            if (!auth.x_amz_security_token.empty()) {
+                req.headers.emplace_back("X-Amz-Security-Token", auth.x_amz_security_token);
+            }
+            req.headers.emplace_back("Authorization", auth.authorization);
+
+            const http::exchange_result r = co_await pool.exchange(req, res, deadline);
+            error_code ec = r.ec;
+            bool ambiguous = false;
+            if (ec) {
+                if (ec == asio::error::operation_aborted) {
+                    co_return ec;
+                }
+                diag.message = r.detail;
+                ambiguous = r.request_sent && is_ambiguous(ec);
+            } else {
+                const unsigned status = res.result_int();
+                diag.http_status = status;
+                diag.request_id = std::string(res["x-amzn-RequestId"]);
+                if (status >= 200 && status < 300) {
+                    const auto crc = res.find("x-amz-crc32");
+                    ec = crc == res.end() ? error_code{} : verify_crc32(crc->value(), res.body());
+                    if (!ec) {
+                        retry.on_success(attempt);
+                        co_return ec;
+                    }
+                    diag.message = "the response body does not match its x-amz-crc32 header";
+                    ambiguous = true;
+                } else {
+                    ec = parse_error(status, res.body(), diag.request_id, diag);
+                    if (ec == errc::clock_skew) {
+                        skew.on_clock_skew_error(res["Date"], system_clock::now());
+                    }
+                    ambiguous = is_ambiguous(ec);
+                }
+            }
+            if (ambiguous && !repeatable) {
+                co_return ec;
+            }
+            const auto delay = retry.next_delay(ec, attempt, deadline - steady_clock::now());
+            if (!delay) {
+                co_return ec;
+            }
+            asio::steady_timer timer(executor, *delay);
+            error_code wait_ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+            if (wait_ec) {
+                co_return wait_ec;
+            }
+        }
+    }
+
+    template <request Request>
+    asio::awaitable<std::tuple<error_code, response_t<Request>>> run(Request req,
+                                                                     operation_options opts) {
+        diagnostics local;
+        diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
+        diag.clear();
+        response_t<Request> resp{};
+        if (error_code ec = validate(req, diag)) {
+            co_return std::tuple{ec, std::move(resp)};
+        }
+        const auto deadline = opts.deadline.value_or(steady_clock::now() + options.default_timeout);
+        http::response res;
+        std::string body = encode(req);
+        error_code ec = co_await send(operation<Request>::target, std::move(body), deadline,
+                                      safe_to_repeat(req), diag, res);
+        if constexpr (std::is_same_v<Request, transact_write_items_request>) {
+            if (ec == errc::transaction_canceled) {
+                diagnostics reasons_diag;
+                parse_cancellation_reasons(res.body(), resp.cancellation_reasons, reasons_diag);
+            }
+        }
+        if (!ec) {
+            ec = decode(res.body(), resp, diag);
+        }
+        co_return std::tuple{ec, std::move(resp)};
+    }
+
+    executor_type executor;
+    client_options options;
+    error_code credentials_error;
+    diagnostics credentials_diag;
+    aws_settings settings;
+    sigv4::signer signer;
+    http::connection_pool pool;
+    retry_policy retry;
+    aws::clock_skew skew;
+    std::string host;
+};
+
+client::client(executor_type ex, client_options opts)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
+client::~client() = default;
+client::client(client&&) noexcept = default;
+client& client::operator=(client&&) noexcept = default;
+
+client::executor_type client::get_executor() const noexcept {
+    return impl_->executor;
+}
+const std::string& client::region() const noexcept {
+    return impl_->settings.region;
+}
+const std::string& client::endpoint_url() const noexcept {
+    return impl_->settings.endpoint_url;
+}
+
+template <request Request>
+void client::start(Request req, operation_options opts,
+                   asio::any_completion_handler<void(error_code, response_t<Request>)> handler) {
+    auto self = impl_;
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto handler_ex = asio::get_associated_executor(handler, self->executor);
+    auto op =
+        [](std::shared_ptr<impl> self, Request req,
+           operation_options opts) -> asio::awaitable<std::tuple<error_code, response_t<Request>>> {
+        co_return co_await self->run(std::move(req), opts);
+    };
+    asio::co_spawn(
+        self->executor, op(self, std::move(req), opts),
+        asio::bind_cancellation_slot(
+            slot, asio::bind_executor(
+                      handler_ex, [h = std::move(handler)](
+                                      std::exception_ptr e,
+                                      std::tuple<error_code, response_t<Request>> result) mutable {
+                          if (e) {
+                              // Only resource exhaustion can get here: the layers below
+                              // report every input problem as an error_code.
+                              std::move(h)(make_error_code(boost::system::errc::not_enough_memory),
+                                           response_t<Request>{});
+                              return;
+                          }
+                          std::move(h)(std::get<0>(result), std::move(std::get<1>(result)));
+                      })));
+}
+
+#define DYNALOCK_INSTANTIATE(R)                          \
+    template void client::start<R>(R, operation_options, \
+                                   asio::any_completion_handler<void(error_code, response_t<R>)>)
+DYNALOCK_INSTANTIATE(get_item_request);
+DYNALOCK_INSTANTIATE(put_item_request);
+DYNALOCK_INSTANTIATE(update_item_request);
+DYNALOCK_INSTANTIATE(delete_item_request);
+DYNALOCK_INSTANTIATE(query_request);
+DYNALOCK_INSTANTIATE(scan_request);
+DYNALOCK_INSTANTIATE(transact_write_items_request);
+DYNALOCK_INSTANTIATE(create_table_request);
+DYNALOCK_INSTANTIATE(describe_table_request);
+DYNALOCK_INSTANTIATE(delete_table_request);
+DYNALOCK_INSTANTIATE(update_time_to_live_request);
+DYNALOCK_INSTANTIATE(describe_time_to_live_request);
+#undef DYNALOCK_INSTANTIATE
+
+}  // namespace dynalock::dynamodb

@@ -1,0 +1,324 @@
+// The DynamoDB client against a scripted responder: answers no real server
+// gives on demand (bad bytes, wrong CRC32, errors of our choosing, silence).
+// Each test checks the error, the diagnostics and how many attempts were made.
+
+#include "support/execute.hpp"
+#include "support/scripted_server.hpp"
+
+#include <dynalock/dynamodb_client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+
+using namespace dynalock;
+using namespace dynalock::dynamodb;
+using test::scripted_reply;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string get_ok = R"({"Item":{"pk":{"S":"a"}}})";
+const std::string update_ok = R"({"Attributes":{"fence":{"N":"3"}}})";
+
+class client_faults : public ::testing::Test {
+protected:
+    client make_client(std::string url, http_options http = {}) {
+        return client(io_.get_executor(),
+                      client_options{.region = "us-east-1",
+                                     .endpoint_url = std::move(url),
+                                     .credentials = credentials{"AKIDEXAMPLE", "secret"},
+                                     .http = http,
+                                     .retry = {.max_attempts = 3,
+                                               .base_delay = 1ms,
+                                               .throttling_base_delay = 1ms,
+                                               .seed = 42}});
+    }
+
+    template <class Req>
+    std::tuple<error_code, response_t<Req>> exec(client& c, Req r,
+                                                 std::chrono::milliseconds timeout = 5s) {
+        return test::execute(
+            io_, c, std::move(r),
+            {.deadline = std::chrono::steady_clock::now() + timeout, .diagnostics = &diag_},
+            timeout + 5s);
+    }
+
+    static get_item_request get() { return {.table_name = "table", .key = {{"pk", "a"}}}; }
+    static update_item_request update() {
+        return {.table_name = "table",
+                .key = {{"pk", "a"}},
+                .update_expression = "SET #f = :f",
+                .condition_expression = "#o = :me",
+                .expression_attribute_names = {{"#f", "fence"}, {"#o", "owner"}},
+                .expression_attribute_values = {{":f", number{"3"}}, {":me", "me"}},
+                .return_values = return_values::all_new};
+    }
+
+    asio::io_context io_;
+    test::scripted_server server_{io_};
+    diagnostics diag_;
+};
+
+TEST_F(client_faults, success_fills_request_id_and_signs_the_request) {
+    server_.push(scripted_reply::http(200, get_ok, "x-amzn-RequestId: req-1\r\n"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    ASSERT_FALSE(ec) << ec.message() << " " << diag_.message;
+    ASSERT_TRUE(r.item);
+    EXPECT_EQ(diag_.request_id, "req-1");
+    ASSERT_EQ(server_.requests().size(), 1u);
+    const auto& req = server_.requests()[0];
+    EXPECT_EQ(req["X-Amz-Target"], "DynamoDB_20120810.GetItem");
+    EXPECT_EQ(req["Content-Type"], "application/x-amz-json-1.0");
+    EXPECT_EQ(req["Host"], server_.url().substr(7));
+    EXPECT_TRUE(req["Authorization"].starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+    EXPECT_NE(req["Authorization"].find("/us-east-1/dynamodb/aws4_request"), std::string::npos);
+}
+
+TEST_F(client_faults, non_json_body_is_malformed_response) {
+    server_.push(scripted_reply::http(200, "<html>not json</html>"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::malformed_response);
+    EXPECT_FALSE(diag_.message.empty());
+}
+
+TEST_F(client_faults, unknown_error_type_keeps_the_servers_words_in_diagnostics) {
+    server_.push(scripted_reply::http(
+        400,
+        R"({"__type":"com.amazonaws.dynamodb.v20120810#BrandNewException","message":"m\u0001"})"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    EXPECT_EQ(ec, errc::unknown_service_error);
+    EXPECT_EQ(diag_.aws_type, "BrandNewException");
+    EXPECT_EQ(diag_.http_status, 400u);
+    EXPECT_EQ(diag_.message.find('\x01'), std::string::npos) << "control character passed through";
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(client_faults, wrong_crc32_is_retried_for_a_read) {
+    server_.push(scripted_reply::http(200, get_ok, "x-amz-crc32: 12345\r\n"));
+    server_.push(scripted_reply::http(200, get_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(server_.requests().size(), 2u);
+}
+
+TEST_F(client_faults, wrong_crc32_on_a_conditional_write_is_ambiguous_and_not_repeated) {
+    server_.push(scripted_reply::http(200, update_ok, "x-amz-crc32: 12345\r\n"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::crc32_mismatch);
+    EXPECT_TRUE(is_ambiguous(ec));
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(client_faults, server_error_is_retried_for_a_read) {
+    server_.push(scripted_reply::http(500, R"({"__type":"InternalServerError","message":"x"})"));
+    server_.push(scripted_reply::http(503, ""));
+    server_.push(scripted_reply::http(200, get_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(client_faults, server_error_on_a_conditional_write_is_returned_as_ambiguous) {
+    server_.push(scripted_reply::http(500, R"({"__type":"InternalServerError","message":"x"})"));
+    server_.push(scripted_reply::http(200, update_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::internal_server_error);
+    EXPECT_TRUE(is_ambiguous(ec));
+    EXPECT_EQ(server_.requests().size(), 1u) << "a write of unknown outcome was repeated";
+}
+
+TEST_F(client_faults, throttling_is_retried_even_for_conditional_writes) {
+    const std::string throttled =
+        R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"})";
+    server_.push(scripted_reply::http(400, throttled));
+    server_.push(scripted_reply::http(400, R"({"__type":"ThrottlingException"})"));
+    server_.push(scripted_reply::http(200, update_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_FALSE(ec) << ec.message();
+    ASSERT_TRUE(r.attributes);
+    EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(client_faults, throttling_beyond_the_attempts_is_reported) {
+    for (int i = 0; i < 3; ++i) {
+        server_.push(scripted_reply::http(400, R"({"__type":"ThrottlingException"})"));
+    }
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::throttled);
+    EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(client_faults, conditional_check_failure_is_never_retried) {
+    server_.push(scripted_reply::http(
+        400,
+        R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"owner":{"S":"other"}}})"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::conditional_check_failed);
+    ASSERT_TRUE(diag_.item);
+    EXPECT_EQ(diag_.item->at("owner"), attribute_value{"other"});
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(client_faults, clock_skew_is_corrected_from_the_date_header) {
+    // The server's clock runs 2 hours ahead of ours.
+    const std::time_t ahead = std::time(nullptr) + 7200;
+    char date[64];
+    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", std::gmtime(&ahead));
+    server_.push(scripted_reply::http(
+        400,
+        R"json({"__type":"com.amazon.coral.service#InvalidSignatureException",)json"
+        R"json("message":"Signature expired: 20260101T000000Z is now earlier than )json"
+        R"json(20260101T020000Z (20260101T015500Z - 5 min.)"})json",
+        std::string("Date: ") + date + "\r\n"));
+    server_.push(scripted_reply::http(200, get_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    EXPECT_FALSE(ec) << ec.message();
+    ASSERT_EQ(server_.requests().size(), 2u);
+    char expected_hour[32];
+    std::strftime(expected_hour, sizeof expected_hour, "%Y%m%dT%H", std::gmtime(&ahead));
+    EXPECT_TRUE(std::string(server_.requests()[1]["X-Amz-Date"]).starts_with(expected_hour))
+        << server_.requests()[1]["X-Amz-Date"] << " vs " << expected_hour;
+}
+
+TEST_F(client_faults, silent_server_times_out_at_the_deadline) {
+    server_.push(scripted_reply::hang());
+    auto c = make_client(server_.url());
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [ec, r] = exec(c, update(), 300ms);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(ec, errc::timeout);
+    EXPECT_TRUE(is_ambiguous(ec));
+    EXPECT_GE(took, 290ms);
+    EXPECT_LT(took, 2s);
+}
+
+TEST_F(client_faults, connection_closed_without_answer_is_connection_lost) {
+    server_.push(scripted_reply::close());
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::connection_lost);
+    EXPECT_TRUE(is_ambiguous(ec));
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(client_faults, truncated_response_is_an_error) {
+    server_.push(
+        {scripted_reply::kind::respond, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Attri"});
+    server_.push(scripted_reply::close());
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update(), 2s);
+    EXPECT_TRUE(ec == errc::connection_lost || ec == errc::timeout ||
+                ec == errc::malformed_response)
+        << ec.message();
+    EXPECT_TRUE(is_ambiguous(ec));
+}
+
+TEST_F(client_faults, garbage_bytes_are_malformed_response) {
+    server_.push({scripted_reply::kind::respond, "NOT HTTP AT ALL\r\n\r\n"});
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::malformed_response) << ec.message();
+}
+
+TEST_F(client_faults, body_over_the_limit_is_response_too_large) {
+    server_.push(scripted_reply::http(200, std::string(4096, ' ') + "{}"));
+    auto c = make_client(server_.url(), http_options{.max_response_body_bytes = 1024});
+    auto [ec, r] = exec(c, update());
+    EXPECT_EQ(ec, errc::response_too_large);
+}
+
+TEST_F(client_faults, connection_refused_is_connect_failed) {
+    std::string url;
+    {
+        asio::ip::tcp::acceptor a(io_, {asio::ip::make_address("127.0.0.1"), 0});
+        url = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port());
+    }
+    auto c = make_client(url);
+    auto [ec, r] = exec(c, update(), 2s);
+    EXPECT_EQ(ec, errc::connect_failed) << ec.message();
+    EXPECT_FALSE(is_ambiguous(ec));
+    EXPECT_FALSE(diag_.message.empty());
+}
+
+TEST_F(client_faults, unresolvable_host_is_connect_failed) {
+    // A 64-character label is refused by the resolver itself, so the test
+    // sends no DNS query off this machine.
+    auto c = make_client("http://" + std::string(64, 'a') + ".invalid:8000");
+    auto [ec, r] = exec(c, get(), 3s);
+    EXPECT_EQ(ec, errc::connect_failed) << ec.message();
+}
+
+TEST_F(client_faults, cancellation_ends_a_waiting_operation_promptly) {
+    server_.push(scripted_reply::hang());
+    auto c = make_client(server_.url());
+    asio::cancellation_signal cancel;
+    error_code result;
+    bool done = false;
+    c.async_execute(get(), asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, auto) {
+                        result = ec;
+                        done = true;
+                    }));
+    asio::steady_timer t(io_, 100ms);
+    t.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!done && io_.run_one_for(5s) != 0) {
+    }
+    EXPECT_TRUE(done);
+    EXPECT_EQ(result, asio::error::operation_aborted);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST_F(client_faults, xml_error_bodies_are_understood) {
+    // moto answers a bad signature in the query protocol's XML.
+    server_.push(scripted_reply::http(
+        403,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>"
+        "SignatureDoesNotMatch</Code><Message>The request signature we calculated does not "
+        "match</Message><Type>Sender</Type></Error></Errors></ErrorResponse>"));
+    auto c = make_client(server_.url());
+    auto [ec, r] = exec(c, get());
+    EXPECT_EQ(ec, errc::signature_rejected) << ec.message();
+    EXPECT_EQ(diag_.aws_type, "SignatureDoesNotMatch");
+}
+
+TEST(client_options_validation, bad_options_are_rejected_at_construction) {
+    asio::io_context io;
+    EXPECT_THROW(client(io.get_executor(), client_options{.region = "us-east-1",
+                                                          .endpoint_url = "ftp://x",
+                                                          .credentials = credentials{"a", "b"}}),
+                 std::system_error);
+    EXPECT_THROW(client(io.get_executor(), client_options{.region = "us-east-1",
+                                                          .endpoint_url = "http://127.0.0.1:1",
+                                                          .credentials = credentials{"a", "b"},
+                                                          .http = {.max_connections = 0}}),
+                 std::system_error);
+    try {
+        client(io.get_executor(), client_options{.region = "us-east-1",
+                                                 .endpoint_url = "http://127.0.0.1:1",
+                                                 .credentials = credentials{"a", "b"},
+                                                 .default_timeout = 0ms});
+        ADD_FAILURE() << "a zero timeout was accepted";
+    } catch (const std::system_error& e) {
+        EXPECT_NE(std::string(e.what()).find("default_timeout"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
