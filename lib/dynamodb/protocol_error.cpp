@@ -1,3 +1,4 @@
+#include "aws/clock_skew.hpp"
 #include "dynamodb/json_reader.hpp"
 #include "dynamodb/protocol.hpp"
 
@@ -55,20 +56,19 @@ std::string_view without_prefix(std::string_view type) {
     return hash == std::string_view::npos ? type : type.substr(hash + 1);
 }
 
-bool contains(std::string_view text, std::string_view part) {
-    return text.find(part) != std::string_view::npos;
-}
-
-bool says_clock_skew(std::string_view type, std::string_view message) {
-    if (type == "RequestTimeTooSkewed" || type == "RequestExpired" ||
-        type == "RequestInTheFuture") {
-        return true;
+// The text between <tag> and </tag>, for the XML error documents of AWS's
+// query protocol, which some front ends (moto's signature check, STS) answer
+// with even on the JSON protocol.
+std::string_view xml_element(std::string_view body, std::string_view tag) {
+    const std::string open = "<" + std::string(tag) + ">";
+    const std::string close = "</" + std::string(tag) + ">";
+    const auto begin = body.find(open);
+    if (begin == std::string_view::npos) {
+        return {};
     }
-    // DynamoDB reports a stale or future signing time as a signature failure
-    // whose message names the reason.
-    return (type.empty() || type == "InvalidSignatureException" ||
-            type == "SignatureDoesNotMatch") &&
-           (contains(message, "Signature expired") || contains(message, "not yet current"));
+    const auto from = begin + open.size();
+    const auto end = body.find(close, from);
+    return end == std::string_view::npos ? std::string_view{} : body.substr(from, end - from);
 }
 
 errc from_status(unsigned status) {
@@ -144,6 +144,10 @@ error_code parse_error(unsigned http_status, std::string_view body, std::string_
                 break;
             }
         }
+    } else if (body.find("<ErrorResponse") != std::string_view::npos ||
+               body.find("<Error>") != std::string_view::npos) {
+        type = xml_element(body, "Code");
+        message = xml_element(body, "Message");
     }
     diag.aws_type = sanitized(type, max_type_bytes);
     diag.message = sanitized(message, max_message_bytes);
@@ -152,7 +156,7 @@ error_code parse_error(unsigned http_status, std::string_view body, std::string_
         diag.message = "malformed response: an error was parsed from a success status";
         return errc::malformed_response;
     }
-    if (says_clock_skew(type, message)) {
+    if (aws::is_clock_skew_error(type, message)) {
         return errc::clock_skew;
     }
     if (type.empty()) {
