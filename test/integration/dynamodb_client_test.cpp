@@ -401,3 +401,58 @@ TEST(moto_signature, temporary_credentials_with_session_token) {
 }
 
 }  // namespace
+
+// --- TLS: stunnel in front of dynalite, certificate by a CA made for the run --
+
+namespace {
+
+client tls_client(asio::io_context& io, std::string url, std::string ca_file) {
+    return client(io.get_executor(),
+                  client_options{.region = "us-east-1",
+                                 .endpoint_url = std::move(url),
+                                 .credentials = credentials{"AKIDEXAMPLE", "secret"},
+                                 .http = {.extra_ca_file = std::move(ca_file)},
+                                 .retry = {.max_attempts = 1}});
+}
+
+TEST(tls, round_trip_with_the_ca) {
+    asio::io_context io;
+    auto c = tls_client(io, test::require_env("DYNALOCK_TEST_TLS_URL"),
+                        test::require_env("DYNALOCK_TEST_TLS_CA"));
+    const std::string table = test::unique_table("tls");
+    auto [ec, created] =
+        test::execute(io, c,
+                      create_table_request{.table_name = table,
+                                           .partition_key = {"pk", scalar_attribute_type::s}});
+    ASSERT_FALSE(ec) << ec.message();
+    auto [ec2, put] =
+        test::execute(io, c, put_item_request{.table_name = table, .item = {{"pk", "t"}}});
+    EXPECT_FALSE(ec2) << ec2.message();
+    auto [ec3, got] = test::execute(
+        io, c,
+        get_item_request{.table_name = table, .key = {{"pk", "t"}}, .consistent_read = true});
+    EXPECT_FALSE(ec3) << ec3.message();
+    EXPECT_TRUE(got.item.has_value());
+    test::execute(io, c, delete_table_request{table});
+}
+
+TEST(tls, untrusted_certificate_is_refused) {
+    asio::io_context io;
+    auto c = tls_client(io, test::require_env("DYNALOCK_TEST_TLS_URL"), "");
+    diagnostics d;
+    auto [ec, r] = test::execute(io, c, describe_table_request{"tls-table"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::tls_failed) << ec.message();
+    EXPECT_NE(d.message.find("certificate"), std::string::npos) << d.message;
+}
+
+TEST(tls, wrong_host_name_is_refused) {
+    asio::io_context io;
+    auto c = tls_client(io, test::require_env("DYNALOCK_TEST_TLS_WRONG_NAME_URL"),
+                        test::require_env("DYNALOCK_TEST_TLS_CA"));
+    diagnostics d;
+    auto [ec, r] = test::execute(io, c, describe_table_request{"tls-table"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::tls_failed) << ec.message();
+    EXPECT_NE(d.message.find("mismatch"), std::string::npos) << d.message;
+}
+
+}  // namespace
