@@ -8,12 +8,15 @@ build=${1:-build}
 shift || true
 
 packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
-          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          nodejs npm stunnel4 python3)
+          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from another package source that bundles npm: ask for the
+# commands, not for Debian's package names.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_=""
