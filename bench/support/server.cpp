@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <dynalock/endpoint.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -172,26 +173,15 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
 }  // namespace
 
 endpoint parse_endpoint_url(std::string_view url) {
-    const auto bad = [&](const char* why) {
-        return std::invalid_argument("--endpoint-url '" + std::string(url) + "': " + why);
-    };
-    constexpr std::string_view scheme = "http://";
-    if (!url.starts_with(scheme))
-        throw bad("only http://host:port is supported");
-    auto rest = url.substr(scheme.size());
-    if (rest.ends_with('/'))
-        rest.remove_suffix(1);
-    const auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos || colon == 0)
-        throw bad("needs host:port");
-    const auto port_text = rest.substr(colon + 1);
-    unsigned port = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535)
-        throw bad("invalid port");
-    return {std::string(rest.substr(0, colon)), static_cast<std::uint16_t>(port), std::string(url)};
+    dynalock::endpoint parsed;
+    dynalock::diagnostics diag;
+    if (dynalock::parse_endpoint(url, parsed, diag)) {
+        throw std::invalid_argument("--endpoint-url: " + diag.message);
+    }
+    if (parsed.tls) {
+        throw std::invalid_argument("--endpoint-url: the floor speaks plain TCP: use http://");
+    }
+    return {std::move(parsed.host), parsed.port, std::string(url)};
 }
 
 bench_server::bench_server(std::string_view endpoint_url) {

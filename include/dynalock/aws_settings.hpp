@@ -2,6 +2,7 @@
 
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
+#include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
 
 #include <cstdint>
@@ -11,26 +12,6 @@
 #include <string_view>
 
 namespace dynalock {
-
-/// Where to connect: the parsed form of an endpoint URL.
-struct endpoint {
-    bool tls = true;
-    std::string host{};  ///< a DNS name or IP address; IPv6 literals without brackets
-    std::uint16_t port = 443;
-
-    friend bool operator==(const endpoint&, const endpoint&) = default;
-};
-
-/// Parses `http[s]://host[:port][/]`. Rejects other schemes, userinfo, an empty
-/// host, a port outside 1..65535, and any path, query or fragment: DynamoDB is
-/// always served at `/`. Fails with errc::invalid_endpoint and says why in
-/// `diag.message`.
-error_code parse_endpoint(std::string_view url, endpoint& out, diagnostics& diag);
-
-/// The value of the HTTP `Host` header (and of the SigV4 `host` header) for an
-/// endpoint: the port is left out when it is the scheme's default, IPv6
-/// literals are bracketed.
-std::string host_header(const endpoint& ep);
 
 /// The outside world as settings resolution sees it. Injected so that
 /// resolution is a pure function in tests; `system_config_sources()` is the

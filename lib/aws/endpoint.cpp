@@ -1,4 +1,5 @@
 #include <dynalock/aws_settings.hpp>
+#include <dynalock/sigv4.hpp>
 
 #include <cctype>
 
@@ -117,13 +118,7 @@ error_code parse_endpoint(std::string_view url, endpoint& out, diagnostics& diag
 }
 
 std::string host_header(const endpoint& ep) {
-    bool ipv6 = ep.host.find(':') != std::string::npos;
-    std::string out = ipv6 ? "[" + ep.host + "]" : ep.host;
-    if (ep.port != (ep.tls ? 443 : 80)) {
-        out += ':';
-        out += std::to_string(ep.port);
-    }
-    return out;
+    return sigv4::host_header_value(ep.host, ep.port, ep.tls);
 }
 
 }  // namespace dynalock

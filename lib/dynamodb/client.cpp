@@ -115,8 +115,7 @@ struct client::impl {
           options(std::move(o)),
           settings(resolve(options, credentials_error, credentials_diag)),
           signer(settings.region, "dynamodb"),
-          pool(executor, {settings.endpoint.tls, settings.endpoint.host, settings.endpoint.port},
-               options.http),
+          pool(executor, settings.endpoint, options.http),
           retry(options.retry),
           host(host_header(settings.endpoint)) {}
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/http_options.hpp>
 #include <http/request.hpp>
@@ -17,13 +18,10 @@
 
 namespace dynalock::http {
 
-/// Where a pool connects. For TLS, `host` is also the SNI name and the name the
-/// certificate must match (a DNS name or an IP address literal).
-struct endpoint {
-    bool tls = false;
-    std::string host;
-    std::uint16_t port = 0;
-};
+/// Where a pool connects (`dynalock::endpoint`). For TLS, `host` is also the
+/// SNI name and the name the certificate must match (a DNS name or an IP
+/// address literal).
+using dynalock::endpoint;
 
 /// The whole response: `result_int()`, header fields by name
 /// (`res["x-amzn-RequestId"]`, `res["x-amz-crc32"]`, ...), `body()`.
