@@ -46,32 +46,6 @@ struct operation_options {
     dynalock::diagnostics* diagnostics = nullptr;
 };
 
-/// The response type of each request type.
-template <class Request>
-struct response_of;
-// clang-format off
-template <> struct response_of<get_item_request> { using type = get_item_response; };
-template <> struct response_of<put_item_request> { using type = put_item_response; };
-template <> struct response_of<update_item_request> { using type = update_item_response; };
-template <> struct response_of<delete_item_request> { using type = delete_item_response; };
-template <> struct response_of<query_request> { using type = query_response; };
-template <> struct response_of<scan_request> { using type = scan_response; };
-template <> struct response_of<transact_write_items_request> { using type = transact_write_items_response; };
-template <> struct response_of<create_table_request> { using type = create_table_response; };
-template <> struct response_of<describe_table_request> { using type = describe_table_response; };
-template <> struct response_of<delete_table_request> { using type = delete_table_response; };
-template <> struct response_of<update_time_to_live_request> { using type = update_time_to_live_response; };
-template <> struct response_of<describe_time_to_live_request> { using type = describe_time_to_live_response; };
-// clang-format on
-
-template <class Request>
-concept request = requires {
-    typename response_of<Request>::type;
-};
-
-template <request Request>
-using response_t = typename response_of<Request>::type;
-
 /// An asynchronous DynamoDB client speaking the JSON protocol over HTTP/1.1
 /// (keep-alive connection pool, TLS), signing every request with SigV4 and
 /// retrying in AWS "standard" mode.

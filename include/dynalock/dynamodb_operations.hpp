@@ -305,4 +305,32 @@ struct describe_time_to_live_response {
     std::string attribute_name{};  ///< empty when TTL was never enabled
 };
 
+// --- requests and their responses -------------------------------------------------
+
+/// The response type of each request type.
+template <class Request>
+struct response_of;
+// clang-format off
+template <> struct response_of<get_item_request> { using type = get_item_response; };
+template <> struct response_of<put_item_request> { using type = put_item_response; };
+template <> struct response_of<update_item_request> { using type = update_item_response; };
+template <> struct response_of<delete_item_request> { using type = delete_item_response; };
+template <> struct response_of<query_request> { using type = query_response; };
+template <> struct response_of<scan_request> { using type = scan_response; };
+template <> struct response_of<transact_write_items_request> { using type = transact_write_items_response; };
+template <> struct response_of<create_table_request> { using type = create_table_response; };
+template <> struct response_of<describe_table_request> { using type = describe_table_response; };
+template <> struct response_of<delete_table_request> { using type = delete_table_response; };
+template <> struct response_of<update_time_to_live_request> { using type = update_time_to_live_response; };
+template <> struct response_of<describe_time_to_live_request> { using type = describe_time_to_live_response; };
+// clang-format on
+
+template <class Request>
+concept request = requires {
+    typename response_of<Request>::type;
+};
+
+template <request Request>
+using response_t = typename response_of<Request>::type;
+
 }  // namespace dynalock::dynamodb

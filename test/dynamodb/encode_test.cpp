@@ -41,7 +41,7 @@ TEST(DynamodbEncode, Targets) {
     EXPECT_EQ(operation<update_time_to_live_request>::target, "DynamoDB_20120810.UpdateTimeToLive");
     EXPECT_EQ(operation<describe_time_to_live_request>::target,
               "DynamoDB_20120810.DescribeTimeToLive");
-    static_assert(std::is_same_v<operation<update_item_request>::response, update_item_response>);
+    static_assert(std::is_same_v<response_t<update_item_request>, update_item_response>);
 }
 
 TEST(DynamodbEncode, GetItemExactBytes) {
