@@ -1,0 +1,40 @@
+#pragma once
+
+#include <dynalock/attribute_value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dynalock {
+
+/// The name of one lock: the partition key value and, for tables with a sort
+/// key, the sort key value.
+struct lock_key {
+    std::string partition{};
+    std::optional<std::string> sort{};
+
+    friend bool operator==(const lock_key&, const lock_key&) = default;
+    friend auto operator<=>(const lock_key&, const lock_key&) = default;
+};
+
+/// One lock item as stored (DESIGN §2; attribute names compatible with the
+/// AWS Java lock client, so mixed fleets can share a table).
+struct lock_record {
+    lock_key key{};
+    std::string owner{};                ///< `ownerName`
+    std::chrono::milliseconds lease{};  ///< `leaseDuration`, a decimal string of ms
+    std::string record_version{};       ///< `recordVersionNumber`
+    /// `fence`: +1 on every grant. Absent on rows written by clients that do
+    /// not mint fences (the Java client); the next grant by us makes it 1.
+    std::optional<std::uint64_t> fence{};
+    std::optional<bytes> data{};  ///< `data`
+    bool released = false;        ///< `isReleased` = "1"
+    /// Every other attribute of the item (the user's own, the TTL attribute).
+    attribute_map other{};
+
+    friend bool operator==(const lock_record&, const lock_record&) = default;
+};
+
+}  // namespace dynalock

@@ -1,0 +1,151 @@
+#pragma once
+
+// The store: where lock items live. The lease protocol is written once, above
+// this interface; a store only performs single-item conditional writes and
+// consistent reads with the semantics below. dynamodb_store is the production
+// store; memory_store keeps items in this process (tests, single-process use).
+
+#include <dynalock/error.hpp>
+#include <dynalock/lock_record.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dynalock {
+
+/// What must hold for a write to apply (evaluated atomically with the write).
+enum class write_condition {
+    /// The item does not exist, or is marked released.
+    free,
+    /// The item carries `expected_version` (whoever holds it): a takeover
+    /// after the holder's lease was waited out, or a consistent take of a
+    /// released lock.
+    version,
+    /// The item carries `expected_version` AND `owner`: only the holder may
+    /// heartbeat or release.
+    version_and_owner,
+};
+
+/// What a write does.
+enum class write_kind {
+    /// Take the lock: set owner, lease, new record version; fence =
+    /// (fence or 0) + 1; clear the released mark; apply `data` and `extra`;
+    /// set the TTL attribute when the store has one.
+    grant,
+    /// Heartbeat: set a new record version and lease (and `data` when set).
+    refresh,
+    /// Mark released (keeping the fence and the row) — or delete the row when
+    /// `delete_item`. `data` replaces the payload when set (mark only).
+    release,
+};
+
+/// What happens to the `data` attribute.
+enum class data_change { keep, replace, remove };
+
+struct lock_write {
+    lock_key key{};
+    write_kind kind = write_kind::grant;
+    write_condition condition = write_condition::free;
+    /// Also require the item to exist already (never create it).
+    bool require_existing = false;
+    std::string expected_version{};     ///< for version, version_and_owner
+    std::string owner{};                ///< grant: the new owner; version_and_owner: the holder
+    std::string new_version{};          ///< grant, refresh
+    std::chrono::milliseconds lease{};  ///< grant, refresh
+    data_change data_action = data_change::keep;
+    bytes data{};  ///< with data_change::replace
+    /// grant only: more attributes to set; must not collide with lock attributes.
+    attribute_map extra{};
+    bool delete_item = false;  ///< release only
+};
+
+/// The outcome of a write that completed (with or without error).
+struct write_result {
+    /// On success: the item after the write (absent after a delete).
+    /// On errc::conditional_check_failed: the item as it is now (absent when
+    /// there is none), read consistently — stores whose server does not return
+    /// it with the failure read it.
+    std::optional<lock_record> record{};
+};
+
+/// One page of `async_list`.
+struct record_page {
+    std::vector<lock_record> records{};
+    /// Pass back to get the next page; empty when this was the last.
+    std::optional<lock_key> next{};
+};
+
+/// A place lock items live.
+///
+/// Completion signatures: `void(error_code, T)`. Every operation takes an
+/// absolute deadline that no attempt or retry passes (errc::timeout).
+///
+/// Errors: errc::conditional_check_failed (with `write_result::record`) when a
+/// write's condition does not hold; `is_ambiguous(ec)` when a write may or may
+/// not have applied (the caller resolves it with a read); any other error
+/// means the write did not apply.
+///
+/// Per-operation cancellation: terminal; a cancelled write may have applied.
+class store {
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using clock = std::chrono::steady_clock;
+
+    virtual ~store() = default;
+    virtual executor_type get_executor() const = 0;
+
+    template <boost::asio::completion_token_for<void(error_code, write_result)> Token =
+                  boost::asio::deferred_t>
+    auto async_write(lock_write w, clock::time_point deadline, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, write_result)>(
+            [this](auto handler, lock_write w, clock::time_point deadline) {
+                do_write(std::move(w), deadline, std::move(handler));
+            },
+            token, std::move(w), deadline);
+    }
+
+    /// A consistent read; absent when there is no item.
+    template <boost::asio::completion_token_for<void(error_code, std::optional<lock_record>)>
+                  Token = boost::asio::deferred_t>
+    auto async_read(lock_key key, clock::time_point deadline, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, std::optional<lock_record>)>(
+            [this](auto handler, lock_key key, clock::time_point deadline) {
+                do_read(std::move(key), deadline, std::move(handler));
+            },
+            token, std::move(key), deadline);
+    }
+
+    /// Every lock item, a page at a time (`after`: the previous page's
+    /// `next`), or only those of one partition key.
+    template <boost::asio::completion_token_for<void(error_code, record_page)> Token =
+                  boost::asio::deferred_t>
+    auto async_list(std::optional<std::string> partition, std::optional<lock_key> after,
+                    clock::time_point deadline, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, record_page)>(
+            [this](auto handler, std::optional<std::string> partition,
+                   std::optional<lock_key> after, clock::time_point deadline) {
+                do_list(std::move(partition), std::move(after), deadline, std::move(handler));
+            },
+            token, std::move(partition), std::move(after), deadline);
+    }
+
+protected:
+    virtual void do_write(
+        lock_write w, clock::time_point deadline,
+        boost::asio::any_completion_handler<void(error_code, write_result)> h) = 0;
+    virtual void do_read(
+        lock_key key, clock::time_point deadline,
+        boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h) = 0;
+    virtual void do_list(std::optional<std::string> partition, std::optional<lock_key> after,
+                         clock::time_point deadline,
+                         boost::asio::any_completion_handler<void(error_code, record_page)> h) = 0;
+};
+
+}  // namespace dynalock
