@@ -15,19 +15,19 @@ enum class errc {
     conditional_check_failed = 1,  ///< ConditionalCheckFailedException
     transaction_canceled,          ///< TransactionCanceledException
     transaction_conflict,          ///< TransactionConflictException
-    throttled,                     ///< ThrottlingException, ProvisionedThroughputExceeded, RequestLimitExceeded
-    resource_not_found,            ///< ResourceNotFoundException (table missing)
-    resource_in_use,               ///< ResourceInUseException (table exists / is being changed)
-    validation_failed,             ///< ValidationException and other malformed-request answers
-    item_collection_too_large,     ///< ItemCollectionSizeLimitExceededException
-    access_denied,                 ///< AccessDeniedException
-    unrecognized_client,           ///< UnrecognizedClientException, InvalidClientTokenId: unknown key
-    signature_rejected,            ///< InvalidSignatureException, SignatureDoesNotMatch
-    credentials_expired,           ///< ExpiredTokenException
-    clock_skew,                    ///< the server rejected our signing time
-    internal_server_error,         ///< InternalServerError, any other 5xx
-    service_unavailable,           ///< ServiceUnavailable (503)
-    unknown_service_error,         ///< an error `__type` we do not know
+    throttled,  ///< ThrottlingException, ProvisionedThroughputExceeded, RequestLimitExceeded
+    resource_not_found,         ///< ResourceNotFoundException (table missing)
+    resource_in_use,            ///< ResourceInUseException (table exists / is being changed)
+    validation_failed,          ///< ValidationException and other malformed-request answers
+    item_collection_too_large,  ///< ItemCollectionSizeLimitExceededException
+    access_denied,              ///< AccessDeniedException
+    unrecognized_client,        ///< UnrecognizedClientException, InvalidClientTokenId: unknown key
+    signature_rejected,         ///< InvalidSignatureException, SignatureDoesNotMatch
+    credentials_expired,        ///< ExpiredTokenException
+    clock_skew,                 ///< the server rejected our signing time
+    internal_server_error,      ///< InternalServerError, any other 5xx
+    service_unavailable,        ///< ServiceUnavailable (503)
+    unknown_service_error,      ///< an error `__type` we do not know
 
     // Client-side configuration and input.
     credentials_unavailable,  ///< no credentials could be found or loaded
@@ -38,13 +38,19 @@ enum class errc {
     value_too_large,          ///< an item or key over DynamoDB's size limits
 
     // Transport and response.
-    timeout,              ///< the operation's deadline passed
-    connect_failed,       ///< could not connect (refused, unreachable, resolve failure)
-    tls_failed,           ///< TLS handshake or certificate verification failed
-    connection_lost,      ///< the connection closed or reset mid-request
-    response_too_large,   ///< the response exceeded the configured size limit
-    malformed_response,   ///< bytes that are not a valid HTTP response or not the JSON we expect
-    crc32_mismatch,       ///< the body does not match `x-amz-crc32`
+    timeout,             ///< the operation's deadline passed
+    connect_failed,      ///< could not connect (refused, unreachable, resolve failure)
+    tls_failed,          ///< TLS handshake or certificate verification failed
+    connection_lost,     ///< the connection closed or reset mid-request
+    response_too_large,  ///< the response exceeded the configured size limit
+    malformed_response,  ///< bytes that are not a valid HTTP response or not the JSON we expect
+    crc32_mismatch,      ///< the body does not match `x-amz-crc32`
+
+    // The lock.
+    lock_not_granted,  ///< another owner held the lock for the whole wait (or try_acquire found it
+                       ///< held)
+    lease_lost,        ///< the lease ended before the operation (see lease::loss())
+    client_closed,     ///< the lock client was closed
 };
 
 const boost::system::error_category& dynalock_category() noexcept;
