@@ -10,10 +10,8 @@
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"
+#include "spawn_op.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -261,30 +259,12 @@ const std::string& client::endpoint_url() const noexcept {
 template <request Request>
 void client::start(Request req, operation_options opts,
                    asio::any_completion_handler<void(error_code, response_t<Request>)> handler) {
-    auto self = impl_;
-    auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, self->executor);
     auto op =
         [](std::shared_ptr<impl> self, Request req,
            operation_options opts) -> asio::awaitable<std::tuple<error_code, response_t<Request>>> {
         co_return co_await self->run(std::move(req), opts);
     };
-    asio::co_spawn(
-        self->executor, op(self, std::move(req), opts),
-        asio::bind_cancellation_slot(
-            slot, asio::bind_executor(
-                      handler_ex, [h = std::move(handler)](
-                                      std::exception_ptr e,
-                                      std::tuple<error_code, response_t<Request>> result) mutable {
-                          if (e) {
-                              // Only resource exhaustion can get here: the layers below
-                              // report every input problem as an error_code.
-                              std::move(h)(make_error_code(boost::system::errc::not_enough_memory),
-                                           response_t<Request>{});
-                              return;
-                          }
-                          std::move(h)(std::get<0>(result), std::move(std::get<1>(result)));
-                      })));
+    detail::spawn_op(impl_->executor, op(impl_, std::move(req), opts), std::move(handler));
 }
 
 #define DYNALOCK_INSTANTIATE(R)                          \
