@@ -1,0 +1,523 @@
+#include <dynalock/dynamodb_store.hpp>
+
+#include "lock/lock_item.hpp"
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <exception>
+#include <memory>
+#include <system_error>
+
+namespace dynalock {
+
+namespace asio = boost::asio;
+namespace ddb = dynamodb;
+
+namespace {
+
+using write_handler = asio::any_completion_handler<void(error_code, write_result)>;
+using read_handler = asio::any_completion_handler<void(error_code, std::optional<lock_record>)>;
+using list_handler = asio::any_completion_handler<void(error_code, record_page)>;
+using table_handler = asio::any_completion_handler<void(error_code)>;
+
+/// Where and how a caller's handler wants to be completed, captured before the
+/// handler moves into a continuation: every client call made on its behalf
+/// completes on the handler's executor and is cancelled through its slot.
+struct handler_context {
+    asio::any_completion_executor executor;
+    asio::cancellation_slot slot;
+
+    template <class Handler>
+    handler_context(const Handler& h, const asio::any_io_executor& fallback)
+        : executor(asio::get_associated_executor(h, fallback)),
+          slot(asio::get_associated_cancellation_slot(h)) {}
+
+    template <class F>
+    auto bind(F f) const {
+        return asio::bind_cancellation_slot(slot, asio::bind_executor(executor, std::move(f)));
+    }
+};
+
+lock::key_schema schema_of(const dynamodb_store_options& o) {
+    return {o.partition_key_name, o.sort_key_name};
+}
+
+/// The lock_key fits this table: a sort key exactly when the table has one.
+error_code check_key_shape(const dynamodb_store_options& o, const lock_key& key) {
+    return o.sort_key_name.empty() == key.sort.has_value() ? make_error_code(errc::invalid_argument)
+                                                           : error_code{};
+}
+
+/// A deadline already passed fails before anything is sent, as in memory_store
+/// (the client may still send a first attempt on an idle connection).
+error_code check_deadline(store::clock::time_point deadline) {
+    return store::clock::now() >= deadline ? make_error_code(errc::timeout) : error_code{};
+}
+
+error_code check_write(const dynamodb_store_options& o, const lock_write& w,
+                       store::clock::time_point deadline) {
+    if (auto ec = check_deadline(deadline)) {
+        return ec;
+    }
+    std::string why;
+    if (auto ec = lock::validate_write(w, why)) {
+        return ec;
+    }
+    for (const auto& [name, value] : w.extra) {
+        if (name == o.partition_key_name || name == o.sort_key_name ||
+            name == o.ttl_attribute_name) {
+            return errc::invalid_argument;
+        }
+    }
+    return check_key_shape(o, w.key);
+}
+
+error_code check_read(const dynamodb_store_options& o, const lock_key& key,
+                      store::clock::time_point deadline) {
+    if (auto ec = check_deadline(deadline)) {
+        return ec;
+    }
+    std::string why;
+    if (auto ec = lock::validate_key(key, why)) {
+        return ec;
+    }
+    return check_key_shape(o, key);
+}
+
+error_code check_list(const dynamodb_store_options& o, const std::optional<std::string>& partition,
+                      const std::optional<lock_key>& after, store::clock::time_point deadline) {
+    if (auto ec = check_deadline(deadline)) {
+        return ec;
+    }
+    std::string why;
+    if (partition && lock::validate_key(lock_key{.partition = *partition}, why)) {
+        return errc::invalid_argument;
+    }
+    return after ? check_read(o, *after, deadline) : error_code{};
+}
+
+/// The ConditionExpression of `w`, its names and values added to `names`/`values`.
+std::string condition_expression(const dynamodb_store_options& o, const lock_write& w,
+                                 ddb::expression_names& names, ddb::expression_values& values) {
+    std::string c;
+    switch (w.condition) {
+        case write_condition::free:
+            names["#pk"] = o.partition_key_name;
+            names["#ir"] = lock::released_attribute;
+            values[":released"] = std::string(lock::released_value);
+            c = "attribute_not_exists(#pk) OR #ir = :released";
+            break;
+        case write_condition::version:
+            names["#rvn"] = lock::record_version_attribute;
+            values[":expected"] = w.expected_version;
+            c = "#rvn = :expected";
+            break;
+        case write_condition::version_and_owner:
+            names["#rvn"] = lock::record_version_attribute;
+            names["#on"] = lock::owner_attribute;
+            values[":expected"] = w.expected_version;
+            values[":owner"] = w.owner;
+            c = "#rvn = :expected AND #on = :owner";
+            break;
+    }
+    if (w.require_existing) {
+        names["#pk"] = o.partition_key_name;
+        c = "attribute_exists(#pk) AND (" + c + ")";
+    }
+    return c;
+}
+
+/// Epoch seconds at which DynamoDB may delete a row whose holder stopped
+/// heartbeating now: far beyond the lease, so only abandoned rows go.
+number ttl_value(const dynamodb_store_options& o, std::chrono::milliseconds lease) {
+    const auto at = std::chrono::system_clock::now() + lease + o.ttl_horizon;
+    return number{
+        std::to_string(std::chrono::ceil<std::chrono::seconds>(at.time_since_epoch()).count())};
+}
+
+/// The UpdateExpression of a grant, a refresh or a marking release.
+std::string update_expression(const dynamodb_store_options& o, const lock_write& w,
+                              ddb::expression_names& names, ddb::expression_values& values) {
+    std::string set;
+    std::string remove;
+    const auto assign = [&](std::string placeholder, std::string_view attribute,
+                            attribute_value value) {
+        set += (set.empty() ? "" : ", ") + placeholder + " = :" + placeholder.substr(1);
+        values[":" + placeholder.substr(1)] = std::move(value);
+        names[std::move(placeholder)] = attribute;
+    };
+    switch (w.kind) {
+        case write_kind::grant:
+            assign("#on", lock::owner_attribute, w.owner);
+            assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
+            assign("#rvn", lock::record_version_attribute, w.new_version);
+            names["#fence"] = lock::fence_attribute;
+            values[":zero"] = number{"0"};
+            values[":one"] = number{"1"};
+            set += ", #fence = if_not_exists(#fence, :zero) + :one";
+            names["#ir"] = lock::released_attribute;
+            remove = "#ir";
+            for (std::size_t i = 0; const auto& [name, value] : w.extra) {
+                assign("#x" + std::to_string(i++), name, value);
+            }
+            break;
+        case write_kind::refresh:
+            assign("#rvn", lock::record_version_attribute, w.new_version);
+            assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
+            break;
+        case write_kind::release:
+            assign("#ir", lock::released_attribute, std::string(lock::released_value));
+            break;
+    }
+    if (w.kind != write_kind::release && !o.ttl_attribute_name.empty()) {
+        assign("#ttl", o.ttl_attribute_name, ttl_value(o, w.lease));
+    }
+    if (w.data_action == data_change::replace) {
+        assign("#data", lock::data_attribute, w.data);
+    } else if (w.data_action == data_change::remove) {
+        names["#data"] = lock::data_attribute;
+        remove += (remove.empty() ? "" : ", ") + std::string("#data");
+    }
+    return "SET " + set + (remove.empty() ? "" : " REMOVE " + remove);
+}
+
+/// `in` as a lock_record, or errc::malformed_response.
+error_code parse(const dynamodb_store_options& o, const item& in, std::optional<lock_record>& out) {
+    std::string why;
+    lock_record r;
+    if (auto ec = lock::parse_lock_item(in, schema_of(o), r, why)) {
+        return ec;
+    }
+    out = std::move(r);
+    return {};
+}
+
+/// A consistent GetItem of `key`; `f(error_code, std::optional<lock_record>)`.
+template <class F>
+void get_record(ddb::client& c, const dynamodb_store_options& o, const lock_key& key,
+                store::clock::time_point deadline, const handler_context& ctx, F f) {
+    ddb::get_item_request req{.table_name = o.table_name,
+                              .key = lock::key_item(schema_of(o), key),
+                              .consistent_read = true};
+    c.async_execute(
+        std::move(req), ddb::operation_options{.deadline = deadline},
+        ctx.bind([&o, f = std::move(f)](error_code ec, ddb::get_item_response r) mutable {
+            std::optional<lock_record> record;
+            if (!ec && r.item) {
+                ec = parse(o, *r.item, record);
+            }
+            f(ec, std::move(record));
+        }));
+}
+
+/// The end of every write: the item it returned (absent after a delete), or
+/// on a failed condition the item as it is (from the failure, else read).
+/// A fallback read that fails reports its own error: the write did not apply.
+void finish_write(ddb::client& c, const dynamodb_store_options& o, error_code ec,
+                  std::optional<item> returned, std::optional<item> as_it_is, const lock_key& key,
+                  store::clock::time_point deadline, const handler_context& ctx, write_handler h) {
+    write_result result;
+    if (ec == errc::conditional_check_failed && !as_it_is) {
+        get_record(c, o, key, deadline, ctx,
+                   [h = std::move(h)](error_code ec, std::optional<lock_record> r) mutable {
+                       std::move(h)(ec ? ec : make_error_code(errc::conditional_check_failed),
+                                    write_result{std::move(r)});
+                   });
+        return;
+    }
+    const std::optional<item>& shown = ec ? as_it_is : returned;
+    if ((!ec || ec == errc::conditional_check_failed) && shown) {
+        if (auto pec = parse(o, *shown, result.record)) {
+            ec = pec;
+        }
+    }
+    std::move(h)(ec, std::move(result));
+}
+
+}  // namespace
+
+dynamodb_store::dynamodb_store(ddb::client& client, dynamodb_store_options opts)
+    : client_(client), opts_(std::move(opts)) {
+    const auto reject = [](const std::string& why) {
+        throw std::system_error(make_error_code(errc::invalid_argument), "dynamodb_store: " + why);
+    };
+    if (opts_.table_name.empty()) {
+        reject("table_name is empty");
+    }
+    if (opts_.partition_key_name.empty()) {
+        reject("partition_key_name is empty");
+    }
+    for (const std::string* name :
+         {&opts_.partition_key_name, &opts_.sort_key_name, &opts_.ttl_attribute_name}) {
+        if (lock::is_lock_attribute(*name)) {
+            reject("attribute name '" + *name + "' is a lock attribute's");
+        }
+    }
+    if (opts_.partition_key_name == opts_.sort_key_name ||
+        opts_.partition_key_name == opts_.ttl_attribute_name ||
+        (!opts_.sort_key_name.empty() && opts_.sort_key_name == opts_.ttl_attribute_name)) {
+        reject("the partition key, sort key and TTL attribute names must differ");
+    }
+    if (opts_.ttl_horizon.count() < 0) {
+        reject("ttl_horizon is negative");
+    }
+    if (opts_.list_page_size && *opts_.list_page_size == 0) {
+        reject("list_page_size is 0");
+    }
+}
+
+store::executor_type dynamodb_store::get_executor() const {
+    return client_.get_executor();
+}
+
+void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_handler h) {
+    if (auto ec = check_write(opts_, w, deadline)) {
+        asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
+        return;
+    }
+    const handler_context ctx(h, client_.get_executor());
+    auto diag = std::make_shared<diagnostics>();
+    const ddb::operation_options op{.deadline = deadline, .diagnostics = diag.get()};
+    auto finish = [this, diag, key = w.key, deadline, ctx, h = std::move(h)](
+                      error_code ec, std::optional<item> returned) mutable {
+        finish_write(client_, opts_, ec, std::move(returned), std::move(diag->item), key, deadline,
+                     ctx, std::move(h));
+    };
+    ddb::expression_names names;
+    ddb::expression_values values;
+    std::string condition = condition_expression(opts_, w, names, values);
+    item key = lock::key_item(schema_of(opts_), w.key);
+    if (w.delete_item) {
+        ddb::delete_item_request req{
+            .table_name = opts_.table_name,
+            .key = std::move(key),
+            .condition_expression = std::move(condition),
+            .expression_attribute_names = std::move(names),
+            .expression_attribute_values = std::move(values),
+            .return_values_on_condition_check_failure =
+                ddb::return_values_on_condition_check_failure::all_old,
+        };
+        client_.async_execute(std::move(req), op,
+                              ctx.bind([finish = std::move(finish)](
+                                           error_code ec, ddb::delete_item_response) mutable {
+                                  finish(ec, std::nullopt);
+                              }));
+        return;
+    }
+    std::string update = update_expression(opts_, w, names, values);
+    ddb::update_item_request req{
+        .table_name = opts_.table_name,
+        .key = std::move(key),
+        .update_expression = std::move(update),
+        .condition_expression = std::move(condition),
+        .expression_attribute_names = std::move(names),
+        .expression_attribute_values = std::move(values),
+        .return_values = ddb::return_values::all_new,
+        .return_values_on_condition_check_failure =
+            ddb::return_values_on_condition_check_failure::all_old,
+    };
+    client_.async_execute(
+        std::move(req), op,
+        ctx.bind([finish = std::move(finish)](error_code ec, ddb::update_item_response r) mutable {
+            if (!ec && !r.attributes) {
+                ec = errc::malformed_response;  // ALL_NEW always returns the item
+            }
+            finish(ec, std::move(r.attributes));
+        }));
+}
+
+void dynamodb_store::do_read(lock_key key, clock::time_point deadline, read_handler h) {
+    if (auto ec = check_read(opts_, key, deadline)) {
+        asio::post(client_.get_executor(),
+                   asio::append(std::move(h), ec, std::optional<lock_record>{}));
+        return;
+    }
+    const handler_context ctx(h, client_.get_executor());
+    get_record(client_, opts_, key, deadline, ctx,
+               [h = std::move(h)](error_code ec, std::optional<lock_record> r) mutable {
+                   std::move(h)(ec, std::move(r));
+               });
+}
+
+void dynamodb_store::do_list(std::optional<std::string> partition, std::optional<lock_key> after,
+                             clock::time_point deadline, list_handler h) {
+    if (auto ec = check_list(opts_, partition, after, deadline)) {
+        asio::post(client_.get_executor(), asio::append(std::move(h), ec, record_page{}));
+        return;
+    }
+    const handler_context ctx(h, client_.get_executor());
+    std::optional<item> start;
+    if (after) {
+        start = lock::key_item(schema_of(opts_), *after);
+    }
+    auto finish = ctx.bind([this, h = std::move(h)](error_code ec, ddb::item_page p) mutable {
+        record_page page;
+        std::string why;
+        for (std::size_t i = 0; !ec && i < p.items.size(); ++i) {
+            std::optional<lock_record> r;
+            ec = parse(opts_, p.items[i], r);
+            if (r) {
+                page.records.push_back(std::move(*r));
+            }
+        }
+        if (!ec && p.last_evaluated_key) {
+            page.next.emplace();
+            ec = lock::parse_lock_key(*p.last_evaluated_key, schema_of(opts_), *page.next, why);
+        }
+        std::move(h)(ec, ec ? record_page{} : std::move(page));
+    });
+    const ddb::operation_options op{.deadline = deadline};
+    if (partition) {
+        ddb::query_request req{
+            .table_name = opts_.table_name,
+            .key_condition_expression = "#pk = :pk",
+            .expression_attribute_names = {{"#pk", opts_.partition_key_name}},
+            .expression_attribute_values = {{":pk", attribute_value{*partition}}},
+            .limit = opts_.list_page_size,
+            .consistent_read = true,
+            .exclusive_start_key = std::move(start),
+        };
+        client_.async_execute(std::move(req), op, std::move(finish));
+    } else {
+        ddb::scan_request req{
+            .table_name = opts_.table_name,
+            .limit = opts_.list_page_size,
+            .consistent_read = true,
+            .exclusive_start_key = std::move(start),
+        };
+        client_.async_execute(std::move(req), op, std::move(finish));
+    }
+}
+
+namespace {
+
+ddb::key_attribute string_key(const std::string& name) {
+    return {name, ddb::scalar_attribute_type::s};
+}
+
+asio::awaitable<error_code> create_and_wait(ddb::client& c, const dynamodb_store_options& so,
+                                            table_creation_options o) {
+    const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+    const ddb::operation_options op{.deadline = deadline, .diagnostics = o.diagnostics};
+    ddb::create_table_request create{
+        .table_name = so.table_name,
+        .partition_key = string_key(so.partition_key_name),
+        .billing_mode = o.billing_mode,
+        .provisioned_throughput = o.provisioned_throughput,
+    };
+    if (!so.sort_key_name.empty()) {
+        create.sort_key = string_key(so.sort_key_name);
+    }
+    auto [ec, created] =
+        co_await c.async_execute(std::move(create), op, asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+        co_return ec;
+    }
+    // CreateTable answers while the table is still CREATING.
+    for (auto status = created.table_description.status; status != ddb::table_status::active;) {
+        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                 std::chrono::milliseconds(100));
+        if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) {
+            co_return errc::timeout;
+        }
+        co_await pause.async_wait(asio::use_awaitable);
+        ddb::describe_table_request describe{.table_name = so.table_name};
+        auto [dec, d] =
+            co_await c.async_execute(std::move(describe), op, asio::as_tuple(asio::use_awaitable));
+        if (dec) {
+            co_return dec;
+        }
+        status = d.table.status;
+    }
+    if (o.enable_ttl) {
+        ddb::update_time_to_live_request ttl{.table_name = so.table_name,
+                                             .attribute_name = so.ttl_attribute_name};
+        auto [tec, t] =
+            co_await c.async_execute(std::move(ttl), op, asio::as_tuple(asio::use_awaitable));
+        if (tec && o.diagnostics != nullptr) {
+            o.diagnostics->message =
+                "the table was created, but enabling TTL (UpdateTimeToLive) failed: " +
+                o.diagnostics->message;
+        }
+        co_return tec;
+    }
+    co_return error_code{};
+}
+
+/// What differs between the table's key schema and the options; empty when none.
+std::string key_schema_difference(const dynamodb_store_options& so,
+                                  const ddb::table_description& t) {
+    const auto describe = [](const ddb::key_attribute& k) {
+        const char* type = k.type == ddb::scalar_attribute_type::s   ? "S"
+                           : k.type == ddb::scalar_attribute_type::n ? "N"
+                                                                     : "B";
+        return "'" + k.name + "' (" + type + ")";
+    };
+    if (t.partition_key != string_key(so.partition_key_name)) {
+        return "the partition key is " + describe(t.partition_key) + ", the store expects '" +
+               so.partition_key_name + "' (S)";
+    }
+    if (so.sort_key_name.empty() && t.sort_key) {
+        return "the table has sort key " + describe(*t.sort_key) +
+               ", the store is configured without one";
+    }
+    if (!so.sort_key_name.empty() && t.sort_key != string_key(so.sort_key_name)) {
+        return (t.sort_key ? "the sort key is " + describe(*t.sort_key)
+                           : "the table has no sort key") +
+               ", the store expects '" + so.sort_key_name + "' (S)";
+    }
+    return {};
+}
+
+}  // namespace
+
+void dynamodb_store::create_table(table_creation_options o, table_handler h) {
+    if (o.enable_ttl && opts_.ttl_attribute_name.empty()) {
+        if (o.diagnostics != nullptr) {
+            o.diagnostics->message = "enable_ttl needs dynamodb_store_options::ttl_attribute_name";
+        }
+        asio::post(client_.get_executor(),
+                   asio::append(std::move(h), make_error_code(errc::invalid_argument)));
+        return;
+    }
+    const handler_context ctx(h, client_.get_executor());
+    asio::co_spawn(client_.get_executor(), create_and_wait(client_, opts_, o),
+                   ctx.bind([h = std::move(h)](std::exception_ptr e, error_code ec) mutable {
+                       if (e) {
+                           std::rethrow_exception(e);  // only bad_alloc and the like
+                       }
+                       std::move(h)(ec);
+                   }));
+}
+
+void dynamodb_store::check_table(diagnostics* diag, table_handler h) {
+    const handler_context ctx(h, client_.get_executor());
+    ddb::describe_table_request req{.table_name = opts_.table_name};
+    client_.async_execute(std::move(req), ddb::operation_options{.diagnostics = diag},
+                          ctx.bind([this, diag, h = std::move(h)](
+                                       error_code ec, ddb::describe_table_response r) mutable {
+                              if (!ec) {
+                                  std::string difference = key_schema_difference(opts_, r.table);
+                                  if (!difference.empty()) {
+                                      ec = errc::invalid_argument;
+                                      if (diag != nullptr) {
+                                          diag->message =
+                                              "table " + opts_.table_name + ": " + difference;
+                                      }
+                                  }
+                              }
+                              std::move(h)(ec);
+                          }));
+}
+
+}  // namespace dynalock

@@ -1,0 +1,66 @@
+#pragma once
+
+// The lock item as DynamoDB holds it (DESIGN §2): attribute names, parsing of
+// an item into a lock_record, and the checks every store applies to a write
+// before it touches anything. Shared by memory_store and dynamodb_store so that
+// both accept and refuse exactly the same writes.
+
+#include <dynalock/attribute_value.hpp>
+#include <dynalock/error.hpp>
+#include <dynalock/lock_record.hpp>
+#include <dynalock/store.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace dynalock::lock {
+
+// Attribute names of the AWS Java lock client, so mixed fleets share a table.
+inline constexpr std::string_view owner_attribute = "ownerName";
+inline constexpr std::string_view lease_attribute = "leaseDuration";
+inline constexpr std::string_view record_version_attribute = "recordVersionNumber";
+inline constexpr std::string_view fence_attribute = "fence";
+inline constexpr std::string_view data_attribute = "data";
+inline constexpr std::string_view released_attribute = "isReleased";
+/// The only value of `isReleased` (the Java client's `IS_RELEASED_VALUE`).
+inline constexpr std::string_view released_value = "1";
+
+inline constexpr std::size_t max_partition_key_bytes = 2048;
+inline constexpr std::size_t max_sort_key_bytes = 1024;
+
+/// True for the attributes a lock_record has fields for.
+bool is_lock_attribute(std::string_view name) noexcept;
+
+/// Names of a table's key attributes; an empty sort key name: no sort key.
+struct key_schema {
+    std::string partition_key_name{};
+    std::string sort_key_name{};
+};
+
+/// The DynamoDB key of `key` (the caller checked that its shape fits `schema`).
+item key_item(const key_schema& schema, const lock_key& key);
+
+/// Reads a key (e.g. a LastEvaluatedKey) back. errc::malformed_response, with
+/// the reason in `why`, when an attribute is missing or not a string.
+error_code parse_lock_key(const item& in, const key_schema& schema, lock_key& out,
+                          std::string& why);
+
+/// Reads a lock item: the key attributes into `key`, the lock attributes into
+/// their fields (`leaseDuration` as S or N decimal milliseconds, `fence` as an
+/// unsigned N, `isReleased` only as S "1"), everything else into `other`.
+/// `fence` and `data` may be absent (rows of the Java client have no fence);
+/// `ownerName`, `leaseDuration` and `recordVersionNumber` may not. Any other
+/// deviation is errc::malformed_response with the reason in `why`.
+error_code parse_lock_item(const item& in, const key_schema& schema, lock_record& out,
+                           std::string& why);
+
+/// A key DynamoDB accepts: partition 1 to 2048 bytes, sort (when set) 1 to
+/// 1024 bytes. errc::invalid_argument with the reason in `why`.
+error_code validate_key(const lock_key& key, std::string& why);
+
+/// The checks common to every store: a usable key, the fields the write kind
+/// needs, no `extra` outside a grant or colliding with a lock attribute, no
+/// payload change on a delete. errc::invalid_argument with the reason in `why`.
+error_code validate_write(const lock_write& w, std::string& why);
+
+}  // namespace dynalock::lock
