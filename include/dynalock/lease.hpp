@@ -1,0 +1,101 @@
+#pragma once
+
+#include <dynalock/error.hpp>
+#include <dynalock/lock_record.hpp>
+#include <dynalock/loss_reason.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dynalock {
+
+namespace detail {
+struct lease_state;
+}
+
+/// A held lock: what `lock_client::async_acquire` grants. Copies share one
+/// lease. While it is held, the client heartbeats it (unless automatic
+/// heartbeats are off); when it ends, `reason()` says why and
+/// `async_wait_lost` completes.
+///
+/// The local deadline is `t_send + lease − safety_margin`, `t_send` taken
+/// before the last successful granting or heartbeat write was sent: past it
+/// the lease counts as lost whatever the server holds. Work that must be
+/// exclusive checks `remaining()` — or runs in `lock_client::async_with_lease`,
+/// which cancels it on loss — and writes downstream with the `fence()`.
+///
+/// Thread safety: use a lease on its client's executor only.
+class lease {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// An empty lease (held() is false).
+    lease() = default;
+
+    const lock_key& key() const;
+    const std::string& owner() const;
+    /// The fencing token of this grant: strictly greater than every earlier
+    /// grant of this key (by any client of this library).
+    std::uint64_t fence() const;
+    /// The record version of the last successful write.
+    const std::string& record_version() const;
+    std::chrono::milliseconds duration() const;
+    const std::optional<bytes>& data() const;
+
+    /// Time left before the local deadline (zero or negative once passed).
+    clock::duration remaining() const;
+    bool expired() const { return remaining() <= clock::duration::zero(); }
+    /// Still held: not ended and before the local deadline.
+    bool held() const;
+    /// Why it ended, or loss_reason::none while held.
+    loss_reason reason() const;
+
+    /// Completes when the lease ends, with the reason. Throws
+    /// std::system_error (errc::invalid_argument) on an empty lease.
+    /// Signature: `void(error_code, loss_reason)`. Per-operation cancellation
+    /// (terminal): stops waiting (operation_aborted); the lease is unaffected.
+    template <boost::asio::completion_token_for<void(error_code, loss_reason)> Token =
+                  boost::asio::deferred_t>
+    auto async_wait_lost(Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, loss_reason)>(
+            [this](auto handler) { start_wait_lost(std::move(handler)); }, token);
+    }
+
+    /// Heartbeats now instead of at the next period, optionally with a new
+    /// lease length or payload that later heartbeats keep. Completes after a
+    /// heartbeat sent after this call succeeded (errc::lease_lost if the lease
+    /// ended first). Signature: `void(error_code)`. Throws on an empty lease
+    /// like async_wait_lost. Per-operation
+    /// cancellation: not supported (the heartbeat is the lease's, not the
+    /// caller's).
+    template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
+    auto async_heartbeat(std::optional<std::chrono::milliseconds> new_lease = {},
+                         std::optional<bytes> new_data = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code)>(
+            [this](auto handler, auto lease, auto data) {
+                start_heartbeat(lease, std::move(data), std::move(handler));
+            },
+            token, new_lease, std::move(new_data));
+    }
+
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+
+private:
+    friend class lock_client;
+    explicit lease(std::shared_ptr<detail::lease_state> s) : state_(std::move(s)) {}
+
+    void start_wait_lost(boost::asio::any_completion_handler<void(error_code, loss_reason)> h);
+    void start_heartbeat(std::optional<std::chrono::milliseconds> lease, std::optional<bytes> data,
+                         boost::asio::any_completion_handler<void(error_code)> h);
+
+    std::shared_ptr<detail::lease_state> state_;
+};
+
+}  // namespace dynalock

@@ -1,0 +1,216 @@
+#pragma once
+
+#include <dynalock/diagnostics.hpp>
+#include <dynalock/error.hpp>
+#include <dynalock/lease.hpp>
+#include <dynalock/lock_record.hpp>
+#include <dynalock/store.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dynalock {
+
+/// How a lock client holds its leases. An aggregate: set what you need with
+/// designated initializers; `lock_client` rejects invalid combinations.
+struct lock_client_options {
+    /// Who we are in `ownerName`; empty: the host name plus a random suffix.
+    std::string owner{};
+    /// The lease written with every grant and heartbeat.
+    std::chrono::milliseconds lease{std::chrono::seconds(20)};
+    /// Between heartbeats; the lease must be at least twice this (three times
+    /// or more leaves room for a failed heartbeat and its retry).
+    std::chrono::milliseconds heartbeat_period{std::chrono::seconds(5)};
+    /// Subtracted from the holder's local deadline: the bound on clock-rate
+    /// drift and scheduling delay between holder and contenders.
+    std::chrono::milliseconds safety_margin{std::chrono::milliseconds(500)};
+    /// Between reads while waiting for a held lock.
+    std::chrono::milliseconds poll_period{std::chrono::milliseconds(500)};
+    /// Deadline of each single request of an acquire (heartbeats and releases
+    /// use the lease's remaining time instead).
+    std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
+    /// Pause after a heartbeat that failed without ambiguity (throttled,
+    /// unreachable) before the next try, within the lease.
+    std::chrono::milliseconds heartbeat_retry_delay{std::chrono::milliseconds(200)};
+    /// Called this long before a lease's local deadline when no heartbeat has
+    /// succeeded since; zero: never.
+    std::chrono::milliseconds danger_zone{};
+    std::function<void(const dynalock::lease&)> on_danger{};
+    /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
+    bool automatic_heartbeats = true;
+    /// Release by deleting the item instead of marking it released (the
+    /// default keeps the row, so the fence keeps counting up).
+    bool delete_on_release = false;
+    /// Locks whose holders were seen, remembered so that try_acquire can take
+    /// a lock already known expired without waiting again.
+    std::size_t observation_cache_size = 1024;
+
+    /// Why these options cannot be used, or nullopt when they can.
+    std::optional<std::string> validate() const;
+};
+
+/// Per-acquire choices.
+struct acquire_options {
+    /// How long to wait for a held lock; empty: the lease stored in it plus a
+    /// poll period.
+    std::optional<std::chrono::milliseconds> wait{};
+    /// Store this payload in `data` with the grant; empty: keep what is there
+    /// (or see `remove_data`).
+    std::optional<bytes> data{};
+    bool remove_data = false;
+    /// Take the lock only if its item exists already.
+    bool require_existing = false;
+    /// Take a released lock only through its record version as read, never
+    /// blindly (no lost update of a concurrent grant's attributes).
+    bool consistent_released = false;
+    /// More attributes to write with the grant (not the lock's own).
+    attribute_map extra{};
+    /// If this client already holds the lock, return that lease.
+    bool reentrant = false;
+    /// When set, says why an acquire was refused (e.g. which key rule was
+    /// broken) or who holds the lock (`message`, and `item` is not used).
+    dynalock::diagnostics* diagnostics = nullptr;
+};
+
+/// Leases on a store: acquire, hold with heartbeats, release.
+///
+/// All operations complete on the client's executor (the store's); a client
+/// and its leases must be used from that executor only. The store must
+/// outlive the client's work: `async_close` ends it.
+class lock_client {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// Throws std::system_error (errc::invalid_argument) naming the option
+    /// when the options are invalid.
+    lock_client(store& s, lock_client_options options = {});
+    ~lock_client();
+    lock_client(const lock_client&) = delete;
+    lock_client& operator=(const lock_client&) = delete;
+
+    executor_type get_executor() const;
+    const lock_client_options& options() const noexcept;
+
+    /// Acquires `key`: at once when it is free or released; when held, after
+    /// its holder's record version stayed the same for longer than the lease
+    /// stored with it (timed here), or fails with errc::lock_not_granted once
+    /// the wait is over. Signature: `void(error_code, lease)`.
+    ///
+    /// Per-operation cancellation (terminal): stops waiting at once and sends
+    /// nothing more; a grant in flight at that moment may still apply, and its
+    /// item then expires after one lease (nobody heartbeats it).
+    template <
+        boost::asio::completion_token_for<void(error_code, lease)> Token = boost::asio::deferred_t>
+    auto async_acquire(lock_key key, acquire_options opts = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, lease)>(
+            [this](auto handler, lock_key key, acquire_options opts) {
+                start_acquire(std::move(key), std::move(opts), true, std::move(handler));
+            },
+            token, std::move(key), std::move(opts));
+    }
+
+    /// Acquires `key` only if that needs no waiting: it is free, released, or
+    /// its holder was already seen past its lease by an earlier acquire.
+    /// Otherwise errc::lock_not_granted. Same signature and cancellation as
+    /// async_acquire.
+    template <
+        boost::asio::completion_token_for<void(error_code, lease)> Token = boost::asio::deferred_t>
+    auto async_try_acquire(lock_key key, acquire_options opts = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, lease)>(
+            [this](auto handler, lock_key key, acquire_options opts) {
+                start_acquire(std::move(key), std::move(opts), false, std::move(handler));
+            },
+            token, std::move(key), std::move(opts));
+    }
+
+    /// Releases the lease (after a heartbeat in flight), optionally writing a
+    /// last payload. Completes with success once the item is released (or
+    /// deleted, per options), with errc::lease_lost if the lease had ended
+    /// otherwise. Signature: `void(error_code)`. Per-operation cancellation:
+    /// not supported (a release, once asked for, is carried out).
+    template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
+    auto async_release(lease l, std::optional<bytes> data = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code)>(
+            [this](auto handler, lease l, std::optional<bytes> data) {
+                start_release(std::move(l), std::move(data), std::move(handler));
+            },
+            token, std::move(l), std::move(data));
+    }
+
+    /// The lock's item as it is (consistent read), without acquiring;
+    /// absent when there is none. Signature:
+    /// `void(error_code, std::optional<lock_record>)`. Cancellation: terminal.
+    template <boost::asio::completion_token_for<void(error_code, std::optional<lock_record>)>
+                  Token = boost::asio::deferred_t>
+    auto async_get(lock_key key, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, std::optional<lock_record>)>(
+            [this](auto handler, lock_key key) { start_get(std::move(key), std::move(handler)); },
+            token, std::move(key));
+    }
+
+    /// Every lock item (all pages), or those of one partition key.
+    /// Signature: `void(error_code, std::vector<lock_record>)`. Cancellation: terminal.
+    template <boost::asio::completion_token_for<void(error_code, std::vector<lock_record>)> Token =
+                  boost::asio::deferred_t>
+    auto async_list(std::optional<std::string> partition = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, std::vector<lock_record>)>(
+            [this](auto handler, std::optional<std::string> partition) {
+                start_list(std::move(partition), std::move(handler));
+            },
+            token, std::move(partition));
+    }
+
+    /// Runs `work` while `l` is held: if the lease ends first (lost, or
+    /// released by someone calling async_release), `work` gets terminal
+    /// cancellation; when `work` finishes, the lease is released. Completes
+    /// with success only when the lease was held until `work` finished and
+    /// then released; errc::lease_lost when it was lost on the way (the
+    /// cancellation `work` saw is then swallowed). An exception `work` throws
+    /// for another reason propagates after the release.
+    template <class Token = boost::asio::deferred_t>
+    auto async_with_lease(lease l, boost::asio::awaitable<void> work, Token&& token = {}) {
+        return boost::asio::co_spawn(get_executor(), run_with_lease(std::move(l), std::move(work)),
+                                     std::forward<Token>(token));
+    }
+
+    /// Stops acquiring and heartbeating, releases every held lease (each then
+    /// ends with loss_reason::client_closed) and completes when all of that is
+    /// done. Later operations fail with errc::client_closed.
+    /// Signature: `void(error_code)`.
+    template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
+    auto async_close(Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code)>(
+            [this](auto handler) { start_close(std::move(handler)); }, token);
+    }
+
+private:
+    void start_acquire(lock_key key, acquire_options opts, bool wait,
+                       boost::asio::any_completion_handler<void(error_code, lease)> h);
+    void start_release(lease l, std::optional<bytes> data,
+                       boost::asio::any_completion_handler<void(error_code)> h);
+    void start_get(
+        lock_key key,
+        boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h);
+    void start_list(
+        std::optional<std::string> partition,
+        boost::asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h);
+    void start_close(boost::asio::any_completion_handler<void(error_code)> h);
+    boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);
+
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dynalock

@@ -1,0 +1,174 @@
+#include "lock/acquire_machine.hpp"
+
+#include <algorithm>
+
+namespace dynalock::lock {
+
+namespace {
+// A lock seen free or released can be lost to a faster contender between our
+// look and our write; beyond this many immediate retries in a row we wait a
+// poll period, so two contenders cannot spin against each other.
+constexpr int max_immediate_retries = 3;
+}  // namespace
+
+acquire_machine::acquire_machine(acquire_params params, std::function<std::string()> new_version)
+    : p_(std::move(params)), new_version_(std::move(new_version)), observed_(p_.known) {}
+
+acquire_action acquire_machine::start(clock::time_point now) {
+    if (p_.budget) {
+        give_up_at_ = now + *p_.budget;
+    }
+    if (observed_ && now - observed_->since >= observed_->lease) {
+        return write_grant(now, write_condition::version, observed_->record_version);
+    }
+    return write_grant(now, write_condition::free, {});
+}
+
+acquire_action acquire_machine::on_write(clock::time_point now, error_code ec,
+                                         const write_result& result) {
+    if (!ec) {
+        if (!result.record) {
+            return finish(acquire_action::kind::failed, errc::malformed_response);
+        }
+        acquire_action a{.type = acquire_action::kind::granted, .record = *result.record};
+        a.sent_at = sent_at_;
+        return a;
+    }
+    if (ec == errc::conditional_check_failed) {
+        return on_current(now, result.record);
+    }
+    if (is_ambiguous(ec)) {
+        // The grant may have applied: only the item can tell.
+        resolving_ = true;
+        return read(now);
+    }
+    if (is_retryable(ec) && p_.wait && !out_of_time(now)) {
+        return wait_or_give_up(now);
+    }
+    return finish(acquire_action::kind::failed, ec);
+}
+
+acquire_action acquire_machine::on_read(clock::time_point now, error_code ec,
+                                        const std::optional<lock_record>& record) {
+    if (ec) {
+        if (is_retryable(ec) && p_.wait && !out_of_time(now)) {
+            return wait_or_give_up(now);
+        }
+        return finish(acquire_action::kind::failed, ec);
+    }
+    if (resolving_) {
+        resolving_ = false;
+        if (record && !record->released && record->record_version == pending_version_ &&
+            record->owner == p_.owner) {
+            acquire_action a{.type = acquire_action::kind::granted, .record = *record};
+            a.sent_at = sent_at_;
+            return a;
+        }
+    }
+    return on_current(now, record);
+}
+
+acquire_action acquire_machine::on_wake(clock::time_point now) {
+    if (resolving_) {
+        return read(now);
+    }
+    if (observed_ && now - observed_->since >= observed_->lease) {
+        return write_grant(now, write_condition::version, observed_->record_version);
+    }
+    if (out_of_time(now)) {
+        return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+    }
+    return read(now);
+}
+
+acquire_action acquire_machine::on_current(clock::time_point now,
+                                           const std::optional<lock_record>& current) {
+    if (!current || current->released) {
+        if (!current && p_.require_existing) {
+            return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+        }
+        if (++immediate_retries_ > max_immediate_retries) {
+            immediate_retries_ = 0;
+            return wait_or_give_up(now);
+        }
+        if (current && p_.consistent_released) {
+            return write_grant(now, write_condition::version, current->record_version);
+        }
+        return write_grant(now, write_condition::free, {});
+    }
+    immediate_retries_ = 0;
+    holder_ = current;
+    if (!observed_ || observed_->record_version != current->record_version) {
+        // A new version: the holder is alive (or changed); its lease counts
+        // from now, when the answer that showed it arrived.
+        observed_ = observation{current->record_version, current->lease, now};
+    }
+    if (!give_up_at_ && p_.wait) {
+        give_up_at_ = now + current->lease + p_.poll_period;
+    }
+    if (now - observed_->since >= observed_->lease) {
+        return write_grant(now, write_condition::version, observed_->record_version);
+    }
+    if (!p_.wait) {
+        return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+    }
+    return wait_or_give_up(now);
+}
+
+acquire_action acquire_machine::write_grant(clock::time_point now, write_condition condition,
+                                            std::string expected_version) {
+    pending_version_ = new_version_();
+    sent_at_ = now;
+    acquire_action a{.type = acquire_action::kind::write};
+    a.write = lock_write{.key = p_.key,
+                         .kind = write_kind::grant,
+                         .condition = condition,
+                         .require_existing = p_.require_existing,
+                         .expected_version = std::move(expected_version),
+                         .owner = p_.owner,
+                         .new_version = pending_version_,
+                         .lease = p_.lease,
+                         .data_action = p_.data_action,
+                         .data = p_.data,
+                         .extra = p_.extra};
+    a.until = now + p_.request_timeout;
+    return a;
+}
+
+acquire_action acquire_machine::read(clock::time_point now) {
+    acquire_action a{.type = acquire_action::kind::read};
+    a.write.key = p_.key;
+    a.until = now + p_.request_timeout;
+    return a;
+}
+
+acquire_action acquire_machine::wait_or_give_up(clock::time_point now) {
+    if (out_of_time(now) || !p_.wait) {
+        return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+    }
+    clock::time_point until = now + p_.poll_period;
+    if (observed_) {
+        // Wake exactly when the observed lease runs out, not a poll later.
+        until = std::min(until, observed_->since + observed_->lease);
+    }
+    if (give_up_at_) {
+        until = std::min(until, *give_up_at_);
+    }
+    acquire_action a{.type = acquire_action::kind::wait};
+    a.until = until;
+    return a;
+}
+
+acquire_action acquire_machine::finish(acquire_action::kind kind, error_code ec) {
+    acquire_action a{.type = kind, .ec = ec};
+    if (kind == acquire_action::kind::not_granted && holder_) {
+        a.record = *holder_;
+    }
+    return a;
+}
+
+bool acquire_machine::out_of_time(clock::time_point now) const {
+    return give_up_at_ && now >= *give_up_at_;
+}
+
+}  // namespace dynalock::lock

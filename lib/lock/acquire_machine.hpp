@@ -1,0 +1,114 @@
+#pragma once
+
+// Acquiring a lock, sans-io: the decisions of DESIGN §2 as a state machine.
+// The shell performs each action and feeds back what happened, with the
+// steady-clock time it happened at; the machine never reads a clock itself.
+//
+// The rule that makes expiry safe without synchronized clocks: a held lock is
+// taken only after the same record version has been seen for longer than the
+// lease stored in it, timed from when the read that saw it *returned*. The
+// takeover write is conditioned on that version, so the write itself is the
+// final observation.
+
+#include <dynalock/error.hpp>
+#include <dynalock/store.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dynalock::lock {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// A record version seen on a held lock, and since when (local steady clock).
+struct observation {
+    std::string record_version{};
+    milliseconds lease{};
+    clock::time_point since{};
+};
+
+struct acquire_params {
+    lock_key key{};
+    std::string owner{};
+    milliseconds lease{};
+    /// Between reads while waiting for a holder's lease to pass.
+    milliseconds poll_period{};
+    /// How long to wait in all; nullopt: the lease stored in the item when it
+    /// is first seen held, plus one poll period.
+    std::optional<milliseconds> budget{};
+    /// false: try once — take the lock only if it is free, released, or known
+    /// expired from `known` — and never wait.
+    bool wait = true;
+    /// What an earlier acquire saw of this lock (the observation cache).
+    std::optional<observation> known{};
+    /// Deadline of each request from when it is sent.
+    milliseconds request_timeout{};
+    data_change data_action = data_change::keep;
+    bytes data{};
+    attribute_map extra{};
+    bool require_existing = false;
+    /// Take a released lock only with its record version as seen (no blind
+    /// take of "whatever is released now").
+    bool consistent_released = false;
+};
+
+struct acquire_action {
+    enum class kind {
+        write,        ///< send `write` with deadline `until`
+        read,         ///< read `write.key` consistently with deadline `until`
+        wait,         ///< wake the machine (on_wake) at `until`
+        granted,      ///< done: `record` holds the lock; the lease counts from `sent_at`
+        not_granted,  ///< done: `ec` = errc::lock_not_granted; `record` = the holder, when known
+        failed,       ///< done: `ec` says why
+    };
+    kind type = kind::failed;
+    lock_write write{};
+    clock::time_point until{};
+    lock_record record{};
+    clock::time_point sent_at{};
+    error_code ec{};
+
+    bool done() const noexcept { return type >= kind::granted; }
+};
+
+class acquire_machine {
+public:
+    /// `new_version` makes a fresh, unguessable record version per write.
+    acquire_machine(acquire_params params, std::function<std::string()> new_version);
+
+    acquire_action start(clock::time_point now);
+    /// The outcome of the last `write` action.
+    acquire_action on_write(clock::time_point now, error_code ec, const write_result& result);
+    /// The outcome of the last `read` action.
+    acquire_action on_read(clock::time_point now, error_code ec,
+                           const std::optional<lock_record>& record);
+    /// The time of the last `wait` action has come.
+    acquire_action on_wake(clock::time_point now);
+
+    /// What the machine last saw of a holder, for the observation cache.
+    const std::optional<observation>& observed() const noexcept { return observed_; }
+
+private:
+    acquire_action write_grant(clock::time_point now, write_condition condition,
+                               std::string expected_version);
+    acquire_action read(clock::time_point now);
+    acquire_action wait_or_give_up(clock::time_point now);
+    acquire_action on_current(clock::time_point now, const std::optional<lock_record>& current);
+    acquire_action finish(acquire_action::kind kind, error_code ec);
+    bool out_of_time(clock::time_point now) const;
+
+    acquire_params p_;
+    std::function<std::string()> new_version_;
+    std::optional<observation> observed_;
+    std::optional<lock_record> holder_;
+    std::optional<clock::time_point> give_up_at_;
+    clock::time_point sent_at_{};
+    std::string pending_version_;
+    bool resolving_ = false;  // reading to learn whether an ambiguous write applied
+    int immediate_retries_ = 0;
+};
+
+}  // namespace dynalock::lock

@@ -1,0 +1,169 @@
+#include "lock/lease_machine.hpp"
+
+#include <algorithm>
+
+namespace dynalock::lock {
+
+lease_machine::lease_machine(lease_params params, std::function<std::string()> new_version,
+                             lock_record granted, clock::time_point sent_at)
+    : p_(std::move(params)),
+      new_version_(std::move(new_version)),
+      record_(std::move(granted)),
+      deadline_(sent_at + record_.lease - p_.safety_margin),
+      next_heartbeat_(p_.automatic_heartbeats ? sent_at + p_.heartbeat_period
+                                              : clock::time_point::max()),
+      pending_lease_(record_.lease) {}
+
+void lease_machine::request_release(std::optional<bytes> data) {
+    release_requested_ = true;
+    release_data_ = std::move(data);
+}
+
+void lease_machine::request_heartbeat(std::optional<milliseconds> lease,
+                                      std::optional<bytes> data) {
+    heartbeat_requested_ = true;
+    if (lease) {
+        pending_lease_ = *lease;
+    }
+    if (data) {
+        pending_data_ = std::move(data);
+    }
+}
+
+lease_action lease_machine::next(clock::time_point now) {
+    if (ended()) {
+        return {.type = lease_action::kind::ended, .reason = reason_};
+    }
+    if (now >= deadline_) {
+        return end(loss_reason::expired);
+    }
+    if (hold_until_ && now < *hold_until_) {
+        return {.type = lease_action::kind::wait, .until = std::min(*hold_until_, deadline_)};
+    }
+    hold_until_.reset();
+    if (resolving_) {
+        return read(now);
+    }
+    if (release_requested_) {
+        in_flight_ = in_flight::release;
+        lock_write w = base_write(write_kind::release);
+        w.delete_item = p_.delete_on_release;
+        if (release_data_) {
+            w.data_action = data_change::replace;
+            w.data = *release_data_;
+        }
+        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
+    }
+    const auto danger_at = deadline_ - p_.danger_zone;
+    if (p_.danger_zone > milliseconds::zero() && !danger_announced_ && now >= danger_at) {
+        danger_announced_ = true;
+        return {.type = lease_action::kind::danger};
+    }
+    if (heartbeat_requested_ || now >= next_heartbeat_) {
+        heartbeat_requested_ = false;
+        in_flight_ = in_flight::heartbeat;
+        pending_version_ = new_version_();
+        sent_at_ = now;
+        lock_write w = base_write(write_kind::refresh);
+        w.new_version = pending_version_;
+        w.lease = pending_lease_;
+        if (pending_data_) {
+            w.data_action = data_change::replace;
+            w.data = *pending_data_;
+        }
+        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
+    }
+    auto until = std::min(next_heartbeat_, deadline_);
+    if (p_.danger_zone > milliseconds::zero() && !danger_announced_) {
+        until = std::min(until, danger_at);
+    }
+    return {.type = lease_action::kind::wait, .until = until};
+}
+
+lease_action lease_machine::on_write(clock::time_point now, error_code ec,
+                                     const write_result& result) {
+    if (!ec) {
+        const in_flight what = std::exchange(in_flight_, in_flight::none);
+        return what == in_flight::heartbeat ? heartbeat_succeeded(now, result.record)
+                                            : end(loss_reason::released);
+    }
+    if (ec == errc::conditional_check_failed) {
+        // The item is not ours any more (another owner, another version, or
+        // released or deleted by someone else): the lease was over already.
+        in_flight_ = in_flight::none;
+        return end(loss_reason::stolen);
+    }
+    if (is_ambiguous(ec)) {
+        resolving_ = true;
+        return next(now);
+    }
+    // It certainly did not apply: try again after a pause, within the deadline.
+    in_flight_ = in_flight::none;
+    if (!release_requested_) {
+        heartbeat_requested_ = true;
+    }
+    hold_until_ = now + p_.retry_delay;
+    return next(now);
+}
+
+lease_action lease_machine::on_read(clock::time_point now, error_code ec,
+                                    const std::optional<lock_record>& record) {
+    if (ec) {
+        hold_until_ = now + p_.retry_delay;
+        return next(now);
+    }
+    resolving_ = false;
+    const in_flight what = std::exchange(in_flight_, in_flight::none);
+    const bool ours = record && !record->released && record->owner == p_.owner;
+    if (what == in_flight::heartbeat) {
+        if (ours && record->record_version == pending_version_) {
+            return heartbeat_succeeded(now, record);
+        }
+        if (ours && record->record_version == record_.record_version) {
+            heartbeat_requested_ = true;  // it did not apply: send it again
+            return next(now);
+        }
+        return end(loss_reason::stolen);
+    }
+    if (ours && record->record_version == record_.record_version) {
+        return next(now);  // the release did not apply: release_requested_ sends it again
+    }
+    return end(loss_reason::released);
+}
+
+lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
+                                                const std::optional<lock_record>& r) {
+    if (r) {
+        record_ = *r;
+    }
+    record_.record_version = pending_version_;
+    record_.lease = pending_lease_;
+    deadline_ = sent_at_ + pending_lease_ - p_.safety_margin;
+    next_heartbeat_ =
+        p_.automatic_heartbeats ? sent_at_ + p_.heartbeat_period : clock::time_point::max();
+    pending_data_.reset();
+    danger_announced_ = false;
+    return next(now);
+}
+
+lease_action lease_machine::read(clock::time_point) {
+    lease_action a{.type = lease_action::kind::read, .until = deadline_};
+    a.write.key = record_.key;
+    return a;
+}
+
+lease_action lease_machine::end(loss_reason reason) {
+    reason_ = reason;
+    in_flight_ = in_flight::none;
+    return {.type = lease_action::kind::ended, .reason = reason};
+}
+
+lock_write lease_machine::base_write(write_kind kind) const {
+    return lock_write{.key = record_.key,
+                      .kind = kind,
+                      .condition = write_condition::version_and_owner,
+                      .expected_version = record_.record_version,
+                      .owner = p_.owner};
+}
+
+}  // namespace dynalock::lock

@@ -1,0 +1,113 @@
+#pragma once
+
+// Holding a lease, sans-io: heartbeats, the local deadline, release, and the
+// resolution of ambiguous writes. Like acquire_machine, it is told the time
+// with every event and never reads a clock.
+//
+// The holder's lease ends at `t_send + lease − safety_margin`, `t_send` taken
+// before the granting (or last successful heartbeat) write was sent: whatever
+// the network did, the holder stops believing before any contender may start.
+
+#include <dynalock/error.hpp>
+#include <dynalock/loss_reason.hpp>
+#include <dynalock/store.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dynalock::lock {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct lease_params {
+    std::string owner{};
+    milliseconds lease{};
+    milliseconds heartbeat_period{};
+    /// Subtracted from every local deadline: bound on clock-rate drift and
+    /// scheduling delay between us and any contender.
+    milliseconds safety_margin{};
+    /// Announce (action danger) this long before the deadline when no
+    /// heartbeat has succeeded since; zero: never.
+    milliseconds danger_zone{};
+    /// Wait after a heartbeat that failed without being ambiguous (throttled,
+    /// connection refused) before trying again, within the deadline.
+    milliseconds retry_delay{};
+    bool automatic_heartbeats = true;
+    bool delete_on_release = false;
+};
+
+struct lease_action {
+    enum class kind {
+        write,   ///< send `write` with deadline `until`
+        read,    ///< read `write.key` with deadline `until`
+        wait,    ///< call next() at `until`, or sooner when a request arrives
+        danger,  ///< the deadline is near without a successful heartbeat; then call next()
+        ended,   ///< the lease is over: `reason`
+    };
+    kind type = kind::ended;
+    lock_write write{};
+    clock::time_point until{};
+    loss_reason reason = loss_reason::none;
+};
+
+class lease_machine {
+public:
+    /// `granted` is the item as the granting write left it; `sent_at` is when
+    /// that write was sent.
+    lease_machine(lease_params params, std::function<std::string()> new_version,
+                  lock_record granted, clock::time_point sent_at);
+
+    /// What to do now, when nothing is in flight.
+    lease_action next(clock::time_point now);
+    lease_action on_write(clock::time_point now, error_code ec, const write_result& result);
+    lease_action on_read(clock::time_point now, error_code ec,
+                         const std::optional<lock_record>& record);
+
+    /// Release at the next opportunity (after an in-flight heartbeat).
+    /// `data` replaces the payload as the lock is released.
+    void request_release(std::optional<bytes> data = {});
+    /// Heartbeat at the next opportunity, optionally with a new lease length
+    /// or payload, which later heartbeats keep.
+    void request_heartbeat(std::optional<milliseconds> lease = {}, std::optional<bytes> data = {});
+
+    /// The item as our last successful write left it (owner, version, fence, data).
+    const lock_record& record() const noexcept { return record_; }
+    clock::time_point deadline() const noexcept { return deadline_; }
+    bool ended() const noexcept { return reason_ != loss_reason::none; }
+    loss_reason reason() const noexcept { return reason_; }
+    /// Whether a release was asked for (and so a coming end is `released`).
+    bool releasing() const noexcept { return release_requested_; }
+
+private:
+    enum class in_flight { none, heartbeat, release };
+
+    lease_action end(loss_reason reason);
+    lease_action heartbeat_succeeded(clock::time_point now, const std::optional<lock_record>& r);
+    lease_action read(clock::time_point now);
+    lock_write base_write(write_kind kind) const;
+
+    lease_params p_;
+    std::function<std::string()> new_version_;
+    lock_record record_;
+    clock::time_point deadline_;
+    clock::time_point next_heartbeat_;
+    clock::time_point sent_at_{};
+    std::string pending_version_;
+    milliseconds pending_lease_{};
+    std::optional<bytes> pending_data_;
+    std::optional<bytes> release_data_;
+    in_flight in_flight_ = in_flight::none;
+    // Reading to learn whether an ambiguous write (of in_flight_) applied.
+    bool resolving_ = false;
+    // After a failure, nothing is sent before this (a backoff).
+    std::optional<clock::time_point> hold_until_;
+    bool release_requested_ = false;
+    bool heartbeat_requested_ = false;
+    bool danger_announced_ = false;
+    loss_reason reason_ = loss_reason::none;
+};
+
+}  // namespace dynalock::lock

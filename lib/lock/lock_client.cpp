@@ -1,0 +1,685 @@
+// The coroutine shell of the lock: it performs what acquire_machine and
+// lease_machine decide, one coroutine per acquire and per held lease.
+
+#include <dynalock/lock_client.hpp>
+
+#include "lock/acquire_machine.hpp"
+#include "lock/lease_machine.hpp"
+#include "spawn_op.hpp"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <list>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+namespace dynalock {
+
+namespace asio = boost::asio;
+using lock::clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::size_t max_partition_key_bytes = 2048;
+constexpr std::size_t max_sort_key_bytes = 1024;
+constexpr std::array lock_attribute_names{"ownerName", "leaseDuration", "recordVersionNumber",
+                                          "fence",     "data",          "isReleased"};
+
+// Record versions must be unguessable (a guessed one could release or
+// refresh someone else's lock), so they come from OpenSSL's CSPRNG.
+std::string random_hex(std::size_t bytes) {
+    std::array<unsigned char, 32> raw{};
+    if (bytes > raw.size() || RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1) {
+        throw std::runtime_error("the random number generator failed");
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes * 2);
+    for (std::size_t i = 0; i < bytes; ++i) {
+        out += digits[raw[i] >> 4];
+        out += digits[raw[i] & 15];
+    }
+    return out;
+}
+
+std::string new_record_version() {
+    return random_hex(16);
+}
+
+std::string default_owner() {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') {
+        return "dynalock-" + random_hex(4);
+    }
+    return std::string(host.data()) + "-" + random_hex(4);
+}
+
+template <class Executor, class Handler, class... Args>
+void complete_later(const Executor& ex, Handler h, Args... args) {
+    asio::post(ex, asio::append(std::move(h), std::move(args)...));
+}
+
+}  // namespace
+
+std::optional<std::string> lock_client_options::validate() const {
+    auto ms = [](milliseconds d) { return std::to_string(d.count()) + " ms"; };
+    if (lease <= milliseconds::zero()) {
+        return "lease must be positive";
+    }
+    if (heartbeat_period <= milliseconds::zero()) {
+        return "heartbeat_period must be positive";
+    }
+    if (lease < 2 * heartbeat_period) {
+        return "lease (" + ms(lease) + ") must be at least twice heartbeat_period (" +
+               ms(heartbeat_period) + "); three times or more is recommended";
+    }
+    if (safety_margin < milliseconds::zero() || heartbeat_period + safety_margin >= lease) {
+        return "safety_margin (" + ms(safety_margin) +
+               ") must be zero or more and leave room for a heartbeat within the lease";
+    }
+    if (poll_period <= milliseconds::zero()) {
+        return "poll_period must be positive";
+    }
+    if (request_timeout <= milliseconds::zero()) {
+        return "request_timeout must be positive";
+    }
+    if (heartbeat_retry_delay <= milliseconds::zero() || heartbeat_retry_delay >= lease) {
+        return "heartbeat_retry_delay must be positive and below the lease";
+    }
+    if (danger_zone < milliseconds::zero() || danger_zone >= lease) {
+        return "danger_zone must be zero or more and below the lease";
+    }
+    if (owner.size() > 1024) {
+        return "owner must be at most 1024 bytes";
+    }
+    return std::nullopt;
+}
+
+namespace detail {
+
+// One held lease: its machine, the coroutine that drives it, and who waits
+// for what from it.
+struct lease_state {
+    lease_state(asio::any_io_executor ex, lock::lease_machine m)
+        : machine(std::move(m)), timer(std::move(ex)) {}
+
+    struct heartbeat_waiter {
+        std::uint64_t needed;
+        asio::any_completion_handler<void(error_code)> handler;
+    };
+
+    lock::lease_machine machine;
+    asio::steady_timer timer;  // the runner's wait; cancelled to wake it
+    loss_reason final_reason = loss_reason::none;
+    bool closing = false;  // released because the client closes
+    std::uint64_t heartbeats_started = 0;
+    std::vector<asio::any_completion_handler<void(error_code, loss_reason)>> lost_waiters;
+    std::vector<asio::any_completion_handler<void(error_code)>> release_waiters;
+    std::vector<heartbeat_waiter> heartbeat_waiters;
+    std::vector<asio::cancellation_signal*> bound_work;
+
+    void wake() { timer.cancel(); }
+};
+
+}  // namespace detail
+
+struct lock_client::impl : std::enable_shared_from_this<impl> {
+    impl(store& s, lock_client_options o) : st(s), opts(std::move(o)), ex(s.get_executor()) {
+        if (auto problem = opts.validate()) {
+            throw std::system_error(make_error_code(errc::invalid_argument),
+                                    "lock_client_options: " + *problem);
+        }
+        if (opts.owner.empty()) {
+            opts.owner = default_owner();
+        }
+    }
+
+    store& st;
+    lock_client_options opts;
+    asio::any_io_executor ex;
+    bool closed = false;
+    std::size_t acquires_in_flight = 0;
+    std::set<asio::steady_timer*> acquire_timers;
+    std::map<lock_key, std::shared_ptr<detail::lease_state>> held;
+    std::vector<asio::any_completion_handler<void(error_code)>> close_waiters;
+
+    // The observation cache, least recently used first.
+    std::list<std::pair<lock_key, lock::observation>> observations;
+    std::map<lock_key, decltype(observations)::iterator> observation_index;
+
+    std::optional<lock::observation> known(const lock_key& key) const {
+        auto it = observation_index.find(key);
+        return it == observation_index.end() ? std::nullopt : std::optional(it->second->second);
+    }
+
+    void forget(const lock_key& key) {
+        if (auto it = observation_index.find(key); it != observation_index.end()) {
+            observations.erase(it->second);
+            observation_index.erase(it);
+        }
+    }
+
+    void remember(const lock_key& key, const lock::observation& o) {
+        forget(key);
+        if (opts.observation_cache_size == 0) {
+            return;
+        }
+        observations.emplace_back(key, o);
+        observation_index[key] = std::prev(observations.end());
+        if (observations.size() > opts.observation_cache_size) {
+            observation_index.erase(observations.front().first);
+            observations.pop_front();
+        }
+    }
+
+    error_code validate(const lock_key& key, const acquire_options& o, diagnostics& diag) const {
+        auto fail = [&](errc e, std::string msg) {
+            diag.message = std::move(msg);
+            return make_error_code(e);
+        };
+        if (key.partition.empty()) {
+            return fail(errc::invalid_argument, "lock key: the partition key is empty");
+        }
+        if (key.partition.size() > max_partition_key_bytes) {
+            return fail(errc::value_too_large, "lock key: the partition key has " +
+                                                   std::to_string(key.partition.size()) +
+                                                   " bytes, more than DynamoDB's 2048");
+        }
+        if (key.sort && key.sort->empty()) {
+            return fail(errc::invalid_argument, "lock key: the sort key is empty");
+        }
+        if (key.sort && key.sort->size() > max_sort_key_bytes) {
+            return fail(errc::value_too_large, "lock key: the sort key has " +
+                                                   std::to_string(key.sort->size()) +
+                                                   " bytes, more than DynamoDB's 1024");
+        }
+        for (const auto& [name, value] : o.extra) {
+            for (const char* reserved : lock_attribute_names) {
+                if (name == reserved) {
+                    return fail(errc::invalid_argument, "acquire_options::extra: attribute '" +
+                                                            name + "' is one of the lock's own");
+                }
+            }
+        }
+        if (o.wait && *o.wait < milliseconds::zero()) {
+            return fail(errc::invalid_argument, "acquire_options::wait is negative");
+        }
+        if (o.data && o.remove_data) {
+            return fail(errc::invalid_argument,
+                        "acquire_options: data and remove_data contradict each other");
+        }
+        return {};
+    }
+
+    // --- acquire ------------------------------------------------------------
+
+    asio::awaitable<std::tuple<error_code, lease>> acquire(lock_key key, acquire_options o,
+                                                           bool wait) {
+        auto self = shared_from_this();
+        diagnostics local;
+        diagnostics& diag = o.diagnostics != nullptr ? *o.diagnostics : local;
+        diag.clear();
+        if (error_code ec = validate(key, o, diag)) {
+            co_return std::tuple{ec, lease{}};
+        }
+        if (closed) {
+            co_return std::tuple{make_error_code(errc::client_closed), lease{}};
+        }
+        if (auto it = held.find(key); it != held.end() && o.reentrant) {
+            co_return std::tuple{error_code{}, lease(it->second)};
+        }
+        ++acquires_in_flight;
+        auto result = co_await acquire_loop(key, std::move(o), wait, diag);
+        --acquires_in_flight;
+        maybe_finish_close();
+        co_return result;
+    }
+
+    asio::awaitable<std::tuple<error_code, lease>> acquire_loop(lock_key key, acquire_options o,
+                                                                bool wait, diagnostics& diag) {
+        lock::acquire_params params{
+            .key = key,
+            .owner = opts.owner,
+            .lease = opts.lease,
+            .poll_period = opts.poll_period,
+            .budget = o.wait,
+            .wait = wait,
+            .known = known(key),
+            .request_timeout = opts.request_timeout,
+            .data_action = o.data          ? data_change::replace
+                           : o.remove_data ? data_change::remove
+                                           : data_change::keep,
+            .data = o.data.value_or(bytes{}),
+            .extra = std::move(o.extra),
+            .require_existing = o.require_existing,
+            .consistent_released = o.consistent_released,
+        };
+        lock::acquire_machine machine(std::move(params), new_record_version);
+        asio::steady_timer timer(ex);
+        lock::acquire_action action = machine.start(clock::now());
+        for (;;) {
+            switch (action.type) {
+                case lock::acquire_action::kind::write: {
+                    lock_write w = std::move(action.write);
+                    auto [ec, r] = co_await st.async_write(std::move(w), action.until,
+                                                           asio::as_tuple(asio::use_awaitable));
+                    if (ec == asio::error::operation_aborted) {
+                        co_return std::tuple{ec, lease{}};
+                    }
+                    action = machine.on_write(clock::now(), ec, r);
+                    break;
+                }
+                case lock::acquire_action::kind::read: {
+                    lock_key k = action.write.key;
+                    auto [ec, r] = co_await st.async_read(std::move(k), action.until,
+                                                          asio::as_tuple(asio::use_awaitable));
+                    if (ec == asio::error::operation_aborted) {
+                        co_return std::tuple{ec, lease{}};
+                    }
+                    action = machine.on_read(clock::now(), ec, r);
+                    break;
+                }
+                case lock::acquire_action::kind::wait: {
+                    if (closed) {
+                        co_return std::tuple{make_error_code(errc::client_closed), lease{}};
+                    }
+                    timer.expires_at(action.until);
+                    acquire_timers.insert(&timer);
+                    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    acquire_timers.erase(&timer);
+                    if (closed) {
+                        co_return std::tuple{make_error_code(errc::client_closed), lease{}};
+                    }
+                    if (ec) {
+                        co_return std::tuple{ec, lease{}};  // cancelled by the caller
+                    }
+                    action = machine.on_wake(clock::now());
+                    break;
+                }
+                case lock::acquire_action::kind::granted: {
+                    forget(key);
+                    auto state = start_lease(std::move(action.record), action.sent_at);
+                    if (closed) {
+                        // close() began while we were granted: hand nothing out.
+                        state->closing = true;
+                        state->machine.request_release();
+                        co_return std::tuple{make_error_code(errc::client_closed), lease{}};
+                    }
+                    co_return std::tuple{error_code{}, lease(std::move(state))};
+                }
+                case lock::acquire_action::kind::not_granted:
+                    if (machine.observed()) {
+                        remember(key, *machine.observed());
+                    }
+                    if (!action.record.owner.empty()) {
+                        diag.message = "held by " + action.record.owner;
+                    }
+                    co_return std::tuple{action.ec, lease{}};
+                case lock::acquire_action::kind::failed:
+                    co_return std::tuple{action.ec, lease{}};
+            }
+        }
+    }
+
+    // --- holding ------------------------------------------------------------
+
+    std::shared_ptr<detail::lease_state> start_lease(lock_record granted,
+                                                     clock::time_point sent_at) {
+        lock::lease_params params{.owner = opts.owner,
+                                  .lease = opts.lease,
+                                  .heartbeat_period = opts.heartbeat_period,
+                                  .safety_margin = opts.safety_margin,
+                                  .danger_zone = opts.danger_zone,
+                                  .retry_delay = opts.heartbeat_retry_delay,
+                                  .automatic_heartbeats = opts.automatic_heartbeats,
+                                  .delete_on_release = opts.delete_on_release};
+        const lock_key key = granted.key;
+        auto state = std::make_shared<detail::lease_state>(
+            ex, lock::lease_machine(std::move(params), new_record_version, std::move(granted),
+                                    sent_at));
+        held[key] = state;
+        asio::co_spawn(ex, run_lease(shared_from_this(), state), asio::detached);
+        return state;
+    }
+
+    // Drives one lease until it ends. Holds the client's state alive so that a
+    // destroyed lock_client still releases what it held.
+    static asio::awaitable<void> run_lease(std::shared_ptr<impl> self,
+                                           std::shared_ptr<detail::lease_state> s) {
+        lock::lease_action action = s->machine.next(clock::now());
+        std::uint64_t heartbeat_index = 0;
+        for (;;) {
+            const std::string version_before = s->machine.record().record_version;
+            switch (action.type) {
+                case lock::lease_action::kind::write: {
+                    if (action.write.kind == write_kind::refresh) {
+                        heartbeat_index = ++s->heartbeats_started;
+                    }
+                    lock_write w = std::move(action.write);
+                    auto [ec, r] = co_await self->st.async_write(
+                        std::move(w), action.until, asio::as_tuple(asio::use_awaitable));
+                    action = s->machine.on_write(clock::now(), ec, r);
+                    break;
+                }
+                case lock::lease_action::kind::read: {
+                    lock_key k = action.write.key;
+                    auto [ec, r] = co_await self->st.async_read(
+                        std::move(k), action.until, asio::as_tuple(asio::use_awaitable));
+                    action = s->machine.on_read(clock::now(), ec, r);
+                    break;
+                }
+                case lock::lease_action::kind::wait: {
+                    s->timer.expires_at(action.until);
+                    co_await s->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    action = s->machine.next(clock::now());
+                    break;
+                }
+                case lock::lease_action::kind::danger:
+                    if (self->opts.on_danger) {
+                        self->opts.on_danger(lease(s));
+                    }
+                    action = s->machine.next(clock::now());
+                    break;
+                case lock::lease_action::kind::ended:
+                    self->finish(*s, action.reason);
+                    co_return;
+            }
+            if (s->machine.record().record_version != version_before &&
+                !s->heartbeat_waiters.empty()) {
+                self->complete_heartbeats(*s, heartbeat_index);
+            }
+        }
+    }
+
+    void complete_heartbeats(detail::lease_state& s, std::uint64_t done_upto) {
+        auto& waiters = s.heartbeat_waiters;
+        for (auto it = waiters.begin(); it != waiters.end();) {
+            if (it->needed <= done_upto) {
+                complete_later(ex, std::move(it->handler), error_code{});
+                it = waiters.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void finish(detail::lease_state& s, loss_reason reason) {
+        if (reason == loss_reason::released && s.closing) {
+            reason = loss_reason::client_closed;
+        }
+        s.final_reason = reason;
+        for (auto* signal : s.bound_work) {
+            signal->emit(asio::cancellation_type::terminal);
+        }
+        for (auto& h : std::exchange(s.lost_waiters, {})) {
+            complete_later(ex, std::move(h), error_code{}, reason);
+        }
+        const bool released =
+            reason == loss_reason::released || reason == loss_reason::client_closed;
+        for (auto& h : std::exchange(s.release_waiters, {})) {
+            complete_later(ex, std::move(h),
+                           released ? error_code{} : make_error_code(errc::lease_lost));
+        }
+        for (auto& w : std::exchange(s.heartbeat_waiters, {})) {
+            complete_later(ex, std::move(w.handler), make_error_code(errc::lease_lost));
+        }
+        if (auto it = held.find(s.machine.record().key);
+            it != held.end() && it->second.get() == &s) {
+            held.erase(it);
+        }
+        maybe_finish_close();
+    }
+
+    void release(std::shared_ptr<detail::lease_state> s, std::optional<bytes> data,
+                 asio::any_completion_handler<void(error_code)> h) {
+        if (s->final_reason != loss_reason::none) {
+            const bool released = s->final_reason == loss_reason::released ||
+                                  s->final_reason == loss_reason::client_closed;
+            complete_later(ex, std::move(h),
+                           released ? error_code{} : make_error_code(errc::lease_lost));
+            return;
+        }
+        s->release_waiters.push_back(std::move(h));
+        s->machine.request_release(std::move(data));
+        s->wake();
+    }
+
+    // --- closing ------------------------------------------------------------
+
+    void close(asio::any_completion_handler<void(error_code)> h) {
+        closed = true;
+        close_waiters.push_back(std::move(h));
+        for (auto* t : acquire_timers) {
+            t->cancel();
+        }
+        for (auto& [key, s] : held) {
+            s->closing = true;
+            s->machine.request_release();
+            s->wake();
+        }
+        maybe_finish_close();
+    }
+
+    void maybe_finish_close() {
+        if (!closed || acquires_in_flight != 0 || !held.empty()) {
+            return;
+        }
+        for (auto& h : std::exchange(close_waiters, {})) {
+            complete_later(ex, std::move(h), error_code{});
+        }
+    }
+};
+
+// --- lease ------------------------------------------------------------------
+
+namespace {
+const lock_record& empty_record() {
+    static const lock_record r;
+    return r;
+}
+const lock_record& record_of(const std::shared_ptr<detail::lease_state>& s) {
+    return s ? s->machine.record() : empty_record();
+}
+}  // namespace
+
+const lock_key& lease::key() const {
+    return record_of(state_).key;
+}
+const std::string& lease::owner() const {
+    return record_of(state_).owner;
+}
+std::uint64_t lease::fence() const {
+    return record_of(state_).fence.value_or(0);
+}
+const std::string& lease::record_version() const {
+    return record_of(state_).record_version;
+}
+std::chrono::milliseconds lease::duration() const {
+    return record_of(state_).lease;
+}
+const std::optional<bytes>& lease::data() const {
+    return record_of(state_).data;
+}
+
+lease::clock::duration lease::remaining() const {
+    if (!state_ || state_->final_reason != loss_reason::none) {
+        return clock::duration::zero();
+    }
+    return state_->machine.deadline() - clock::now();
+}
+
+bool lease::held() const {
+    return remaining() > clock::duration::zero();
+}
+
+loss_reason lease::reason() const {
+    if (!state_) {
+        return loss_reason::none;
+    }
+    return state_->final_reason;
+}
+
+void lease::start_wait_lost(asio::any_completion_handler<void(error_code, loss_reason)> h) {
+    if (!state_) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "lease::async_wait_lost on an empty lease");
+    }
+    if (state_->final_reason != loss_reason::none) {
+        complete_later(state_->timer.get_executor(), std::move(h), error_code{},
+                       state_->final_reason);
+        return;
+    }
+    auto slot = asio::get_associated_cancellation_slot(h);
+    state_->lost_waiters.push_back(std::move(h));
+    if (slot.is_connected()) {
+        slot.assign([s = std::weak_ptr(state_),
+                     waiter = &state_->lost_waiters.back()](asio::cancellation_type) {
+            auto state = s.lock();
+            if (!state) {
+                return;
+            }
+            auto& ws = state->lost_waiters;
+            for (auto it = ws.begin(); it != ws.end(); ++it) {
+                if (&*it == waiter) {
+                    auto h = std::move(*it);
+                    ws.erase(it);
+                    complete_later(state->timer.get_executor(), std::move(h),
+                                   make_error_code(asio::error::operation_aborted),
+                                   loss_reason::none);
+                    return;
+                }
+            }
+        });
+    }
+}
+
+void lease::start_heartbeat(std::optional<std::chrono::milliseconds> new_lease,
+                            std::optional<bytes> data,
+                            asio::any_completion_handler<void(error_code)> h) {
+    if (!state_) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "lease::async_heartbeat on an empty lease");
+    }
+    if (state_->final_reason != loss_reason::none) {
+        complete_later(state_->timer.get_executor(), std::move(h),
+                       make_error_code(errc::lease_lost));
+        return;
+    }
+    state_->heartbeat_waiters.push_back({state_->heartbeats_started + 1, std::move(h)});
+    state_->machine.request_heartbeat(new_lease, std::move(data));
+    state_->wake();
+}
+
+// --- lock_client ------------------------------------------------------------
+
+lock_client::lock_client(store& s, lock_client_options options)
+    : impl_(std::make_shared<impl>(s, std::move(options))) {}
+
+lock_client::~lock_client() {
+    if (impl_ && !impl_->closed) {
+        // Nobody can wait for it any more, but the leases still get released.
+        impl_->close(asio::any_completion_handler<void(error_code)>([](error_code) {}));
+    }
+}
+
+lock_client::executor_type lock_client::get_executor() const {
+    return impl_->ex;
+}
+const lock_client_options& lock_client::options() const noexcept {
+    return impl_->opts;
+}
+
+void lock_client::start_acquire(lock_key key, acquire_options opts, bool wait,
+                                asio::any_completion_handler<void(error_code, lease)> h) {
+    detail::spawn_op(impl_->ex, impl_->acquire(std::move(key), std::move(opts), wait),
+                     std::move(h));
+}
+
+void lock_client::start_release(lease l, std::optional<bytes> data,
+                                asio::any_completion_handler<void(error_code)> h) {
+    if (!l.state_) {
+        complete_later(impl_->ex, std::move(h), make_error_code(errc::invalid_argument));
+        return;
+    }
+    impl_->release(l.state_, std::move(data), std::move(h));
+}
+
+void lock_client::start_get(
+    lock_key key, asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h) {
+    auto op =
+        [](std::shared_ptr<impl> self,
+           lock_key key) -> asio::awaitable<std::tuple<error_code, std::optional<lock_record>>> {
+        auto [ec, r] =
+            co_await self->st.async_read(std::move(key), clock::now() + self->opts.request_timeout,
+                                         asio::as_tuple(asio::use_awaitable));
+        co_return std::tuple{ec, std::move(r)};
+    };
+    detail::spawn_op(impl_->ex, op(impl_, std::move(key)), std::move(h));
+}
+
+void lock_client::start_list(
+    std::optional<std::string> partition,
+    asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h) {
+    auto op = [](std::shared_ptr<impl> self, std::optional<std::string> partition)
+        -> asio::awaitable<std::tuple<error_code, std::vector<lock_record>>> {
+        std::vector<lock_record> all;
+        std::optional<lock_key> after;
+        do {
+            auto [ec, page] = co_await self->st.async_list(
+                partition, after, clock::now() + self->opts.request_timeout,
+                asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                co_return std::tuple{ec, std::move(all)};
+            }
+            for (auto& r : page.records) {
+                all.push_back(std::move(r));
+            }
+            after = std::move(page.next);
+        } while (after);
+        co_return std::tuple{error_code{}, std::move(all)};
+    };
+    detail::spawn_op(impl_->ex, op(impl_, std::move(partition)), std::move(h));
+}
+
+void lock_client::start_close(asio::any_completion_handler<void(error_code)> h) {
+    impl_->close(std::move(h));
+}
+
+asio::awaitable<error_code> lock_client::run_with_lease(lease l, asio::awaitable<void> work) {
+    auto self = impl_;
+    auto s = l.state_;
+    if (!s || s->final_reason != loss_reason::none) {
+        co_return make_error_code(errc::lease_lost);
+    }
+    asio::cancellation_signal on_end;
+    s->bound_work.push_back(&on_end);
+    auto [failure] = co_await asio::co_spawn(
+        self->ex, std::move(work),
+        asio::bind_cancellation_slot(on_end.slot(), asio::as_tuple(asio::use_awaitable)));
+    std::erase(s->bound_work, &on_end);
+    if (s->final_reason != loss_reason::none) {
+        // The lease ended while the work ran: it was not exclusive throughout.
+        co_return make_error_code(errc::lease_lost);
+    }
+    auto token = asio::as_tuple(asio::use_awaitable);
+    auto [released] = co_await asio::async_initiate<decltype(token), void(error_code)>(
+        [self, s](auto handler) { self->release(s, std::nullopt, std::move(handler)); }, token);
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    co_return released;
+}
+
+}  // namespace dynalock
