@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -179,7 +180,12 @@ public:
     /// then released; errc::lease_lost when it was lost on the way (the
     /// cancellation `work` saw is then swallowed). An exception `work` throws
     /// for another reason propagates after the release.
-    template <class Token = boost::asio::deferred_t>
+    ///
+    /// Completion signature: `void(std::exception_ptr, error_code)`, as with
+    /// `co_spawn`. The default token is `use_awaitable` rather than
+    /// `deferred`: Boost 1.81 cannot `co_await` a deferred operation whose
+    /// signature starts with an exception_ptr.
+    template <class Token = boost::asio::use_awaitable_t<>>
     auto async_with_lease(lease l, boost::asio::awaitable<void> work, Token&& token = {}) {
         return boost::asio::co_spawn(get_executor(), run_with_lease(std::move(l), std::move(work)),
                                      std::forward<Token>(token));

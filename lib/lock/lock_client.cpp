@@ -5,6 +5,7 @@
 
 #include "lock/acquire_machine.hpp"
 #include "lock/lease_machine.hpp"
+#include "lock/lock_item.hpp"
 #include "spawn_op.hpp"
 
 #include <openssl/rand.h>
@@ -31,11 +32,6 @@ using lock::clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-constexpr std::size_t max_partition_key_bytes = 2048;
-constexpr std::size_t max_sort_key_bytes = 1024;
-constexpr std::array lock_attribute_names{"ownerName", "leaseDuration", "recordVersionNumber",
-                                          "fence",     "data",          "isReleased"};
 
 // Record versions must be unguessable (a guessed one could release or
 // refresh someone else's lock), so they come from OpenSSL's CSPRNG.
@@ -189,28 +185,14 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             diag.message = std::move(msg);
             return make_error_code(e);
         };
-        if (key.partition.empty()) {
-            return fail(errc::invalid_argument, "lock key: the partition key is empty");
-        }
-        if (key.partition.size() > max_partition_key_bytes) {
-            return fail(errc::value_too_large, "lock key: the partition key has " +
-                                                   std::to_string(key.partition.size()) +
-                                                   " bytes, more than DynamoDB's 2048");
-        }
-        if (key.sort && key.sort->empty()) {
-            return fail(errc::invalid_argument, "lock key: the sort key is empty");
-        }
-        if (key.sort && key.sort->size() > max_sort_key_bytes) {
-            return fail(errc::value_too_large, "lock key: the sort key has " +
-                                                   std::to_string(key.sort->size()) +
-                                                   " bytes, more than DynamoDB's 1024");
+        std::string why;
+        if (error_code ec = lock::validate_key(key, why)) {
+            return fail(errc::invalid_argument, "lock key: " + why);
         }
         for (const auto& [name, value] : o.extra) {
-            for (const char* reserved : lock_attribute_names) {
-                if (name == reserved) {
-                    return fail(errc::invalid_argument, "acquire_options::extra: attribute '" +
-                                                            name + "' is one of the lock's own");
-                }
+            if (lock::is_lock_attribute(name)) {
+                return fail(errc::invalid_argument, "acquire_options::extra: attribute '" + name +
+                                                        "' is one of the lock's own");
             }
         }
         if (o.wait && *o.wait < milliseconds::zero()) {
