@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -60,6 +61,10 @@ struct connection : auto_unlink_hook {
     beast::flat_buffer buffer;  // bytes read past a response; reused across exchanges
     std::string head;           // the serialized request head; reused across exchanges
     clock_type::time_point idle_since;
+    // When the pool's watchdog must close this connection; max while no
+    // request is being written or read.
+    clock_type::time_point deadline = clock_type::time_point::max();
+    bool timed_out = false;  // the watchdog closed it
 };
 
 template <class T>
@@ -93,9 +98,23 @@ struct waiter : auto_unlink_hook {
 
 struct pool_state : std::enable_shared_from_this<pool_state> {
     pool_state(asio::any_io_executor ex, endpoint where, http_options opts)
-        : executor(std::move(ex)), target(std::move(where)), options(std::move(opts)) {}
+        : executor(std::move(ex)),
+          target(std::move(where)),
+          options(std::move(opts)),
+          watchdog(executor) {}
 
     void give_back(std::unique_ptr<connection> conn, bool reusable);
+
+    // Write/read deadlines: one timer for the whole pool rather than one per
+    // operation, because every (re)arming of an Asio timer that becomes the
+    // earliest costs a timerfd_settime system call. The timer is left running
+    // while requests are in flight (it only ever fires early, then re-arms for
+    // the earliest deadline), and cancelled when none is, so that an idle pool
+    // keeps no work pending on the executor.
+    void watch(connection& conn, clock_type::time_point deadline);
+    void unwatch(connection& conn);
+    void on_watchdog(error_code ec);
+    void arm_watchdog(clock_type::time_point at);
 
     asio::any_io_executor executor;
     endpoint target;
@@ -111,6 +130,10 @@ struct pool_state : std::enable_shared_from_this<pool_state> {
     unlinking_list<waiter> waiters;
     std::size_t open = 0;
     bool closed = false;
+
+    asio::steady_timer watchdog;
+    std::optional<clock_type::time_point> watchdog_expiry;  // set while its wait is pending
+    std::size_t watched = 0;                                // connections with a deadline
 };
 
 namespace {
@@ -129,6 +152,7 @@ void checkout::release(bool reusable) {
 
 void pool_state::give_back(std::unique_ptr<connection> conn, bool reusable) {
     if (conn) {
+        unwatch(*conn);
         conn->unlink();
         if (!reusable || closed) {
             conn.reset();
@@ -148,9 +172,58 @@ void pool_state::give_back(std::unique_ptr<connection> conn, bool reusable) {
         --open;
         return;
     }
-    conn->tcp().expires_never();
     conn->idle_since = clock_type::now();
     idle.push_back(std::move(conn));
+}
+
+void pool_state::watch(connection& conn, clock_type::time_point deadline) {
+    conn.deadline = deadline;
+    ++watched;
+    if (!watchdog_expiry || deadline < *watchdog_expiry) {
+        arm_watchdog(deadline);
+    }
+}
+
+void pool_state::unwatch(connection& conn) {
+    if (conn.deadline == clock_type::time_point::max()) {
+        return;
+    }
+    conn.deadline = clock_type::time_point::max();
+    if (--watched == 0 && watchdog_expiry) {
+        watchdog_expiry.reset();
+        watchdog.cancel();
+    }
+}
+
+void pool_state::arm_watchdog(clock_type::time_point at) {
+    watchdog_expiry = at;
+    watchdog.expires_at(at);
+    watchdog.async_wait([self = shared_from_this()](error_code ec) { self->on_watchdog(ec); });
+}
+
+void pool_state::on_watchdog(error_code ec) {
+    // A wait superseded by a re-arm or a cancel completes with operation_aborted.
+    if (ec == asio::error::operation_aborted) {
+        return;
+    }
+    const auto now = clock_type::now();
+    auto next = clock_type::time_point::max();
+    for (connection& conn : busy) {
+        if (conn.deadline <= now) {
+            // The operation in progress completes with operation_aborted.
+            conn.timed_out = true;
+            conn.tcp().close();
+        } else {
+            next = std::min(next, conn.deadline);
+        }
+    }
+    if (next != clock_type::time_point::max()) {
+        arm_watchdog(next);
+    } else {
+        // Also cancels a wait armed after this completion was queued.
+        watchdog_expiry.reset();
+        watchdog.cancel();
+    }
 }
 
 namespace {
@@ -171,10 +244,16 @@ asio::awaitable<bool> cancelled() {
     co_return state.cancelled() != asio::cancellation_type::none;
 }
 
-// A cheap check that a pooled socket was not closed by the server while idle:
-// an idle HTTP connection has nothing to read, so EOF, an error or stray bytes
-// all mean the connection is unusable.
-bool looks_alive(connection& conn) {
+// A check that a pooled socket was not closed by the server while idle: an
+// idle HTTP connection has nothing to read, so EOF, an error or stray bytes all
+// mean the connection is unusable. Servers close idle connections after
+// seconds, so one used moments ago is taken without the system call; should
+// it have been closed after all, the stale-connection retry covers it.
+bool looks_alive(connection& conn, clock_type::time_point now) {
+    constexpr auto recently_used = std::chrono::seconds(1);
+    if (now - conn.idle_since < recently_used) {
+        return true;
+    }
     char byte = 0;
     error_code ec;
     conn.tcp().socket().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
@@ -190,7 +269,7 @@ std::optional<checkout> take_idle(pool_state& pool, const std::shared_ptr<pool_s
     while (!pool.idle.empty()) {
         auto conn = std::move(pool.idle.back());
         pool.idle.pop_back();
-        if (looks_alive(*conn)) {
+        if (looks_alive(*conn, now)) {
             pool.busy.push_back(*conn);
             return checkout(self, std::move(conn));
         }
@@ -340,10 +419,17 @@ asio::awaitable<exchange_result> connect(pool_state& pool, connection& conn,
                           describe(pool, "cannot configure socket to", ec));
     }
     if (auto* tls = std::get_if<tls_stream>(&conn.stream)) {
-        co_return co_await handshake(pool, *tls);
+        if (auto shaken = co_await handshake(pool, *tls); shaken.ec) {
+            co_return shaken;
+        }
     }
+    // From here on the pool's watchdog enforces deadlines; the stream's own
+    // timer would cost system calls on every operation.
+    tcp.expires_never();
     co_return exchange_result{};
 }
+
+using response_parser = beast::http::response_parser<beast::http::string_body>;
 
 struct round_trip {
     error_code ec;  // as Asio/Beast reported it, so a stale connection can be recognised
@@ -352,26 +438,106 @@ struct round_trip {
     bool keep_alive = false;
 };
 
-template <class Stream>
-asio::awaitable<round_trip> write_and_read(Stream& stream, connection& conn, const request& req,
-                                           response& res, std::size_t body_limit) {
-    const std::array<asio::const_buffer, 2> message{asio::buffer(conn.head),
-                                                    asio::buffer(req.body)};
-    if (const auto [ec, written] = co_await asio::async_write(stream, message, use_tuple); ec) {
-        co_return round_trip{ec, exchange_step::write, false, false};
-    }
-    beast::http::response_parser<beast::http::string_body> parser;
+std::array<asio::const_buffer, 2> request_buffers(const connection& conn, const request& req) {
+    return {asio::buffer(conn.head), asio::buffer(req.body)};
+}
+
+void configure(response_parser& parser, std::size_t body_limit) {
     parser.body_limit(static_cast<std::uint64_t>(body_limit));
-    const auto [ec, read] =
-        co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
-    if (ec) {
-        const bool got_bytes = parser.got_some() || conn.buffer.size() != 0;
-        co_return round_trip{ec, exchange_step::read, got_bytes, false};
-    }
+    // Header and body in one put() once both are buffered.
+    parser.eager(true);
+}
+
+round_trip finished(response_parser& parser, connection& conn, response& res) {
     // Bytes beyond the response would be mistaken for the start of the next one.
     const bool keep_alive = parser.get().keep_alive() && conn.buffer.size() == 0;
     res = parser.release();
-    co_return round_trip{{}, exchange_step::read, true, keep_alive};
+    return round_trip{{}, exchange_step::read, true, keep_alive};
+}
+
+round_trip read_failed(error_code ec, const response_parser& parser, const connection& conn) {
+    return round_trip{ec, exchange_step::read, parser.got_some() || conn.buffer.size() != 0, false};
+}
+
+// Plain TCP, where the socket is non-blocking: the request is written at once
+// (it usually fits the send buffer: one sendmsg and no completion handler to
+// wait for), and only the rest, if any, asynchronously.
+asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn,
+                                           const request& req, response& res,
+                                           std::size_t body_limit) {
+    const auto message = request_buffers(conn, req);
+    error_code ec;
+    const std::size_t written = socket.write_some(message, ec);
+    if (ec == asio::error::would_block) {
+        ec = {};
+    }
+    if (ec) {
+        co_return round_trip{ec, exchange_step::write, false, false};
+    }
+    if (written < asio::buffer_size(message)) {
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
+        rest.consume(written);
+        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, use_tuple); ec) {
+            co_return round_trip{ec, exchange_step::write, false, false};
+        }
+    }
+    // Beast's parser fed directly: beast::http::async_read would add a
+    // composed operation and its handler hops, and read at most 512 bytes at
+    // first.
+    response_parser parser;
+    configure(parser, body_limit);
+    constexpr std::size_t read_chunk = 16 * 1024;
+    for (;;) {
+        if (conn.buffer.size() != 0) {
+            const std::size_t used = parser.put(conn.buffer.data(), ec);
+            conn.buffer.consume(used);
+            if (ec && ec != beast::http::error::need_more) {
+                co_return read_failed(ec, parser, conn);
+            }
+            ec = {};
+            if (parser.is_done()) {
+                co_return finished(parser, conn, res);
+            }
+        }
+        // After a read that drained the socket, Asio waits for readiness
+        // before trying again, so this read costs no failing recvmsg.
+        std::size_t got = 0;
+        std::tie(ec, got) =
+            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), use_tuple);
+        conn.buffer.commit(got);
+        if (ec == asio::error::eof) {
+            // As beast::http::read: EOF ends a response framed by the end of
+            // the connection, cuts any other short, and before any byte means
+            // the server closed the connection instead of answering.
+            if (!parser.got_some()) {
+                co_return read_failed(beast::http::error::end_of_stream, parser, conn);
+            }
+            parser.put_eof(ec);
+            if (ec) {
+                co_return read_failed(ec, parser, conn);
+            }
+            co_return finished(parser, conn, res);
+        } else if (ec) {
+            co_return read_failed(ec, parser, conn);
+        }
+    }
+}
+
+asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn, const request& req,
+                                           response& res, std::size_t body_limit) {
+    if (const auto [ec, written] =
+            co_await asio::async_write(stream, request_buffers(conn, req), use_tuple);
+        ec) {
+        co_return round_trip{ec, exchange_step::write, false, false};
+    }
+    response_parser parser;
+    configure(parser, body_limit);
+    const auto [ec, read] =
+        co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
+    if (ec) {
+        co_return read_failed(ec, parser, conn);
+    }
+    co_return finished(parser, conn, res);
 }
 
 exchange_result aborted(bool request_sent) {
@@ -414,31 +580,34 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
         if (co_await cancelled()) {
             co_return aborted(false);
         }
-        conn.tcp().expires_at(deadline);
+        pool->watch(conn, deadline);
         const std::size_t limit = pool->options.max_response_body_bytes;
         const round_trip trip =
             std::holds_alternative<tls_stream>(conn.stream)
                 ? co_await write_and_read(std::get<tls_stream>(conn.stream), conn, req, res, limit)
-                : co_await write_and_read(std::get<plain_stream>(conn.stream), conn, req, res,
-                                          limit);
+                : co_await write_and_read(std::get<plain_stream>(conn.stream).socket(), conn, req,
+                                          res, limit);
+        const bool timed_out = conn.timed_out;
         if (!trip.ec) {
-            slot->release(trip.keep_alive);
+            // A response that completed just as the watchdog closed its socket counts.
+            slot->release(trip.keep_alive && !timed_out);
             co_return exchange_result{{}, true, {}};
         }
         slot->release(false);
-        if (reused && !retried && !trip.got_response_bytes && is_stale_connection_error(trip.ec)) {
+        // The watchdog's close makes the operation end with operation_aborted.
+        const error_code ec = timed_out ? error_code(beast::error::timeout) : trip.ec;
+        if (reused && !retried && !trip.got_response_bytes && is_stale_connection_error(ec)) {
             // The server closed this idle connection as we reused it: it never
             // saw a request, so a fresh connection may carry it.
             continue;
         }
-        if (trip.ec == asio::error::operation_aborted) {
+        if (ec == asio::error::operation_aborted) {
             co_return aborted(true);
         }
-        const error_code mapped = to_dynalock_error(trip.ec, trip.step);
+        const error_code mapped = to_dynalock_error(ec, trip.step);
         co_return failure(
             mapped, true,
-            describe(*pool, trip.step == exchange_step::write ? "sending to" : "reading from",
-                     trip.ec));
+            describe(*pool, trip.step == exchange_step::write ? "sending to" : "reading from", ec));
     }
 }
 
@@ -499,6 +668,8 @@ void connection_pool::close() {
         return;
     }
     pool.closed = true;
+    pool.watchdog_expiry.reset();
+    pool.watchdog.cancel();
     pool.open -= pool.idle.size();
     pool.idle.clear();
     // The exchanges using these connections see operation_aborted and give them back.
