@@ -2,12 +2,8 @@
 // checked against the memory store and against dynamodb_store on dynalite
 // (no ALL_OLD: the failed-condition record comes from a read) and on moto.
 
-#include "integration/test_servers.hpp"
 #include "lock/lock_item.hpp"
-#include "support/execute.hpp"
-
-#include <dynalock/dynamodb_store.hpp>
-#include <dynalock/memory_store.hpp>
+#include "lock/store_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,26 +20,12 @@ using std::chrono::milliseconds;
 
 namespace {
 
-struct backend {
-    std::string name;
-    std::optional<test::server> server{};  ///< unset: memory_store
-
-    friend std::ostream& operator<<(std::ostream& os, const backend& b) { return os << b.name; }
-};
-
-const backend memory{"memory"};
-const backend dynalite{"dynalite", test::dynalite};
-const backend moto{"moto", test::moto};
+const test::backend memory = test::memory_backend;
+const test::backend dynalite = test::dynalite_backend;
+const test::backend moto = test::moto_backend;
+using test::to_bytes;
 
 constexpr std::uint32_t page_size = 7;
-
-bytes to_bytes(std::string_view s) {
-    bytes b;
-    for (char ch : s) {
-        b.push_back(static_cast<std::byte>(ch));
-    }
-    return b;
-}
 
 lock_write grant(lock_key key, std::string owner, std::string version) {
     return {.key = std::move(key),
@@ -78,60 +60,9 @@ lock_write release(lock_key key, std::string owner, std::string expected) {
             .owner = std::move(owner)};
 }
 
-class store_test : public ::testing::TestWithParam<backend> {
+class store_test : public test::store_fixture {
 protected:
-    void TearDown() override {
-        for (const auto& t : tables_) {
-            test::execute(io_, *client_, ddb::delete_table_request{t});
-        }
-    }
-
-    /// Initiates an operation with a callback and runs the io_context until
-    /// it completes; fails the test if it completed inline or never did.
-    template <class... Args, class Initiate>
-    auto wait(Initiate initiate) {
-        std::optional<std::tuple<error_code, Args...>> out;
-        initiate([&](error_code ec, Args... args) { out.emplace(ec, std::move(args)...); });
-        EXPECT_FALSE(out.has_value()) << "the completion was invoked inline";
-        io_.restart();
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (!out && io_.run_one_until(until) != 0) {
-        }
-        if (!out) {
-            ADD_FAILURE() << "the operation did not complete";
-            out.emplace();
-            std::get<0>(*out) = errc::timeout;
-        }
-        if constexpr (sizeof...(Args) == 0) {
-            return std::get<0>(*out);
-        } else {
-            return std::move(*out);
-        }
-    }
-
-    /// Opens the store under test, on a new table for the server stores.
-    void open(std::string sort_key_name = {}, std::string ttl_attribute_name = {}) {
-        if (!GetParam().server) {
-            store_ = std::make_unique<memory_store>(io_.get_executor(), page_size);
-            return;
-        }
-        if (!client_) {
-            client_.emplace(io_.get_executor(), test::options_for(*GetParam().server));
-        }
-        auto s = std::make_unique<dynamodb_store>(
-            *client_, dynamodb_store_options{.table_name = test::unique_table("store"),
-                                             .sort_key_name = std::move(sort_key_name),
-                                             .ttl_attribute_name = std::move(ttl_attribute_name),
-                                             .list_page_size = page_size});
-        diagnostics d;
-        const error_code ec = wait<>([&](auto h) {
-            s->async_create_table(table_creation_options{.diagnostics = &d}, std::move(h));
-        });
-        ASSERT_FALSE(ec) << ec.message() << ": " << d.message;
-        tables_.push_back(s->options().table_name);
-        dstore_ = s.get();
-        store_ = std::move(s);
-    }
+    store_test() : store_fixture(page_size) {}
 
     static store::clock::time_point deadline() {
         return store::clock::now() + std::chrono::seconds(30);
@@ -181,22 +112,6 @@ protected:
         ADD_FAILURE() << "the listing never ended";
         return keys;
     }
-
-    /// Writes an item as another client would (server stores only).
-    void put_raw(item it) {
-        ASSERT_NE(dstore_, nullptr);
-        auto [ec, r] =
-            test::execute(io_, *client_,
-                          ddb::put_item_request{.table_name = dstore_->options().table_name,
-                                                .item = std::move(it)});
-        ASSERT_FALSE(ec) << ec.message();
-    }
-
-    asio::io_context io_;
-    std::optional<ddb::client> client_;
-    std::unique_ptr<store> store_;
-    dynamodb_store* dstore_ = nullptr;
-    std::vector<std::string> tables_;
 };
 
 /// The suites that need raw access to a DynamoDB table.
