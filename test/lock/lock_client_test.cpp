@@ -1,0 +1,832 @@
+// The lease lock end to end (DESIGN §2), on each store: the memory store and
+// dynamodb_store on dynalite and on moto. Leases are short (1 s) so that
+// expiry and takeover happen within the suite's time; every client of a test
+// runs on one io_context, so their steady-clock times are comparable.
+
+#include "lock/faulty_store.hpp"
+#include "lock/store_fixture.hpp"
+
+#include <dynalock/fencing.hpp>
+#include <dynalock/lock_client.hpp>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <random>
+#include <set>
+#include <system_error>
+
+using namespace dynalock;
+namespace asio = boost::asio;
+namespace ddb = dynalock::dynamodb;
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr milliseconds lease_length{1000};
+constexpr milliseconds heartbeat{250};
+constexpr milliseconds margin{100};
+
+long long ms_between(clock_type::time_point from, clock_type::time_point to) {
+    return std::chrono::duration_cast<milliseconds>(to - from).count();
+}
+
+class lock_client_test : public test::store_fixture {
+protected:
+    /// A lock client and the decorator it reaches the store through.
+    struct party {
+        std::unique_ptr<test::faulty_store> store;
+        std::unique_ptr<lock_client> client;
+    };
+
+    void TearDown() override {
+        close_all();
+        store_fixture::TearDown();
+    }
+
+    /// Moto answers ~150 requests a second: poll it less often.
+    milliseconds poll() const {
+        return GetParam().name == "moto" ? milliseconds(100) : milliseconds(50);
+    }
+
+    lock_client_options fast(std::string owner) const {
+        return {.owner = std::move(owner),
+                .lease = lease_length,
+                .heartbeat_period = heartbeat,
+                .safety_margin = margin,
+                .poll_period = poll()};
+    }
+
+    party& join(lock_client_options o) {
+        auto p = std::make_unique<party>();
+        p->store = std::make_unique<test::faulty_store>(*store_);
+        p->client = std::make_unique<lock_client>(*p->store, std::move(o));
+        parties_.push_back(std::move(p));
+        return *parties_.back();
+    }
+
+    party& join(std::string owner) { return join(fast(std::move(owner))); }
+
+    /// Closes every client (releasing what it holds) before the store goes.
+    void close_all() {
+        std::size_t open = 0;
+        for (auto& p : parties_) {
+            ++open;
+            p->client->async_close([&open](error_code) { --open; });
+        }
+        io_.restart();
+        const auto until = clock_type::now() + std::chrono::seconds(30);
+        while (open != 0 && io_.run_one_until(until) != 0) {
+        }
+        EXPECT_EQ(open, 0u) << "async_close did not complete";
+        parties_.clear();
+    }
+
+    std::tuple<error_code, lease> acquire(lock_client& c, const lock_key& key,
+                                          acquire_options o = {}) {
+        return wait<lease>([&](auto h) { c.async_acquire(key, std::move(o), std::move(h)); });
+    }
+
+    std::tuple<error_code, lease> try_acquire(lock_client& c, const lock_key& key,
+                                              acquire_options o = {}) {
+        return wait<lease>([&](auto h) { c.async_try_acquire(key, std::move(o), std::move(h)); });
+    }
+
+    /// An acquire that must succeed.
+    lease granted(lock_client& c, const lock_key& key, acquire_options o = {}) {
+        auto [ec, l] = acquire(c, key, std::move(o));
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_TRUE(l.held());
+        return l;
+    }
+
+    error_code release(lock_client& c, lease l) {
+        return wait<>([&](auto h) { c.async_release(std::move(l), std::nullopt, std::move(h)); });
+    }
+
+    std::optional<lock_record> get(lock_client& c, const lock_key& key) {
+        auto [ec, r] =
+            wait<std::optional<lock_record>>([&](auto h) { c.async_get(key, std::move(h)); });
+        EXPECT_FALSE(ec) << ec.message();
+        return r;
+    }
+
+    /// Lets the clients run for `d`.
+    void pause(milliseconds d) {
+        asio::steady_timer t(io_, d);
+        wait<>([&](auto h) { t.async_wait(std::move(h)); });
+    }
+
+    /// Runs coroutines side by side until all have finished.
+    void run_all(std::vector<asio::awaitable<void>> tasks) {
+        std::size_t running = tasks.size();
+        std::exception_ptr failure;
+        for (auto& t : tasks) {
+            asio::co_spawn(io_, std::move(t), [&](std::exception_ptr e) {
+                --running;
+                if (e && !failure) {
+                    failure = e;
+                }
+            });
+        }
+        io_.restart();
+        const auto until = clock_type::now() + std::chrono::seconds(60);
+        while (running != 0 && io_.run_one_until(until) != 0) {
+        }
+        ASSERT_EQ(running, 0u) << "the tasks did not finish";
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+    }
+
+    /// The grant write `p` sent to take `observed_version` over, if any.
+    static const test::faulty_store::event* takeover_of(const party& p,
+                                                        const std::string& observed_version) {
+        for (const auto& e : p.store->events()) {
+            if (e.type == test::faulty_store::event::kind::write &&
+                e.write.kind == write_kind::grant &&
+                e.write.condition == write_condition::version &&
+                e.write.expected_version == observed_version) {
+                return &e;
+            }
+        }
+        return nullptr;
+    }
+
+    /// Checks that `p` took over `holder_version` (a lease of `stored_lease`)
+    /// only after it had seen that version for longer than the lease.
+    static void expect_waited_out(const party& p, const std::string& holder_version,
+                                  milliseconds stored_lease) {
+        const auto seen = p.store->first_seen(holder_version);
+        ASSERT_TRUE(seen.has_value()) << "the contender never saw the holder's version";
+        const auto* takeover = takeover_of(p, holder_version);
+        ASSERT_NE(takeover, nullptr) << "no takeover write conditioned on the holder's version";
+        EXPECT_GE(takeover->started - *seen, stored_lease)
+            << "takeover sent " << ms_between(*seen, takeover->started)
+            << " ms after the first observation, the stored lease is " << stored_lease.count()
+            << " ms";
+    }
+
+    std::vector<std::unique_ptr<party>> parties_;
+};
+
+/// The lock-client behaviours that need raw access to a DynamoDB table.
+class server_lock_test : public lock_client_test {};
+
+// --- 1. contention ------------------------------------------------------------
+
+struct holding {
+    std::string owner;
+    std::uint64_t fence = 0;
+    clock_type::time_point from{};  ///< the acquire completed
+    clock_type::time_point to{};    ///< the release was asked for
+    bool held_throughout = false;
+};
+
+struct contention_log {
+    std::vector<holding> holdings;
+    std::size_t not_granted = 0;
+    std::vector<std::string> errors;
+};
+
+asio::awaitable<void> contend(lock_client& c, lock_key key, clock_type::time_point end,
+                              unsigned seed, contention_log& log) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> hold_ms(10, 50);
+    // A pause between release and the next acquire gives the others a chance
+    // at the free lock (else the releaser, first to know, takes it again).
+    std::uniform_int_distribution<int> think_ms(5, 25);
+    asio::steady_timer timer(c.get_executor());
+    while (clock_type::now() < end) {
+        acquire_options o;
+        auto [ec, l] = co_await c.async_acquire(key, std::move(o), use_tuple);
+        if (ec == errc::lock_not_granted) {
+            ++log.not_granted;
+            continue;
+        }
+        if (ec) {
+            log.errors.push_back(c.options().owner + " acquire: " + ec.message());
+            co_return;
+        }
+        holding h{.owner = l.owner(),
+                  .fence = l.fence(),
+                  .from = clock_type::now(),
+                  .held_throughout = l.held()};
+        timer.expires_after(milliseconds(hold_ms(rng)));
+        co_await timer.async_wait(use_tuple);
+        h.held_throughout = h.held_throughout && l.held();
+        h.to = clock_type::now();
+        log.holdings.push_back(h);
+        auto [rec] = co_await c.async_release(l, std::nullopt, use_tuple);
+        if (rec) {
+            log.errors.push_back(c.options().owner + " release: " + rec.message());
+            co_return;
+        }
+        timer.expires_after(milliseconds(think_ms(rng)));
+        co_await timer.async_wait(use_tuple);
+    }
+}
+
+TEST_P(lock_client_test, contending_clients_never_overlap_and_fences_count_every_grant) {
+    open();
+    const lock_key key{"contended"};
+    contention_log log;
+    std::vector<asio::awaitable<void>> tasks;
+    const auto end = clock_type::now() + std::chrono::seconds(3);
+    for (unsigned i = 0; i < 4; ++i) {
+        party& p = join("contender-" + std::to_string(i));
+        tasks.push_back(contend(*p.client, key, end, 1000 + i, log));
+    }
+    run_all(std::move(tasks));
+    EXPECT_TRUE(log.errors.empty()) << log.errors.front();
+
+    auto& hs = log.holdings;
+    ASSERT_GE(hs.size(), 10u) << "too few grants in 3 s to say anything";
+    std::sort(hs.begin(), hs.end(), [](const auto& a, const auto& b) { return a.from < b.from; });
+    std::set<std::string> owners;
+    for (std::size_t i = 0; i < hs.size(); ++i) {
+        owners.insert(hs[i].owner);
+        EXPECT_TRUE(hs[i].held_throughout) << "grant " << i << " (" << hs[i].owner << ")";
+        if (i == 0) {
+            continue;
+        }
+        EXPECT_LE(hs[i - 1].to, hs[i].from)
+            << hs[i - 1].owner << " (fence " << hs[i - 1].fence << ") still held the lock "
+            << ms_between(hs[i].from, hs[i - 1].to) << " ms after " << hs[i].owner << " (fence "
+            << hs[i].fence << ") got it";
+        EXPECT_LT(hs[i - 1].fence, hs[i].fence) << "grant " << i;
+    }
+    EXPECT_GE(owners.size(), 2u) << "one contender held the lock every time";
+    // Strictly increasing fences ending at the number of grants: 1, 2, ... N.
+    const auto item = get(*parties_.front()->client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->fence, std::optional<std::uint64_t>(hs.size()));
+    EXPECT_TRUE(item->released);
+}
+
+// --- 2. expiry needs the lease to pass; a live holder keeps its lock -----------
+
+TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
+    open();
+    const lock_key key{"silent"};
+    lock_client_options silent = fast("silent-holder");
+    silent.automatic_heartbeats = false;
+    party& a = join(silent);
+    party& b = join("contender");
+
+    const auto before_a = clock_type::now();
+    const lease held = granted(*a.client, key);
+    ASSERT_TRUE(held);
+    const std::string held_version = held.record_version();
+    // The holder's local deadline counts from before its write was sent.
+    const auto deadline = clock_type::now() + held.remaining();
+    ASSERT_EQ(a.store->operations(), 1u);
+    const auto grant_sent = a.store->events().front().started;
+    EXPECT_LE(deadline, grant_sent + lease_length - margin)
+        << ms_between(grant_sent + lease_length - margin, deadline) << " ms late";
+    EXPECT_GE(deadline, before_a + lease_length - margin);
+
+    const lease taken = granted(*b.client, key);
+    ASSERT_TRUE(taken);
+    expect_waited_out(b, held_version, lease_length);
+    EXPECT_EQ(taken.fence(), held.fence() + 1);
+    EXPECT_EQ(taken.owner(), "contender");
+    EXPECT_TRUE(held.expired()) << "the silent holder still believes it holds the lock";
+    EXPECT_FALSE(held.held());
+    EXPECT_EQ(held.reason(), loss_reason::expired) << to_string(held.reason());
+}
+
+TEST_P(lock_client_test, a_heartbeating_holder_is_never_taken_over) {
+    open();
+    const lock_key key{"alive"};
+    party& a = join("live-holder");
+    party& b = join("contender");
+    const lease held = granted(*a.client, key);
+
+    diagnostics d;
+    const auto budget = milliseconds(1600);
+    const auto start = clock_type::now();
+    auto [ec, l] = acquire(*b.client, key, {.wait = budget, .diagnostics = &d});
+    EXPECT_EQ(ec, errc::lock_not_granted) << ec.message();
+    EXPECT_FALSE(l);
+    EXPECT_GE(clock_type::now() - start, budget);
+    EXPECT_NE(d.message.find("live-holder"), std::string::npos) << d.message;
+    EXPECT_TRUE(held.held());
+    EXPECT_EQ(held.reason(), loss_reason::none);
+    EXPECT_EQ(held.fence(), 1u);
+}
+
+// --- 3. release hands over at once --------------------------------------------
+
+asio::awaitable<void> acquire_into(lock_client& c, lock_key key,
+                                   std::tuple<error_code, lease, clock_type::time_point>& out) {
+    acquire_options o;
+    auto [ec, l] = co_await c.async_acquire(std::move(key), std::move(o), use_tuple);
+    out = {ec, l, clock_type::now()};
+}
+
+asio::awaitable<void> release_after(lock_client& c, lease l, milliseconds delay,
+                                    clock_type::time_point& released_at, error_code& result) {
+    asio::steady_timer t(c.get_executor(), delay);
+    co_await t.async_wait(use_tuple);
+    released_at = clock_type::now();
+    auto [ec] = co_await c.async_release(std::move(l), std::nullopt, use_tuple);
+    result = ec;
+}
+
+TEST_P(lock_client_test, a_release_hands_the_lock_to_a_waiting_acquirer_at_once) {
+    open();
+    const lock_key key{"handover"};
+    party& a = join("first");
+    party& b = join("second");
+    const lease first = granted(*a.client, key);
+
+    std::tuple<error_code, lease, clock_type::time_point> second;
+    clock_type::time_point released_at{};
+    error_code release_result = errc::timeout;
+    std::vector<asio::awaitable<void>> tasks;
+    tasks.push_back(acquire_into(*b.client, key, second));
+    tasks.push_back(
+        release_after(*a.client, first, milliseconds(300), released_at, release_result));
+    run_all(std::move(tasks));
+
+    EXPECT_FALSE(release_result) << release_result.message();
+    auto& [ec, l, got_at] = second;
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(l.fence(), first.fence() + 1);
+    EXPECT_LT(got_at - released_at, 3 * poll())
+        << "handed over " << ms_between(released_at, got_at) << " ms after the release";
+    EXPECT_EQ(first.reason(), loss_reason::released);
+}
+
+// --- 4. an ambiguous heartbeat that applied ------------------------------------
+
+TEST_P(lock_client_test, a_heartbeat_whose_response_was_lost_keeps_the_lease) {
+    open();
+    const lock_key key{"lost-response"};
+    party& a = join("holder");
+    a.store->lose_response_of(write_kind::refresh, 1);
+    lease l = granted(*a.client, key);
+    pause(4 * heartbeat + heartbeat / 2);
+
+    const auto lost = std::find_if(a.store->events().begin(), a.store->events().end(),
+                                   [](const auto& e) { return e.response_lost; });
+    ASSERT_NE(lost, a.store->events().end()) << "no heartbeat was sent";
+    std::size_t later_refreshes = 0;
+    for (auto it = std::next(lost); it != a.store->events().end(); ++it) {
+        if (it->type == test::faulty_store::event::kind::write &&
+            it->write.kind == write_kind::refresh) {
+            EXPECT_FALSE(it->ec) << "a later heartbeat failed: " << it->ec.message();
+            ++later_refreshes;
+        }
+    }
+    EXPECT_GE(later_refreshes, 2u) << "heartbeats stopped after the lost response";
+    EXPECT_EQ(l.reason(), loss_reason::none) << to_string(l.reason());
+    EXPECT_TRUE(l.held());
+
+    // Right after a heartbeat the next is a period away: the item must show
+    // the version the lease believes in.
+    const error_code hb =
+        wait<>([&](auto h) { l.async_heartbeat(std::nullopt, std::nullopt, std::move(h)); });
+    EXPECT_FALSE(hb) << hb.message();
+    const auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->record_version, l.record_version());
+    EXPECT_EQ(item->owner, "holder");
+}
+
+TEST_P(lock_client_test, a_grant_and_a_release_whose_responses_were_lost_are_resolved) {
+    open();
+    const lock_key key{"lost-grant"};
+    party& a = join("holder");
+    party& b = join("next");
+    a.store->lose_response_of(write_kind::grant, 1);
+    const lease l = granted(*a.client, key);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l.fence(), 1u);
+    auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->record_version, l.record_version());
+
+    a.store->lose_response_of(write_kind::release, 1);
+    const error_code ec = release(*a.client, l);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(l.reason(), loss_reason::released) << to_string(l.reason());
+    item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_TRUE(item->released);
+    const auto start = clock_type::now();
+    const lease next = granted(*b.client, key);
+    EXPECT_LT(clock_type::now() - start, poll()) << "the released lock was not free at once";
+    EXPECT_EQ(next.fence(), 2u);
+}
+
+// --- 5. stolen under the holder --------------------------------------------------
+
+asio::awaitable<void> sleep_long(asio::any_io_executor ex, error_code& woke_with) {
+    asio::steady_timer t(ex, std::chrono::seconds(30));
+    auto [ec] = co_await t.async_wait(use_tuple);
+    woke_with = ec;
+}
+
+TEST_P(lock_client_test, a_changed_item_ends_the_lease_as_stolen_and_cancels_bound_work) {
+    open();
+    const lock_key key{"stolen"};
+    party& a = join("holder");
+    lease l = granted(*a.client, key);
+
+    error_code work_woke_with;
+    std::optional<error_code> with_lease_result;
+    a.client->async_with_lease(l, sleep_long(io_.get_executor(), work_woke_with),
+                               [&](std::exception_ptr e, error_code ec) {
+                                   EXPECT_FALSE(e) << "async_with_lease threw";
+                                   with_lease_result = ec;
+                               });
+    // Steal right after a heartbeat, so that no heartbeat races the thief.
+    const error_code hb =
+        wait<>([&](auto h) { l.async_heartbeat(std::nullopt, std::nullopt, std::move(h)); });
+    ASSERT_FALSE(hb) << hb.message();
+    lock_write steal{.key = key,
+                     .kind = write_kind::grant,
+                     .condition = write_condition::version,
+                     .expected_version = l.record_version(),
+                     .owner = "thief",
+                     .new_version = "thief-version",
+                     .lease = milliseconds(20000)};
+    auto [sec, sr] = wait<write_result>([&](auto h) {
+        store_->async_write(std::move(steal), clock_type::now() + std::chrono::seconds(10),
+                            std::move(h));
+    });
+    ASSERT_FALSE(sec) << sec.message();
+    const auto stolen_at = clock_type::now();
+
+    auto [wec, reason] = wait<loss_reason>([&](auto h) { l.async_wait_lost(std::move(h)); });
+    const auto noticed_at = clock_type::now();
+    EXPECT_FALSE(wec) << wec.message();
+    EXPECT_EQ(reason, loss_reason::stolen) << to_string(reason);
+    EXPECT_EQ(l.reason(), loss_reason::stolen);
+    EXPECT_LT(noticed_at - stolen_at, heartbeat + milliseconds(200))
+        << "noticed " << ms_between(stolen_at, noticed_at) << " ms after the theft";
+
+    io_.restart();
+    const auto until = clock_type::now() + std::chrono::seconds(10);
+    while (!with_lease_result && io_.run_one_until(until) != 0) {
+    }
+    ASSERT_TRUE(with_lease_result.has_value()) << "async_with_lease did not complete";
+    EXPECT_EQ(*with_lease_result, errc::lease_lost) << with_lease_result->message();
+    EXPECT_EQ(work_woke_with, asio::error::operation_aborted) << work_woke_with.message();
+    const auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->owner, "thief") << "the holder overwrote the thief";
+    EXPECT_EQ(item->record_version, "thief-version");
+}
+
+// --- 7. cancelling a waiting acquire ----------------------------------------------
+
+TEST_P(lock_client_test, a_cancelled_acquire_stops_at_once_and_sends_nothing_more) {
+    open();
+    const lock_key key{"cancelled"};
+    party& a = join("holder");
+    party& b = join("waiter");
+    const lease held = granted(*a.client, key);
+
+    asio::cancellation_signal cancel;
+    asio::steady_timer emit_timer(io_, milliseconds(200));
+    clock_type::time_point emitted_at{};
+    emit_timer.async_wait([&](error_code) {
+        emitted_at = clock_type::now();
+        cancel.emit(asio::cancellation_type::terminal);
+    });
+    auto [ec, l] = wait<lease>([&](auto h) {
+        b.client->async_acquire(key, {}, asio::bind_cancellation_slot(cancel.slot(), std::move(h)));
+    });
+    const auto done_at = clock_type::now();
+    EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
+    EXPECT_FALSE(l);
+    EXPECT_LT(done_at - emitted_at, milliseconds(100))
+        << "completed " << ms_between(emitted_at, done_at) << " ms after the cancellation";
+    const std::size_t sent = b.store->operations();
+    EXPECT_GE(sent, 2u) << "the waiter never polled";
+    pause(4 * poll());
+    EXPECT_EQ(b.store->operations(), sent) << "the cancelled acquire kept sending";
+    EXPECT_TRUE(held.held());
+}
+
+// --- 8. bad input ---------------------------------------------------------------
+
+TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
+    open("sub");
+    party& a = join("checker");
+    struct bad_case {
+        std::string what;
+        lock_key key;
+        attribute_map extra{};
+    };
+    const std::vector<bad_case> cases{
+        {"empty key", lock_key{"", "s"}},
+        {"partition key of 2049 bytes", lock_key{std::string(2049, 'p'), "s"}},
+        {"sort key of 1025 bytes", lock_key{"p", std::string(1025, 's')}},
+        {"extra ownerName", lock_key{"p", "s"}, {{"ownerName", attribute_value{"me"}}}},
+        {"extra fence", lock_key{"p", "s"}, {{"fence", attribute_value{number{"7"}}}}},
+    };
+    for (const auto& c : cases) {
+        diagnostics d;
+        auto [ec, l] = acquire(*a.client, c.key, {.extra = c.extra, .diagnostics = &d});
+        EXPECT_EQ(ec, errc::invalid_argument) << c.what << ": " << ec.message();
+        EXPECT_FALSE(d.message.empty()) << c.what << ": no explanation";
+        auto [tec, tl] = try_acquire(*a.client, c.key, {.extra = c.extra, .diagnostics = &d});
+        EXPECT_EQ(tec, errc::invalid_argument) << c.what << ": " << tec.message();
+    }
+    EXPECT_EQ(a.store->operations(), 0u) << "a request was sent for bad input";
+
+    const auto base = fast("o");
+    struct bad_options {
+        std::string option;
+        lock_client_options o;
+    };
+    std::vector<bad_options> bad{
+        {"lease", base}, {"lease", base}, {"heartbeat_period", base}, {"safety_margin", base}};
+    bad[0].o.lease = milliseconds(0);
+    bad[1].o.lease = milliseconds(-1000);
+    bad[2].o.heartbeat_period = milliseconds(600);
+    bad[3].o.safety_margin = milliseconds(-1);
+    for (const auto& b : bad) {
+        try {
+            lock_client c(*store_, b.o);
+            ADD_FAILURE() << "accepted a bad " << b.option;
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::error_code(make_error_code(errc::invalid_argument)));
+            EXPECT_NE(std::string(e.what()).find(b.option), std::string::npos) << e.what();
+        }
+    }
+}
+
+// --- 9. try_acquire ---------------------------------------------------------------
+
+TEST_P(lock_client_test, try_acquire_never_waits_but_uses_what_an_acquire_saw) {
+    open();
+    const lock_key key{"try"};
+    lock_client_options silent = fast("silent-holder");
+    silent.automatic_heartbeats = false;
+    party& a = join(silent);
+    party& b = join("trier");
+
+    auto [ec, held] = try_acquire(*a.client, key);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(held.fence(), 1u);
+
+    auto start = clock_type::now();
+    auto [ec2, none] = try_acquire(*b.client, key);
+    EXPECT_EQ(ec2, errc::lock_not_granted) << ec2.message();
+    EXPECT_LT(clock_type::now() - start, poll()) << "try_acquire waited";
+    EXPECT_EQ(b.store->operations(), 1u) << "try_acquire polled";
+
+    auto [ec3, none2] = acquire(*b.client, key, {.wait = milliseconds(200)});
+    EXPECT_EQ(ec3, errc::lock_not_granted) << ec3.message();
+    const auto seen = b.store->first_seen(held.record_version());
+    ASSERT_TRUE(seen.has_value());
+    const auto wait_out = *seen + lease_length + poll() - clock_type::now();
+    pause(std::chrono::duration_cast<milliseconds>(wait_out));
+
+    const std::size_t sent = b.store->operations();
+    start = clock_type::now();
+    auto [ec4, taken] = try_acquire(*b.client, key);
+    ASSERT_FALSE(ec4) << ec4.message();
+    EXPECT_LT(clock_type::now() - start, poll()) << "try_acquire waited";
+    EXPECT_EQ(b.store->operations(), sent + 1) << "more than the takeover write was sent";
+    EXPECT_EQ(taken.fence(), 2u);
+    expect_waited_out(b, held.record_version(), lease_length);
+}
+
+// --- 10. the rest of the client's surface ---------------------------------------
+
+TEST_P(lock_client_test, reentrant_acquire_returns_the_same_lease_and_data_is_stored) {
+    open();
+    const lock_key key{"reentrant"};
+    party& a = join("holder");
+    const bytes payload = test::to_bytes(std::string("pay\0load", 8));
+    const lease l = granted(*a.client, key, {.data = payload});
+    EXPECT_EQ(l.data(), std::optional(payload));
+
+    const lease again = granted(*a.client, key, {.reentrant = true});
+    EXPECT_EQ(again.record_version(), l.record_version());
+    EXPECT_EQ(again.fence(), l.fence());
+    auto [ec, other] = try_acquire(*a.client, key);
+    EXPECT_EQ(ec, errc::lock_not_granted)
+        << "a non-reentrant acquire of a held lock: " << ec.message();
+
+    const auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->data, std::optional(payload));
+    EXPECT_EQ(item->owner, "holder");
+    EXPECT_FALSE(release(*a.client, again));
+    EXPECT_EQ(l.reason(), loss_reason::released) << "the two leases are not one";
+}
+
+TEST_P(lock_client_test, release_keeps_the_row_and_fence_or_deletes_it) {
+    open();
+    const lock_key key{"release-modes"};
+    party& a = join("keeper");
+    lock_client_options deleting = fast("deleter");
+    deleting.delete_on_release = true;
+    party& b = join(deleting);
+
+    const lease first = granted(*a.client, key);
+    ASSERT_FALSE(release(*a.client, first));
+    EXPECT_EQ(first.reason(), loss_reason::released);
+    EXPECT_FALSE(first.held());
+    auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_TRUE(item->released);
+    EXPECT_EQ(item->fence, std::optional<std::uint64_t>(first.fence()));
+
+    const lease second = granted(*b.client, key);
+    EXPECT_EQ(second.fence(), first.fence() + 1);
+    ASSERT_FALSE(release(*b.client, second));
+    EXPECT_FALSE(get(*a.client, key).has_value()) << "delete_on_release kept the row";
+    EXPECT_EQ(release(*b.client, second), error_code{}) << "releasing twice";
+}
+
+TEST_P(lock_client_test, list_sees_the_locks) {
+    open();
+    party& a = join("lister");
+    std::vector<lease> leases;
+    for (const char* name : {"list-a", "list-b", "list-c"}) {
+        leases.push_back(granted(*a.client, lock_key{name}));
+    }
+    auto [ec, records] =
+        wait<std::vector<lock_record>>([&](auto h) { a.client->async_list({}, std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    std::set<std::string> names;
+    for (const auto& r : records) {
+        names.insert(r.key.partition);
+        EXPECT_EQ(r.owner, "lister");
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"list-a", "list-b", "list-c"}));
+    auto [ec2, one] = wait<std::vector<lock_record>>(
+        [&](auto h) { a.client->async_list(std::string("list-b"), std::move(h)); });
+    ASSERT_FALSE(ec2) << ec2.message();
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0].record_version, leases[1].record_version());
+}
+
+TEST_P(lock_client_test, close_releases_every_lease_and_refuses_later_acquires) {
+    open();
+    party& a = join("closer");
+    party& b = join("observer");
+    const lease l1 = granted(*a.client, lock_key{"close-1"});
+    const lease l2 = granted(*a.client, lock_key{"close-2"});
+    const lease others = granted(*b.client, lock_key{"close-held"});
+    std::optional<error_code> waiting;
+    a.client->async_acquire(lock_key{"close-held"}, {},
+                            [&](error_code wec, lease) { waiting = wec; });
+    pause(2 * poll());
+    const auto closing_at = clock_type::now();
+    const error_code ec = wait<>([&](auto h) { a.client->async_close(std::move(h)); });
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_LT(clock_type::now() - closing_at, milliseconds(500)) << "close waited for the acquire";
+    const auto until = clock_type::now() + milliseconds(500);
+    while (!waiting && io_.run_one_until(until) != 0) {
+    }
+    ASSERT_TRUE(waiting.has_value()) << "the waiting acquire did not end with the close";
+    EXPECT_EQ(*waiting, errc::client_closed) << waiting->message();
+    EXPECT_TRUE(others.held());
+    EXPECT_EQ(l1.reason(), loss_reason::client_closed) << to_string(l1.reason());
+    EXPECT_EQ(l2.reason(), loss_reason::client_closed) << to_string(l2.reason());
+    for (const char* name : {"close-1", "close-2"}) {
+        const auto item = get(*b.client, lock_key{name});
+        ASSERT_TRUE(item.has_value());
+        EXPECT_TRUE(item->released) << name;
+    }
+    const std::size_t sent = a.store->operations();
+    auto [aec, l] = acquire(*a.client, lock_key{"close-3"});
+    EXPECT_EQ(aec, errc::client_closed) << aec.message();
+    EXPECT_EQ(a.store->operations(), sent);
+    // Another client gets a closed one's lock at once, with the next fence.
+    const lease next = granted(*b.client, lock_key{"close-1"});
+    EXPECT_EQ(next.fence(), l1.fence() + 1);
+}
+
+TEST_P(lock_client_test, a_manual_heartbeat_can_change_the_lease) {
+    open();
+    const lock_key key{"manual"};
+    lock_client_options manual = fast("manual");
+    manual.automatic_heartbeats = false;
+    party& a = join(manual);
+    lease l = granted(*a.client, key);
+    const std::string before = l.record_version();
+    const auto sent_at = clock_type::now();
+    const error_code ec =
+        wait<>([&](auto h) { l.async_heartbeat(milliseconds(3000), std::nullopt, std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(l.duration(), milliseconds(3000));
+    EXPECT_NE(l.record_version(), before);
+    EXPECT_EQ(a.store->writes_of(write_kind::refresh), 1u);
+    // The local deadline now counts the new lease from the heartbeat.
+    const auto deadline = clock_type::now() + l.remaining();
+    EXPECT_GE(deadline, sent_at + milliseconds(3000) - margin);
+    EXPECT_LE(deadline, clock_type::now() + milliseconds(3000) - margin);
+    const auto item = get(*a.client, key);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->lease, milliseconds(3000));
+    EXPECT_EQ(item->record_version, l.record_version());
+}
+
+// --- 6, 8, 11: raw rows, table checks and fencing (dynalite and moto) -------------
+
+TEST_P(server_lock_test, a_java_client_row_is_respected_for_its_lease_then_taken_with_fence_1) {
+    open();
+    const std::string java_lease = "1500";
+    put_raw(item{{"key", attribute_value{"java-lock"}},
+                 {"ownerName", attribute_value{"java-host"}},
+                 {"leaseDuration", attribute_value{java_lease}},
+                 {"recordVersionNumber", attribute_value{"java-rvn-1"}}});
+    party& b = join("contender");
+    const lease l = granted(*b.client, lock_key{"java-lock"});
+    ASSERT_TRUE(l);
+    expect_waited_out(b, "java-rvn-1", milliseconds(1500));
+    EXPECT_EQ(l.fence(), 1u);
+    EXPECT_EQ(l.owner(), "contender");
+}
+
+TEST_P(server_lock_test, check_table_refuses_another_key_schema) {
+    open();
+    const std::string table = dstore_->options().table_name;
+    for (auto o : {dynamodb_store_options{.table_name = table, .sort_key_name = "sub"},
+                   dynamodb_store_options{.table_name = table, .partition_key_name = "name"}}) {
+        dynamodb_store other(*client_, o);
+        diagnostics d;
+        const error_code ec = wait<>([&](auto h) { other.async_check_table(&d, std::move(h)); });
+        EXPECT_EQ(ec, errc::invalid_argument) << ec.message();
+        EXPECT_FALSE(d.message.empty());
+    }
+    diagnostics d;
+    EXPECT_FALSE(wait<>([&](auto h) { dstore_->async_check_table(&d, std::move(h)); }))
+        << d.message;
+}
+
+// Moto runs transactions; dynalite has no TransactWriteItems, so there the
+// fenced write must fail (never silently pass unfenced).
+TEST_P(server_lock_test, a_fenced_write_of_a_taken_over_holder_is_refused) {
+    open();
+    const lock_key key{"fenced"};
+    lock_client_options silent = fast("stale-holder");
+    silent.automatic_heartbeats = false;
+    party& a = join(silent);
+    party& b = join("new-holder");
+    const lease stale = granted(*a.client, key);
+    const std::string table = dstore_->options().table_name;
+    const auto put_data = [&](const std::string& by) {
+        return ddb::transact_put{.table_name = table,
+                                 .item = {{"key", attribute_value{"data-of-" + key.partition}},
+                                          {"writer", attribute_value{by}}}};
+    };
+
+    if (!GetParam().server->has_transactions) {
+        diagnostics d;
+        auto [ec, r] = test::execute(io_, *client_, fenced_write(*dstore_, stale, put_data("a")),
+                                     {.diagnostics = &d});
+        EXPECT_TRUE(ec) << GetParam().name << " accepted TransactWriteItems";
+        return;
+    }
+
+    const lease fresh = granted(*b.client, key);
+    EXPECT_EQ(fresh.fence(), stale.fence() + 1);
+    auto [ec, r] = test::execute(io_, *client_, fenced_write(*dstore_, stale, put_data("a")));
+    EXPECT_EQ(ec, errc::transaction_canceled) << ec.message();
+    ASSERT_FALSE(r.cancellation_reasons.empty());
+    EXPECT_EQ(r.cancellation_reasons[0].code, "ConditionalCheckFailed");
+
+    auto [ec2, r2] = test::execute(io_, *client_, fenced_write(*dstore_, fresh, put_data("b")));
+    EXPECT_FALSE(ec2) << ec2.message();
+    auto [gec, got] = test::execute(
+        io_, *client_,
+        ddb::get_item_request{.table_name = table,
+                              .key = {{"key", attribute_value{"data-of-" + key.partition}}},
+                              .consistent_read = true});
+    ASSERT_FALSE(gec) << gec.message();
+    ASSERT_TRUE(got.item.has_value());
+    EXPECT_EQ(got.item->at("writer"), attribute_value{"b"});
+}
+
+INSTANTIATE_TEST_SUITE_P(stores, lock_client_test,
+                         ::testing::Values(test::memory_backend, test::dynalite_backend,
+                                           test::moto_backend),
+                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(servers, server_lock_test,
+                         ::testing::Values(test::dynalite_backend, test::moto_backend),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
