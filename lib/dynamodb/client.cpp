@@ -119,7 +119,9 @@ struct client::impl {
 
     // One logical request: attempts, retries and waits until success, a
     // final failure, or the deadline. On success `res` holds the 2xx response.
-    asio::awaitable<error_code> send(std::string_view target, std::string body,
+    // `body` is moved from. (No by-value parameters here: g++ 12 mishandles
+    // temporaries of a co_await full-expression.)
+    asio::awaitable<error_code> send(std::string_view target, std::string& body,
                                      steady_clock::time_point deadline, bool repeatable,
                                      diagnostics& diag, http::response& res) {
         if (credentials_error) {
@@ -202,8 +204,14 @@ struct client::impl {
     }
 
     template <request Request>
-    asio::awaitable<std::tuple<error_code, response_t<Request>>> run(Request req,
-                                                                     operation_options opts) {
+    static asio::awaitable<std::tuple<error_code, response_t<Request>>> run(
+        std::shared_ptr<impl> self, Request req, operation_options opts) {
+        co_return co_await self->execute(req, opts);
+    }
+
+    template <request Request>
+    asio::awaitable<std::tuple<error_code, response_t<Request>>> execute(const Request& req,
+                                                                         operation_options opts) {
         diagnostics local;
         diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
         diag.clear();
@@ -214,7 +222,7 @@ struct client::impl {
         const auto deadline = opts.deadline.value_or(steady_clock::now() + options.default_timeout);
         http::response res;
         std::string body = encode(req);
-        error_code ec = co_await send(operation<Request>::target, std::move(body), deadline,
+        error_code ec = co_await send(operation<Request>::target, body, deadline,
                                       safe_to_repeat(req), diag, res);
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
@@ -259,12 +267,7 @@ const std::string& client::endpoint_url() const noexcept {
 template <request Request>
 void client::start(Request req, operation_options opts,
                    asio::any_completion_handler<void(error_code, response_t<Request>)> handler) {
-    auto op =
-        [](std::shared_ptr<impl> self, Request req,
-           operation_options opts) -> asio::awaitable<std::tuple<error_code, response_t<Request>>> {
-        co_return co_await self->run(std::move(req), opts);
-    };
-    detail::spawn_op(impl_->executor, op(impl_, std::move(req), opts), std::move(handler));
+    detail::spawn_op(impl_->executor, impl::run(impl_, std::move(req), opts), std::move(handler));
 }
 
 #define DYNALOCK_INSTANTIATE(R)                          \

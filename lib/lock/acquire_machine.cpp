@@ -147,8 +147,10 @@ acquire_action acquire_machine::wait_or_give_up(clock::time_point now) {
         return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
     }
     clock::time_point until = now + p_.poll_period;
-    if (observed_) {
+    if (observed_ && observed_->since + observed_->lease > now) {
         // Wake exactly when the observed lease runs out, not a poll later.
+        // (An observation that ran out already must not cut the pause short:
+        // this wait is the back-off after a throttle or a lost race.)
         until = std::min(until, observed_->since + observed_->lease);
     }
     if (give_up_at_) {

@@ -10,6 +10,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -418,8 +419,10 @@ asio::awaitable<error_code> create_and_wait(ddb::client& c, const dynamodb_store
     if (!so.sort_key_name.empty()) {
         create.sort_key = string_key(so.sort_key_name);
     }
-    auto [ec, created] =
-        co_await c.async_execute(std::move(create), op, asio::as_tuple(asio::use_awaitable));
+    // Named deferred operations: g++ 12 mishandles temporaries of a co_await
+    // full-expression.
+    auto creating = c.async_execute(std::move(create), op, asio::as_tuple(asio::deferred));
+    auto [ec, created] = co_await std::move(creating);
     if (ec) {
         co_return ec;
     }
@@ -432,8 +435,8 @@ asio::awaitable<error_code> create_and_wait(ddb::client& c, const dynamodb_store
         }
         co_await pause.async_wait(asio::use_awaitable);
         ddb::describe_table_request describe{.table_name = so.table_name};
-        auto [dec, d] =
-            co_await c.async_execute(std::move(describe), op, asio::as_tuple(asio::use_awaitable));
+        auto describing = c.async_execute(std::move(describe), op, asio::as_tuple(asio::deferred));
+        auto [dec, d] = co_await std::move(describing);
         if (dec) {
             co_return dec;
         }
@@ -442,8 +445,8 @@ asio::awaitable<error_code> create_and_wait(ddb::client& c, const dynamodb_store
     if (o.enable_ttl) {
         ddb::update_time_to_live_request ttl{.table_name = so.table_name,
                                              .attribute_name = so.ttl_attribute_name};
-        auto [tec, t] =
-            co_await c.async_execute(std::move(ttl), op, asio::as_tuple(asio::use_awaitable));
+        auto enabling = c.async_execute(std::move(ttl), op, asio::as_tuple(asio::deferred));
+        auto [tec, t] = co_await std::move(enabling);
         if (tec && o.diagnostics != nullptr) {
             o.diagnostics->message =
                 "the table was created, but enabling TTL (UpdateTimeToLive) failed: " +

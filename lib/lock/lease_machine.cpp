@@ -37,8 +37,14 @@ lease_action lease_machine::next(clock::time_point now) {
     if (now >= deadline_) {
         return end(loss_reason::expired);
     }
+    const auto danger_at = deadline_ - p_.danger_zone;
+    const bool danger_due = p_.danger_zone > milliseconds::zero() && !danger_announced_;
+    if (danger_due && now >= danger_at) {
+        danger_announced_ = true;
+        return {.type = lease_action::kind::danger};
+    }
     if (hold_until_ && now < *hold_until_) {
-        return {.type = lease_action::kind::wait, .until = std::min(*hold_until_, deadline_)};
+        return wait_until(*hold_until_);
     }
     hold_until_.reset();
     if (resolving_) {
@@ -54,34 +60,40 @@ lease_action lease_machine::next(clock::time_point now) {
         }
         return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
     }
-    const auto danger_at = deadline_ - p_.danger_zone;
-    if (p_.danger_zone > milliseconds::zero() && !danger_announced_ && now >= danger_at) {
-        danger_announced_ = true;
-        return {.type = lease_action::kind::danger};
-    }
     if (heartbeat_requested_ || now >= next_heartbeat_) {
         heartbeat_requested_ = false;
         in_flight_ = in_flight::heartbeat;
         pending_version_ = new_version_();
         sent_at_ = now;
+        sent_lease_ = pending_lease_;
+        sent_data_ = std::exchange(pending_data_, std::nullopt);
         lock_write w = base_write(write_kind::refresh);
         w.new_version = pending_version_;
-        w.lease = pending_lease_;
-        if (pending_data_) {
+        w.lease = sent_lease_;
+        if (sent_data_) {
             w.data_action = data_change::replace;
-            w.data = *pending_data_;
+            w.data = *sent_data_;
         }
         return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
     }
-    auto until = std::min(next_heartbeat_, deadline_);
+    return wait_until(next_heartbeat_);
+}
+
+// A wait that also ends at the deadline and, when still due, at the danger
+// announcement.
+lease_action lease_machine::wait_until(clock::time_point until) const {
+    until = std::min(until, deadline_);
     if (p_.danger_zone > milliseconds::zero() && !danger_announced_) {
-        until = std::min(until, danger_at);
+        until = std::min(until, deadline_ - p_.danger_zone);
     }
     return {.type = lease_action::kind::wait, .until = until};
 }
 
 lease_action lease_machine::on_write(clock::time_point now, error_code ec,
                                      const write_result& result) {
+    if (ended()) {
+        return {.type = lease_action::kind::ended, .reason = reason_};
+    }
     if (!ec) {
         const in_flight what = std::exchange(in_flight_, in_flight::none);
         return what == in_flight::heartbeat ? heartbeat_succeeded(now, result.record)
@@ -98,9 +110,9 @@ lease_action lease_machine::on_write(clock::time_point now, error_code ec,
         return next(now);
     }
     // It certainly did not apply: try again after a pause, within the deadline.
-    in_flight_ = in_flight::none;
-    if (!release_requested_) {
-        heartbeat_requested_ = true;
+    const in_flight what = std::exchange(in_flight_, in_flight::none);
+    if (what == in_flight::heartbeat) {
+        heartbeat_not_applied();
     }
     hold_until_ = now + p_.retry_delay;
     return next(now);
@@ -108,6 +120,9 @@ lease_action lease_machine::on_write(clock::time_point now, error_code ec,
 
 lease_action lease_machine::on_read(clock::time_point now, error_code ec,
                                     const std::optional<lock_record>& record) {
+    if (ended()) {
+        return {.type = lease_action::kind::ended, .reason = reason_};
+    }
     if (ec) {
         hold_until_ = now + p_.retry_delay;
         return next(now);
@@ -120,7 +135,7 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
             return heartbeat_succeeded(now, record);
         }
         if (ours && record->record_version == record_.record_version) {
-            heartbeat_requested_ = true;  // it did not apply: send it again
+            heartbeat_not_applied();
             return next(now);
         }
         return end(loss_reason::stolen);
@@ -131,17 +146,35 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
     return end(loss_reason::released);
 }
 
+// The heartbeat in flight certainly did not apply: send it again, with its
+// payload unless a newer one was asked for meanwhile.
+void lease_machine::heartbeat_not_applied() {
+    if (!pending_data_) {
+        pending_data_ = std::move(sent_data_);
+    }
+    sent_data_.reset();
+    if (!release_requested_) {
+        heartbeat_requested_ = true;
+    }
+}
+
 lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
                                                 const std::optional<lock_record>& r) {
+    if (now >= deadline_) {
+        // Too late: the lease ran out locally before the answer came, and a
+        // contender may have started counting. Whatever the item says now,
+        // this holder stopped believing at its deadline.
+        return end(loss_reason::expired);
+    }
     if (r) {
         record_ = *r;
     }
     record_.record_version = pending_version_;
-    record_.lease = pending_lease_;
-    deadline_ = sent_at_ + pending_lease_ - p_.safety_margin;
+    record_.lease = sent_lease_;
+    deadline_ = sent_at_ + sent_lease_ - p_.safety_margin;
     next_heartbeat_ =
         p_.automatic_heartbeats ? sent_at_ + p_.heartbeat_period : clock::time_point::max();
-    pending_data_.reset();
+    sent_data_.reset();
     danger_announced_ = false;
     return next(now);
 }

@@ -86,6 +86,8 @@ private:
 
     lease_action end(loss_reason reason);
     lease_action heartbeat_succeeded(clock::time_point now, const std::optional<lock_record>& r);
+    void heartbeat_not_applied();
+    lease_action wait_until(clock::time_point until) const;
     lease_action read(clock::time_point now);
     lock_write base_write(write_kind kind) const;
 
@@ -96,8 +98,12 @@ private:
     clock::time_point next_heartbeat_;
     clock::time_point sent_at_{};
     std::string pending_version_;
+    // What later heartbeats write (request_heartbeat changes them at any time)...
     milliseconds pending_lease_{};
     std::optional<bytes> pending_data_;
+    // ...and what the heartbeat in flight wrote: only that is credited on success.
+    milliseconds sent_lease_{};
+    std::optional<bytes> sent_data_;
     std::optional<bytes> release_data_;
     in_flight in_flight_ = in_flight::none;
     // Reading to learn whether an ambiguous write (of in_flight_) applied.

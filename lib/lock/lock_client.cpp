@@ -13,6 +13,7 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,6 +33,12 @@ using lock::clock;
 using std::chrono::milliseconds;
 
 namespace {
+
+// g++ 12 destroys some temporaries of a `co_await` full-expression twice
+// (seen: a lambda holding shared_ptrs, passed to async_initiate). So every
+// asynchronous operation below is first made a named deferred operation and
+// then awaited with `co_await std::move(op)`: no temporary spans the suspension.
+constexpr auto as_tuple = asio::as_tuple(asio::deferred);
 
 // Record versions must be unguessable (a guessed one could release or
 // refresh someone else's lock), so they come from OpenSSL's CSPRNG.
@@ -223,14 +230,16 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             co_return std::tuple{error_code{}, lease(it->second)};
         }
         ++acquires_in_flight;
-        auto result = co_await acquire_loop(key, std::move(o), wait, diag);
+        auto loop = acquire_loop(key, o, wait, diag);
+        auto result = co_await std::move(loop);
         --acquires_in_flight;
         maybe_finish_close();
         co_return result;
     }
 
-    asio::awaitable<std::tuple<error_code, lease>> acquire_loop(lock_key key, acquire_options o,
-                                                                bool wait, diagnostics& diag) {
+    asio::awaitable<std::tuple<error_code, lease>> acquire_loop(const lock_key& key,
+                                                                acquire_options& o, bool wait,
+                                                                diagnostics& diag) {
         lock::acquire_params params{
             .key = key,
             .owner = opts.owner,
@@ -254,9 +263,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         for (;;) {
             switch (action.type) {
                 case lock::acquire_action::kind::write: {
-                    lock_write w = std::move(action.write);
-                    auto [ec, r] = co_await st.async_write(std::move(w), action.until,
-                                                           asio::as_tuple(asio::use_awaitable));
+                    auto op = st.async_write(std::move(action.write), action.until, as_tuple);
+                    auto [ec, r] = co_await std::move(op);
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -264,9 +272,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     break;
                 }
                 case lock::acquire_action::kind::read: {
-                    lock_key k = action.write.key;
-                    auto [ec, r] = co_await st.async_read(std::move(k), action.until,
-                                                          asio::as_tuple(asio::use_awaitable));
+                    auto op = st.async_read(action.write.key, action.until, as_tuple);
+                    auto [ec, r] = co_await std::move(op);
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -279,7 +286,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     timer.expires_at(action.until);
                     acquire_timers.insert(&timer);
-                    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    auto [ec] = co_await timer.async_wait(as_tuple);
                     acquire_timers.erase(&timer);
                     if (closed) {
                         co_return std::tuple{make_error_code(errc::client_closed), lease{}};
@@ -349,22 +356,20 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     if (action.write.kind == write_kind::refresh) {
                         heartbeat_index = ++s->heartbeats_started;
                     }
-                    lock_write w = std::move(action.write);
-                    auto [ec, r] = co_await self->st.async_write(
-                        std::move(w), action.until, asio::as_tuple(asio::use_awaitable));
+                    auto op = self->st.async_write(std::move(action.write), action.until, as_tuple);
+                    auto [ec, r] = co_await std::move(op);
                     action = s->machine.on_write(clock::now(), ec, r);
                     break;
                 }
                 case lock::lease_action::kind::read: {
-                    lock_key k = action.write.key;
-                    auto [ec, r] = co_await self->st.async_read(
-                        std::move(k), action.until, asio::as_tuple(asio::use_awaitable));
+                    auto op = self->st.async_read(action.write.key, action.until, as_tuple);
+                    auto [ec, r] = co_await std::move(op);
                     action = s->machine.on_read(clock::now(), ec, r);
                     break;
                 }
                 case lock::lease_action::kind::wait: {
                     s->timer.expires_at(action.until);
-                    co_await s->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    co_await s->timer.async_wait(as_tuple);
                     action = s->machine.next(clock::now());
                     break;
                 }
@@ -603,9 +608,9 @@ void lock_client::start_get(
     auto op =
         [](std::shared_ptr<impl> self,
            lock_key key) -> asio::awaitable<std::tuple<error_code, std::optional<lock_record>>> {
-        auto [ec, r] =
-            co_await self->st.async_read(std::move(key), clock::now() + self->opts.request_timeout,
-                                         asio::as_tuple(asio::use_awaitable));
+        auto read = self->st.async_read(std::move(key), clock::now() + self->opts.request_timeout,
+                                        as_tuple);
+        auto [ec, r] = co_await std::move(read);
         co_return std::tuple{ec, std::move(r)};
     };
     detail::spawn_op(impl_->ex, op(impl_, std::move(key)), std::move(h));
@@ -619,9 +624,9 @@ void lock_client::start_list(
         std::vector<lock_record> all;
         std::optional<lock_key> after;
         do {
-            auto [ec, page] = co_await self->st.async_list(
-                partition, after, clock::now() + self->opts.request_timeout,
-                asio::as_tuple(asio::use_awaitable));
+            auto list = self->st.async_list(partition, after,
+                                            clock::now() + self->opts.request_timeout, as_tuple);
+            auto [ec, page] = co_await std::move(list);
             if (ec) {
                 co_return std::tuple{ec, std::move(all)};
             }
@@ -647,17 +652,18 @@ asio::awaitable<error_code> lock_client::run_with_lease(lease l, asio::awaitable
     }
     asio::cancellation_signal on_end;
     s->bound_work.push_back(&on_end);
-    auto [failure] = co_await asio::co_spawn(
+    auto run = asio::co_spawn(
         self->ex, std::move(work),
         asio::bind_cancellation_slot(on_end.slot(), asio::as_tuple(asio::use_awaitable)));
+    auto [failure] = co_await std::move(run);
     std::erase(s->bound_work, &on_end);
     if (s->final_reason != loss_reason::none) {
         // The lease ended while the work ran: it was not exclusive throughout.
         co_return make_error_code(errc::lease_lost);
     }
-    auto token = asio::as_tuple(asio::use_awaitable);
-    auto [released] = co_await asio::async_initiate<decltype(token), void(error_code)>(
-        [self, s](auto handler) { self->release(s, std::nullopt, std::move(handler)); }, token);
+    auto release = asio::async_initiate<decltype(as_tuple), void(error_code)>(
+        [self, s](auto handler) { self->release(s, std::nullopt, std::move(handler)); }, as_tuple);
+    auto [released] = co_await std::move(release);
     if (failure) {
         std::rethrow_exception(failure);
     }
