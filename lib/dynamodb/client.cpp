@@ -136,6 +136,11 @@ struct client::impl {
         for (;;) {
             diag.clear();
             res = {};
+            if (steady_clock::now() >= deadline) {
+                // Never send what may apply after the caller stopped waiting.
+                diag.message = "the deadline passed before the request was sent";
+                co_return make_error_code(errc::timeout);
+            }
             const std::array<sigv4::header, 3> signed_headers{{
                 {"host", host},
                 {"content-type", content_type},

@@ -299,6 +299,17 @@ TEST_F(client_faults, xml_error_bodies_are_understood) {
     EXPECT_EQ(diag_.aws_type, "SignatureDoesNotMatch");
 }
 
+TEST_F(client_faults, a_passed_deadline_sends_nothing) {
+    server_.push(scripted_reply::http(200, update_ok));
+    auto c = make_client(server_.url());
+    auto [ec, r] =
+        test::execute(io_, c, update(),
+                      {.deadline = std::chrono::steady_clock::now() - 1ms, .diagnostics = &diag_});
+    EXPECT_EQ(ec, errc::timeout);
+    EXPECT_EQ(server_.requests().size(), 0u);
+    EXPECT_FALSE(diag_.message.empty());
+}
+
 TEST(client_options_validation, bad_options_are_rejected_at_construction) {
     asio::io_context io;
     EXPECT_THROW(client(io.get_executor(), client_options{.region = "us-east-1",
