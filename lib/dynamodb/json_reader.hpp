@@ -44,6 +44,17 @@ attribute_value as_attribute(const json& value, std::string_view what);
 /// A wire map of attribute values ({"name": {"S": ...}, ...}).
 attribute_map as_attributes(const json& value, std::string_view what);
 
+/// The fast path for the hot item responses, which skips the JSON DOM: reads a
+/// body that is exactly `{}` or `{"<name>": <attribute map>}` written the way
+/// DynamoDB writes it (ASCII strings without escapes, no duplicate names, no
+/// nulls, every value valid) into `attributes` and returns true. Returns false,
+/// leaving `attributes` alone, for any other body, valid or not: the caller
+/// then reads it in full, which gives the authoritative result or error. So
+/// whatever this accepts, the full reader accepts with the same result. Never
+/// throws.
+bool read_canonical_attributes_member(std::string_view body, std::string_view name,
+                                      std::optional<attribute_map>& attributes) noexcept;
+
 /// Parses `body` as a JSON object and runs `read(object)`; a body that is not
 /// a JSON object, or a `malformed_json` thrown by `read`, gives
 /// errc::malformed_response with the reason in `diag.message`.

@@ -12,6 +12,17 @@ std::optional<attribute_map> optional_attributes(const json& object, std::string
     return as_attributes(*found, name);
 }
 
+// The item responses are the hot path: most take the DOM-free reader, and
+// whatever it leaves goes through the full one.
+error_code decode_attributes_member(std::string_view body, std::string_view name,
+                                    std::optional<attribute_map>& attributes, diagnostics& diag) {
+    if (read_canonical_attributes_member(body, name, attributes)) {
+        return {};
+    }
+    return decode_guarded(
+        body, diag, [&](const json& object) { attributes = optional_attributes(object, name); });
+}
+
 std::uint64_t optional_unsigned(const json& object, std::string_view name) {
     const json* found = find_member(object, name);
     return found == nullptr ? 0 : as_unsigned(*found, name);
@@ -128,27 +139,19 @@ time_to_live_status to_ttl_status(std::string_view text) {
 }  // namespace
 
 error_code decode(std::string_view body, get_item_response& response, diagnostics& diag) {
-    return decode_guarded(body, diag, [&](const json& object) {
-        response.item = optional_attributes(object, "Item");
-    });
+    return decode_attributes_member(body, "Item", response.item, diag);
 }
 
 error_code decode(std::string_view body, put_item_response& response, diagnostics& diag) {
-    return decode_guarded(body, diag, [&](const json& object) {
-        response.attributes = optional_attributes(object, "Attributes");
-    });
+    return decode_attributes_member(body, "Attributes", response.attributes, diag);
 }
 
 error_code decode(std::string_view body, update_item_response& response, diagnostics& diag) {
-    return decode_guarded(body, diag, [&](const json& object) {
-        response.attributes = optional_attributes(object, "Attributes");
-    });
+    return decode_attributes_member(body, "Attributes", response.attributes, diag);
 }
 
 error_code decode(std::string_view body, delete_item_response& response, diagnostics& diag) {
-    return decode_guarded(body, diag, [&](const json& object) {
-        response.attributes = optional_attributes(object, "Attributes");
-    });
+    return decode_attributes_member(body, "Attributes", response.attributes, diag);
 }
 
 error_code decode(std::string_view body, item_page& response, diagnostics& diag) {

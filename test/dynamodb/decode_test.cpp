@@ -1,6 +1,7 @@
 // Response decoding: every response type, exact attribute values, and hostile
 // bodies that must all end as errc::malformed_response, never an exception.
 
+#include "dynamodb/json_reader.hpp"
 #include "dynamodb/protocol.hpp"
 
 #include <gtest/gtest.h>
@@ -296,6 +297,113 @@ TEST(DynamodbDecode, MutatedBodiesNeverThrow) {
         }
         EXPECT_TRUE(parse_error(400, body, "", diag)) << body;
     }
+}
+
+// What the full (DOM) reader makes of `body` as an item response, or nullopt
+// when it rejects it.
+std::optional<std::optional<attribute_map>> read_in_full(std::string_view body,
+                                                         std::string_view name) {
+    std::optional<attribute_map> attributes;
+    diagnostics diag;
+    const error_code ec = decode_guarded(body, diag, [&](const json& object) {
+        const json* found = find_member(object, name);
+        if (found != nullptr) {
+            attributes = as_attributes(*found, name);
+        }
+    });
+    if (ec) {
+        return std::nullopt;
+    }
+    return attributes;
+}
+
+// The fast reader must be taken for what DynamoDB sends, or it saves nothing.
+TEST(DynamodbDecode, CanonicalItemResponsesSkipTheFullReader) {
+    const std::string bodies[] = {
+        "{}",
+        " {\r\n} \n",
+        R"({"Attributes":{}})",
+        R"({"Attributes":{"key":{"S":"shard-0042"},"fence":{"N":"1842"},"data":{"B":"eyJqb2IiOjF9"}}})",
+        R"({ "Item" : { "k" : { "L" : [ { "M" : { "x" : { "NULL" : true } } }, {"BOOL":false} ] },)"
+        R"( "s" : { "SS" : [ "a", "b" ] }, "n" : { "NS" : [ "1", "-2.5e3" ] }, "b" : { "BS" : [] } } })",
+    };
+    for (const auto& body : bodies) {
+        const std::string_view name =
+            body.find("Item") != std::string::npos ? "Item" : "Attributes";
+        std::optional<attribute_map> fast;
+        EXPECT_TRUE(read_canonical_attributes_member(body, name, fast)) << body;
+        EXPECT_EQ(std::optional<std::optional<attribute_map>>(fast), read_in_full(body, name))
+            << body;
+    }
+}
+
+// Valid bodies outside the canonical subset are left to the full reader, and
+// decode still gives its answer.
+TEST(DynamodbDecode, NonCanonicalItemResponsesGoToTheFullReader) {
+    const std::pair<std::string, attribute_map> bodies[] = {
+        {R"({"Item":{"k":{"S":"a\"b"}}})", {{"k", "a\"b"}}},
+        {R"({"Item":{"k":{"S":"\u00e9"}}})", {{"k", "\xc3\xa9"}}},
+        {"{\"Item\":{\"k\":{\"S\":\"\xc3\xa9\"}}}", {{"k", "\xc3\xa9"}}},
+        {R"({"Item":{"k":{"S":"a"},"k":{"S":"b"}}})", {{"k", "b"}}},
+        {R"({"Item":{"k":{"S":"a","S":"b"}}})", {{"k", "b"}}},
+        {R"({"ConsumedCapacity":{"TableName":"t"},"Item":{"k":{"S":"a"}}})", {{"k", "a"}}},
+    };
+    for (const auto& [body, expected] : bodies) {
+        std::optional<attribute_map> fast;
+        EXPECT_FALSE(read_canonical_attributes_member(body, "Item", fast)) << body;
+        EXPECT_FALSE(fast.has_value());
+        const auto r = decoded<get_item_response>(body);
+        EXPECT_EQ(r.item, std::optional(expected)) << body;
+    }
+    std::optional<attribute_map> fast;
+    EXPECT_FALSE(read_canonical_attributes_member(R"({"Item":null})", "Item", fast));
+    EXPECT_FALSE(read_canonical_attributes_member(R"({"Attributes":{}})", "Item", fast));
+}
+
+// Mutations of canonical bodies: whenever the fast reader accepts one, the
+// full reader accepts it too, with the same attributes.
+TEST(DynamodbDecode, CanonicalReaderAgreesWithTheFullReader) {
+    const std::string seeds[] = {
+        R"({"Attributes":{"key":{"S":"shard-1"},"fence":{"N":"1842"},"data":{"B":"YWJj"},"t":{"BOOL":true}}})",
+        R"({"Attributes":{"l":{"L":[{"M":{"x":{"NULL":true},"y":{"SS":["a","b"]}}},{"NS":["1","2.5"]}]},"z":{"BS":["YQ=="]}}})",
+        R"({"Attributes":{"m":{"M":{"m":{"M":{"m":{"L":[]}}}}},"e":{"S":""}}})",
+    };
+    std::uint32_t state = 54321;
+    const auto next = [&] {
+        state = state * 1103515245u + 12345u;
+        return state >> 8;
+    };
+    const char replacements[] = {'{', '}', '[', ']', '"', ':', ',', '\\', ' ',
+                                 '0', 'x', 'S', 'N', 'L', 'M', '=', '\0', '\xff'};
+    int accepted = 0;
+    for (int round = 0; round < 20'000; ++round) {
+        std::string body = seeds[next() % std::size(seeds)];
+        for (std::uint32_t edits = 1 + next() % 3; edits > 0; --edits) {
+            const std::size_t at = next() % body.size();
+            switch (next() % 3) {
+                case 0:
+                    body[at] = replacements[next() % std::size(replacements)];
+                    break;
+                case 1:
+                    body.erase(at, 1 + next() % 4);
+                    break;
+                default:
+                    body.insert(at, 1, replacements[next() % std::size(replacements)]);
+            }
+            if (body.empty()) {
+                body = "{";
+            }
+        }
+        std::optional<attribute_map> fast;
+        if (read_canonical_attributes_member(body, "Attributes", fast)) {
+            ++accepted;
+            EXPECT_EQ(std::optional<std::optional<attribute_map>>(fast),
+                      read_in_full(body, "Attributes"))
+                << body;
+        }
+    }
+    // Enough accepted mutations for the comparison to mean something.
+    EXPECT_GT(accepted, 500);
 }
 
 }  // namespace
