@@ -152,6 +152,7 @@ struct client::impl {
                 diag.message = "the request could not be signed";
                 co_return ec;
             }
+            // Views of `host`, `target` and `auth`, all alive until the exchange ends.
             req.headers.clear();
             req.headers.emplace_back("Host", host);
             req.headers.emplace_back("Content-Type", content_type);

@@ -3,17 +3,23 @@
 #include <dynalock/error.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace dynalock::http {
+
+/// A header's name and value, viewing strings the caller keeps alive until the
+/// exchange that sends it completes: the head is serialized from them, so a
+/// request repeated with fresh signatures allocates nothing for its headers.
+using header = std::pair<std::string_view, std::string_view>;
 
 /// An HTTP/1.1 POST. `headers` carries everything the server needs (Host,
 /// X-Amz-Date, Authorization, Content-Type, ...) except Content-Length, which the
 /// pool adds from `body`. Connection persistence is HTTP/1.1's default.
 struct request {
     std::string target = "/";
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<header> headers;
     std::string body;
 };
 
