@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,11 @@ public:
         lost_countdown_ = nth;
     }
 
+    /// Called as each operation starts, before the real store sees it: lets a
+    /// test act at an exact point of a client's sequence (e.g. cancel it just
+    /// as a request goes out, as if its answer and the cancellation crossed).
+    std::function<void(const event&)> on_start{};
+
     /// Every operation started so far, oldest first. Stable references (a deque).
     const std::deque<event>& events() const noexcept { return events_; }
     std::size_t operations() const noexcept { return events_.size(); }
@@ -75,6 +81,12 @@ public:
     }
 
 private:
+    void started(std::size_t index) {
+        if (on_start) {
+            on_start(events_[index]);
+        }
+    }
+
     template <class Handler, class Deliver>
     static auto forwarding(Handler& h, executor_type fallback, Deliver deliver) {
         namespace asio = boost::asio;
@@ -90,6 +102,7 @@ private:
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override {
         events_.push_back({.type = event::kind::write, .write = w, .started = clock::now()});
         const std::size_t index = events_.size() - 1;
+        started(index);
         bool lose = false;
         if (lost_kind_ == w.kind && lost_countdown_ > 0 && --lost_countdown_ == 0) {
             lose = true;
@@ -118,6 +131,7 @@ private:
         events_.push_back(
             {.type = event::kind::read, .write = {.key = key}, .started = clock::now()});
         const std::size_t index = events_.size() - 1;
+        started(index);
         inner_.async_read(
             std::move(key), deadline,
             forwarding(h, get_executor(),
@@ -135,6 +149,7 @@ private:
                  boost::asio::any_completion_handler<void(error_code, record_page)> h) override {
         events_.push_back({.type = event::kind::list, .started = clock::now()});
         const std::size_t index = events_.size() - 1;
+        started(index);
         inner_.async_list(std::move(partition), std::move(after), deadline,
                           forwarding(h, get_executor(),
                                      [this, index](auto handler, error_code ec, record_page page) {
