@@ -3,26 +3,46 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstddef>
 #include <string_view>
 
 namespace dynalock::http {
 namespace {
 
-// RFC 9110 token characters, the only ones allowed in a field name.
-bool is_token_char(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
+// What each byte may be, looked up once per byte since every header of every
+// request passes through here.
+enum char_class : unsigned char {
+    token_char = 1,   // RFC 9110 token characters, the only ones allowed in a field name
+    unsafe_char = 2,  // CR, LF and NUL, which would end or corrupt the header block
+};
+
+constexpr std::array<unsigned char, 256> char_classes = [] {
+    std::array<unsigned char, 256> classes{};
+    for (int c = '0'; c <= '9'; ++c) {
+        classes[static_cast<std::size_t>(c)] = token_char;
     }
-    constexpr std::string_view others = "!#$%&'*+-.^_`|~";
-    return others.find(c) != std::string_view::npos;
+    for (int c = 'a'; c <= 'z'; ++c) {
+        classes[static_cast<std::size_t>(c)] = token_char;
+        classes[static_cast<std::size_t>(c - 'a' + 'A')] = token_char;
+    }
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
+        classes[static_cast<unsigned char>(c)] = token_char;
+    }
+    classes['\r'] = classes['\n'] = classes['\0'] = unsafe_char;
+    return classes;
+}();
+
+bool has_class(char c, char_class wanted) {
+    return (char_classes[static_cast<unsigned char>(c)] & wanted) != 0;
 }
 
 bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return has_class(c, token_char); });
 }
 
 bool is_safe_text(std::string_view s) {
-    return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    return std::none_of(s.begin(), s.end(), [](char c) { return has_class(c, unsafe_char); });
 }
 
 char ascii_lower(char c) {

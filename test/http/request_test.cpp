@@ -24,6 +24,14 @@ TEST(http_request, serializes_head_with_content_length) {
               "X-Amz-Date: 20260101T000000Z\r\nContent-Length: 2\r\n\r\n");
 }
 
+TEST(http_request, values_keep_tabs_and_non_ascii_bytes) {
+    request req;
+    req.headers = {{"X-Note", "a\tb \xc3\xa9"}};
+    std::string head;
+    ASSERT_FALSE(serialize_head(req, head));
+    EXPECT_EQ(head, "POST / HTTP/1.1\r\nX-Note: a\tb \xc3\xa9\r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST(http_request, rejects_what_would_corrupt_the_message) {
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"X-Evil", "a\r\nInjected: 1"},
@@ -35,6 +43,9 @@ TEST(http_request, rejects_what_would_corrupt_the_message) {
         {"transfer-encoding", "chunked"},
         {"CONNECTION", "close"},
         {"X:Y", "v"},
+        {"X\x7f", "v"},
+        {"\xffX", "v"},
+        {"X-Evil", "a\rb"},
     };
     for (const auto& header : bad) {
         request req;
