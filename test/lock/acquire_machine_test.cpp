@@ -4,6 +4,8 @@
 
 #include "lock/acquire_machine.hpp"
 
+#include "scripted_clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <ostream>
@@ -21,17 +23,7 @@ void PrintTo(acquire_action::kind k, std::ostream* os) {
 
 namespace {
 
-const clock::time_point t0 = clock::time_point{} + 1h;
-clock::time_point at(milliseconds offset) {
-    return t0 + offset;
-}
-// Times print as milliseconds since t0, so that a failure reads as a timeline.
-long long ms(clock::time_point t) {
-    return std::chrono::duration_cast<milliseconds>(t - t0).count();
-}
-
-const lock_key key{"orders", "eu"};
-const std::string me = "me";
+using namespace dynalock::lock::test;
 constexpr milliseconds our_lease = 10s;
 constexpr milliseconds holder_lease = 1000ms;
 constexpr milliseconds poll = 300ms;
