@@ -45,6 +45,9 @@ long long ms_between(clock_type::time_point from, clock_type::time_point to) {
 
 class lock_client_test : public test::store_fixture {
 protected:
+    /// Small listing pages, so that async_list has to page.
+    lock_client_test() : store_fixture(2) {}
+
     /// A lock client and the decorator it reaches the store through.
     struct party {
         std::unique_ptr<test::faulty_store> store;
@@ -776,6 +779,26 @@ TEST_P(lock_client_test, list_sees_the_locks) {
     ASSERT_FALSE(ec2) << ec2.message();
     ASSERT_EQ(one.size(), 1u);
     EXPECT_EQ(one[0].record_version, leases[1].record_version());
+}
+
+TEST_P(lock_client_test, a_cancellation_crossing_a_list_page_completes_with_operation_aborted) {
+    open();
+    party& a = join("lister");
+    std::vector<lease> leases;
+    for (const char* name : {"page-a", "page-b", "page-c"}) {
+        leases.push_back(granted(*a.client, lock_key{name}));
+    }
+    asio::cancellation_signal cancel;
+    a.store->on_start = [&](const test::faulty_store::event& e) {
+        if (e.type == test::faulty_store::event::kind::list) {
+            cancel.emit(asio::cancellation_type::terminal);
+        }
+    };
+    auto [ec, records] = wait<std::vector<lock_record>>([&](auto h) {
+        a.client->async_list({}, asio::bind_cancellation_slot(cancel.slot(), std::move(h)));
+    });
+    a.store->on_start = nullptr;
+    EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
 }
 
 TEST_P(lock_client_test, close_releases_every_lease_and_refuses_later_acquires) {
