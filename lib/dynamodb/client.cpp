@@ -136,6 +136,9 @@ struct client::impl {
         for (;;) {
             diag.clear();
             res = {};
+            if (co_await detail::cancelled()) {
+                co_return make_error_code(asio::error::operation_aborted);
+            }
             if (steady_clock::now() >= deadline) {
                 // Never send what may apply after the caller stopped waiting.
                 diag.message = "the deadline passed before the request was sent";

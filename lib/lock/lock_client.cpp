@@ -229,12 +229,17 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         if (auto it = held.find(key); it != held.end() && o.reentrant) {
             co_return std::tuple{error_code{}, lease(it->second)};
         }
-        ++acquires_in_flight;
+        // close() waits for every acquire in flight, however it ends.
+        struct in_flight {
+            impl& self;
+            explicit in_flight(impl& s) : self(s) { ++self.acquires_in_flight; }
+            ~in_flight() {
+                --self.acquires_in_flight;
+                self.maybe_finish_close();
+            }
+        } counted(*this);
         auto loop = acquire_loop(key, o, wait, diag);
-        auto result = co_await std::move(loop);
-        --acquires_in_flight;
-        maybe_finish_close();
-        co_return result;
+        co_return co_await std::move(loop);
     }
 
     asio::awaitable<std::tuple<error_code, lease>> acquire_loop(const lock_key& key,
@@ -261,6 +266,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         asio::steady_timer timer(ex);
         lock::acquire_action action = machine.start(clock::now());
         for (;;) {
+            if (!action.done() && co_await detail::cancelled()) {
+                co_return std::tuple{make_error_code(asio::error::operation_aborted), lease{}};
+            }
             switch (action.type) {
                 case lock::acquire_action::kind::write: {
                     auto op = st.async_write(std::move(action.write), action.until, as_tuple);
@@ -285,9 +293,13 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                         co_return std::tuple{make_error_code(errc::client_closed), lease{}};
                     }
                     timer.expires_at(action.until);
+                    struct registered {  // so that close() can end the wait
+                        std::set<asio::steady_timer*>& timers;
+                        asio::steady_timer& timer;
+                        ~registered() { timers.erase(&timer); }
+                    } in_set{acquire_timers, timer};
                     acquire_timers.insert(&timer);
                     auto [ec] = co_await timer.async_wait(as_tuple);
-                    acquire_timers.erase(&timer);
                     if (closed) {
                         co_return std::tuple{make_error_code(errc::client_closed), lease{}};
                     }
@@ -624,6 +636,10 @@ void lock_client::start_list(
         std::vector<lock_record> all;
         std::optional<lock_key> after;
         do {
+            if (co_await detail::cancelled()) {
+                co_return std::tuple{make_error_code(asio::error::operation_aborted),
+                                     std::move(all)};
+            }
             auto list = self->st.async_list(partition, after,
                                             clock::now() + self->opts.request_timeout, as_tuple);
             auto [ec, page] = co_await std::move(list);
