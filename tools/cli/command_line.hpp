@@ -1,0 +1,99 @@
+#pragma once
+
+// The dynalock command line as data: parsing is a pure function of the
+// arguments and the environment, so every rule is unit-tested without a
+// process or a server.
+
+#include <dynalock/dynamodb_operations.hpp>
+#include <dynalock/lock_record.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace dynalock::cli {
+
+/// Settings every subcommand shares. Region, profile and endpoint stay empty
+/// unless given: the DynamoDB client resolves them from the AWS environment.
+struct global_options {
+    std::string table{};
+    std::string region{};
+    std::string profile{};
+    std::string endpoint_url{};
+    std::string partition_key_name = "key";
+    std::string sort_key_name{};
+    bool json = false;
+};
+
+struct create_table_command {
+    std::string ttl_attribute{};
+    std::optional<dynamodb::throughput> provisioned{};
+};
+
+struct run_command {
+    lock_key key{};
+    std::chrono::milliseconds lease{std::chrono::seconds(20)};
+    std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+    std::chrono::milliseconds wait{std::chrono::seconds(30)};
+    std::chrono::milliseconds grace{std::chrono::seconds(10)};
+    std::string owner{};
+    std::optional<std::string> data{};
+    std::vector<std::string> argv{};
+};
+
+struct list_command {};
+
+struct show_command {
+    lock_key key{};
+};
+
+struct release_command {
+    lock_key key{};
+    bool force = false;
+};
+
+/// `--help`: print `text` on stdout and exit 0.
+struct help_command {
+    std::string text{};
+};
+
+using command = std::variant<help_command, create_table_command, run_command, list_command,
+                             show_command, release_command>;
+
+struct invocation {
+    global_options global{};
+    dynalock::cli::command command{};
+};
+
+/// Why the command line cannot be used: one line naming what to fix.
+struct usage_error {
+    std::string message{};
+};
+
+/// An environment variable's value, or nullopt when it is unset.
+using environment = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// Parses the arguments after the program name. Options take their value as
+/// the next argument or after `=`; global options may come anywhere before
+/// `--`. Environment: DYNALOCK_TABLE, DYNALOCK_PARTITION_KEY_NAME,
+/// DYNALOCK_SORT_KEY_NAME, DYNALOCK_JSON (`1` or `true`); an option given on
+/// the command line wins.
+std::variant<invocation, usage_error> parse_command_line(std::span<const std::string> args,
+                                                         const environment& env);
+
+/// `20s`, `500ms`, `2m`, `1h`: a non-negative whole number and a unit.
+/// Nullopt with the reason in `why` otherwise.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string& why);
+
+/// `RCU,WCU`, both whole numbers of at least 1.
+std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std::string& why);
+
+/// The usage text of the whole program.
+std::string program_help();
+
+}  // namespace dynalock::cli
