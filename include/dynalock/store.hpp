@@ -28,8 +28,9 @@ enum class write_condition {
     /// after the holder's lease was waited out, or a consistent take of a
     /// released lock.
     version,
-    /// The item carries `expected_version` AND `owner`: only the holder may
-    /// heartbeat or release.
+    /// The item carries `expected_version` AND `owner` and is not marked
+    /// released: only the holder may heartbeat or release, and a row someone
+    /// else released (keeping its version) is no longer the holder's.
     version_and_owner,
 };
 

@@ -128,7 +128,10 @@ std::string condition_expression(const dynamodb_store_options& o, const lock_wri
             names["#on"] = lock::owner_attribute;
             values[":expected"] = w.expected_version;
             values[":owner"] = w.owner;
-            c = "#rvn = :expected AND #on = :owner";
+            // A row released by someone else (an operator's forced release
+            // keeps the version) is no longer the holder's to refresh.
+            names["#ir"] = lock::released_attribute;
+            c = "#rvn = :expected AND #on = :owner AND attribute_not_exists(#ir)";
             break;
     }
     if (w.require_existing) {

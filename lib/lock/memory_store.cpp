@@ -27,7 +27,7 @@ bool condition_holds(const lock_write& w, const lock_record* current) {
             return current != nullptr && current->record_version == w.expected_version;
         case write_condition::version_and_owner:
             return current != nullptr && current->record_version == w.expected_version &&
-                   current->owner == w.owner;
+                   current->owner == w.owner && !current->released;
     }
     return false;
 }
