@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Sets up, builds (warnings are errors) and runs every test suite against real
-# servers started on free loopback ports, then prints `N passed, N failed`.
+# Sets up and builds twice — warnings as errors, then with AddressSanitizer and
+# UndefinedBehaviorSanitizer — and runs every test suite in both builds against
+# real servers started on free loopback ports; prints `N passed, N failed`.
 #   usage: tools/test.sh [meson test arguments, e.g. --suite unit]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=build-test
-tools/setup.sh "$build" -Dwerror=true || { echo "0 passed, 1 failed"; exit 1; }
-rm -f "$build"/meson-logs/testlog.*
-python3 tools/test_servers.py -- \
-    meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+builds=(build-test build-sanitize)
+tools/setup.sh build-test -Dwerror=true || { echo "0 passed, 1 failed"; exit 1; }
+tools/setup.sh build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbenchmarks=false || { echo "0 passed, 1 failed"; exit 1; }
+for b in "${builds[@]}"; do rm -f "$b"/meson-logs/testlog.*; done
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1
+export DYNALOCK_BUILDS="${builds[*]}"
+python3 tools/test_servers.py -- bash -c '
+    status=0
+    for b in $DYNALOCK_BUILDS; do
+        echo "== meson test -C $b"
+        meson test -C "$b" --print-errorlogs --num-processes 2 "$@" || status=1
+    done
+    exit $status' _ "$@"
 status=$?
-python3 tools/summarize_tests.py "$build/meson-logs" || status=1
+python3 tools/summarize_tests.py "${builds[@]/%//meson-logs}" || status=1
 exit $status
