@@ -62,12 +62,12 @@ bool is_reserved_for_pool(std::string_view name) {
 }  // namespace
 
 error_code serialize_head(const request& req, std::string& out) {
-    if (req.target.empty() || !is_safe_text(req.target) ||
+    if (!is_token(req.method) || req.target.empty() || !is_safe_text(req.target) ||
         req.target.find(' ') != std::string::npos) {
         return errc::invalid_argument;
     }
     out.clear();
-    out.append("POST ").append(req.target).append(" HTTP/1.1\r\n");
+    out.append(req.method).append(" ").append(req.target).append(" HTTP/1.1\r\n");
     for (const auto& [name, value] : req.headers) {
         if (!is_token(name) || !is_safe_text(value) || is_reserved_for_pool(name)) {
             return errc::invalid_argument;

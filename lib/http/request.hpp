@@ -14,10 +14,13 @@ namespace dynalock::http {
 /// request repeated with fresh signatures allocates nothing for its headers.
 using header = std::pair<std::string_view, std::string_view>;
 
-/// An HTTP/1.1 POST. `headers` carries everything the server needs (Host,
-/// X-Amz-Date, Authorization, Content-Type, ...) except Content-Length, which the
-/// pool adds from `body`. Connection persistence is HTTP/1.1's default.
+/// An HTTP/1.1 request (a POST unless `method` says otherwise). `headers` carries everything the
+/// server needs (Host, X-Amz-Date, Authorization, Content-Type, ...) except Content-Length, which
+/// the pool adds from `body`. Connection persistence is HTTP/1.1's default.
 struct request {
+    /// DynamoDB and STS take POST; instance metadata and container credentials
+    /// need GET and PUT.
+    std::string_view method = "POST";
     std::string target = "/";
     std::vector<header> headers;
     std::string body;

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <exception>
+
+namespace dynalock::test {
+
+/// Runs `body` on `ctx` until it and everything it started have finished, and
+/// rethrows what it threw, so that a failed ASSERT inside shows up.
+inline void run_coroutine(boost::asio::io_context& ctx, boost::asio::awaitable<void> body) {
+    std::exception_ptr thrown;
+    bool finished = false;
+    boost::asio::co_spawn(ctx, std::move(body), [&](std::exception_ptr e) {
+        thrown = e;
+        finished = true;
+        // Servers a test starts keep accepting; they end with the context.
+        ctx.stop();
+    });
+    ctx.run();
+    ASSERT_TRUE(finished) << "the test coroutine did not finish";
+    if (thrown) {
+        std::rethrow_exception(thrown);
+    }
+}
+
+}  // namespace dynalock::test
