@@ -22,8 +22,8 @@ struct request {
     /// need GET and PUT.
     std::string_view method = "POST";
     std::string target = "/";
-    std::vector<header> headers;
-    std::string body;
+    std::vector<header> headers{};
+    std::string body{};
 };
 
 /// Writes the request line and header block of `req` (ending in the blank line)
