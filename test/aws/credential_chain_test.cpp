@@ -1,0 +1,170 @@
+#include "aws/credential_chain.hpp"
+#include "aws/credential_process.hpp"
+#include "aws/imds_credentials.hpp"
+#include "aws/sts.hpp"
+#include "coroutine_test_support.hpp"
+#include "fake_sources.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dynalock::aws {
+namespace {
+
+// Selection only: no provider here is asked to fetch over the network.
+class CredentialChain : public ::testing::Test {
+protected:
+    CredentialChain() { fake.env = {{"HOME", "/home/u"}, {"AWS_EC2_METADATA_DISABLED", "true"}}; }
+
+    error_code select(diagnostics& diag, std::string profile = "default") {
+        options.profile = std::move(profile);
+        return select_credentials_provider(ctx.get_executor(), fake.sources(), options, provider,
+                                           diag);
+    }
+
+    credentials fetch_static() {
+        credentials out;
+        diagnostics diag;
+        test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+            auto op = provider->fetch(out, diag, std::chrono::steady_clock::now());
+            EXPECT_FALSE(co_await std::move(op));
+        }());
+        return out;
+    }
+
+    boost::asio::io_context ctx;
+    test::fake_sources fake;
+    credential_chain_options options;
+    std::unique_ptr<async_credentials_provider> provider;
+};
+
+TEST_F(CredentialChain, NothingFoundListsEverySource) {
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::credentials_unavailable);
+    EXPECT_EQ(diag.message,
+              "no AWS credentials found: environment: AWS_ACCESS_KEY_ID is not set; web identity: "
+              "AWS_WEB_IDENTITY_TOKEN_FILE is not set; /home/u/.aws/credentials does not exist; "
+              "/home/u/.aws/config does not exist; profile \"default\" has no credential_process; "
+              "container: neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI is set; instance metadata: "
+              "AWS_EC2_METADATA_DISABLED is true");
+}
+
+TEST_F(CredentialChain, EnvironmentFirst) {
+    fake.env["AWS_ACCESS_KEY_ID"] = "AKENV";
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "SK";
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = AKFILE\n"
+        "aws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKENV");
+}
+
+TEST_F(CredentialChain, WebIdentityBeforeSharedFiles) {
+    fake.env["AWS_WEB_IDENTITY_TOKEN_FILE"] = "/var/run/token";
+    fake.env["AWS_ROLE_ARN"] = "arn:aws:iam::1:role/r";
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = AKFILE\n"
+        "aws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_NE(dynamic_cast<web_identity_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, HalfAWebIdentityIsAMistake) {
+    fake.env["AWS_ROLE_ARN"] = "arn:aws:iam::1:role/r";
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "the environment sets AWS_ROLE_ARN but not AWS_WEB_IDENTITY_TOKEN_FILE; set both or "
+              "neither");
+}
+
+TEST_F(CredentialChain, StaticKeysOfTheProfile) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile work]\naws_access_key_id = AKWORK\n"
+        "aws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "work")) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKWORK");
+}
+
+TEST_F(CredentialChain, CredentialProcessOfTheProfile) {
+    fake.files["/home/u/.aws/config"] = "[default]\ncredential_process = /bin/get-creds --x\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_NE(dynamic_cast<credential_process_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, RoleWithSourceProfile) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = base\n"
+        "[profile base]\naws_access_key_id = AK\naws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "admin")) << diag.message;
+    EXPECT_NE(dynamic_cast<assume_role_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, RoleWhoseSourceIsItself) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = admin\n"
+        "aws_access_key_id = AK\naws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "admin")) << diag.message;
+    EXPECT_NE(dynamic_cast<assume_role_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, SourceProfileCycle) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = c\n"
+        "[profile c]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = a\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_EQ(diag.message, "source_profile cycle: a -> b -> c -> a");
+}
+
+TEST_F(CredentialChain, MissingSourceProfile) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = nope\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_EQ(diag.message, "profile \"a\" names source_profile \"nope\", which does not exist");
+}
+
+TEST_F(CredentialChain, RoleWithoutSource) {
+    fake.files["/home/u/.aws/config"] = "[profile a]\nrole_arn = arn:aws:iam::1:role/a\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_EQ(diag.message, "profile \"a\" has role_arn but no source_profile");
+}
+
+TEST_F(CredentialChain, SourceProfileWithoutCredentials) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\n"
+        "region = eu-west-1\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_TRUE(
+        diag.message.starts_with("source_profile \"b\" of profile \"a\" has no credentials: "))
+        << diag.message;
+}
+
+TEST_F(CredentialChain, ContainerBeforeInstanceMetadata) {
+    fake.env.erase("AWS_EC2_METADATA_DISABLED");
+    fake.env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/x";
+    options.container_base_url = "http://127.0.0.1:1";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_NE(dynamic_cast<container_credentials_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, AMalformedFileIsReported) {
+    fake.files["/home/u/.aws/config"] = "[default\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_TRUE(diag.message.starts_with("/home/u/.aws/config:1: ")) << diag.message;
+}
+
+}  // namespace
+}  // namespace dynalock::aws
