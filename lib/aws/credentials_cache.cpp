@@ -122,22 +122,25 @@ asio::awaitable<error_code> credentials_cache::get(credentials& out, diagnostics
     if (state->current) {
         credentials_freshness freshness = state->freshness();
         if (freshness != credentials_freshness::expired) {
+            out = *state->current;
             if (freshness == credentials_freshness::refresh_due && !state->refreshing &&
                 state->options.now() >= state->retry_not_before) {
                 start_refresh(state);
             }
-            out = *state->current;
             co_return error_code{};
         }
     }
+    std::uint64_t ended_before = state->refreshes_ended;
     if (!state->refreshing) {
         start_refresh(state);
     }
-    std::uint64_t ended_before = state->refreshes_ended;
-    auto wait = state->refresh_ended.async_wait(asio::as_tuple(asio::use_awaitable));
-    co_await std::move(wait);
+    // A provider that needs no I/O has finished already: co_spawn dispatches.
     if (state->refreshes_ended == ended_before) {
-        co_return asio::error::operation_aborted;
+        auto wait = state->refresh_ended.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await std::move(wait);
+        if (state->refreshes_ended == ended_before) {
+            co_return asio::error::operation_aborted;
+        }
     }
     if (state->current && state->freshness() != credentials_freshness::expired) {
         out = *state->current;

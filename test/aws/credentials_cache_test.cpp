@@ -51,10 +51,14 @@ public:
         }
         scripted_fetch next = script_.front();
         script_.pop_front();
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + next.delay));
-        auto wait = timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        co_await std::move(wait);
+        // Without a delay the answer comes without suspending, as from a
+        // provider that needs no I/O.
+        if (next.delay.count() > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_at(std::min(deadline, std::chrono::steady_clock::now() + next.delay));
+            auto wait = timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            co_await std::move(wait);
+        }
         if (std::chrono::steady_clock::now() >= deadline) {
             diag.message = "scripted endpoint: no answer before the deadline";
             co_return errc::timeout;

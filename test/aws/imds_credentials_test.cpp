@@ -1,4 +1,5 @@
 #include "aws/imds_credentials.hpp"
+#include "aws/credential_chain.hpp"
 #include "coroutine_test_support.hpp"
 #include "fake_sources.hpp"
 #include "local_http_server.hpp"
@@ -168,6 +169,24 @@ TEST_F(ImdsCredentials, EndpointWithAPathIsRefused) {
     fake.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/latest"}};
     diagnostics diag;
     EXPECT_EQ(configure(diag), errc::invalid_endpoint);
+}
+
+TEST_F(ImdsCredentials, AsTheChainsLastResortItsFailureListsEverySource) {
+    fake.env = {{"HOME", "/home/u"},
+                {"AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                 "http://127.0.0.1:" + std::to_string(test::closed_port(ctx))}};
+    diagnostics diag;
+    ASSERT_FALSE(
+        select_credentials_provider(ctx.get_executor(), fake.sources(), {}, provider, diag))
+        << diag.message;
+    credentials out;
+    EXPECT_EQ(fetch(out, diag), errc::credentials_unavailable);
+    EXPECT_TRUE(
+        diag.message.starts_with("no AWS credentials found: environment: "
+                                 "AWS_ACCESS_KEY_ID is not set; web identity: "))
+        << diag.message;
+    EXPECT_NE(diag.message.find("; container: neither"), std::string::npos) << diag.message;
+    EXPECT_NE(diag.message.find("; instance metadata: "), std::string::npos) << diag.message;
 }
 
 }  // namespace

@@ -1,0 +1,103 @@
+#include "aws/credential_chain.hpp"
+#include "aws/credentials_cache.hpp"
+#include "coroutine_test_support.hpp"
+#include "fake_sources.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace dynalock::aws {
+namespace {
+
+const char* const role_arn = "arn:aws:iam::123456789012:role/dynalock-test";
+
+std::string required_env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        ADD_FAILURE()
+            << name << " is not set: run under `python3 tools/test_servers.py --only moto -- ...`";
+        return {};
+    }
+    return value;
+}
+
+// The chain resolved against moto's STS, then asked through a cache, as the
+// client will.
+class StsOnMoto : public ::testing::Test {
+protected:
+    void SetUp() override {
+        moto_url = required_env("DYNALOCK_TEST_MOTO_URL");
+        access_key_id = required_env("DYNALOCK_TEST_MOTO_ACCESS_KEY_ID");
+        secret_access_key = required_env("DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY");
+        ASSERT_FALSE(moto_url.empty() || access_key_id.empty() || secret_access_key.empty());
+        fake.env = {{"HOME", "/home/u"},
+                    {"AWS_EC2_METADATA_DISABLED", "true"},
+                    {"AWS_ENDPOINT_URL_STS", moto_url}};
+        options.region = "us-east-1";
+    }
+
+    error_code get(credentials& out, diagnostics& diag) {
+        std::unique_ptr<async_credentials_provider> provider;
+        if (error_code ec = select_credentials_provider(ctx.get_executor(), fake.sources(), options,
+                                                        provider, diag)) {
+            return ec;
+        }
+        credentials_cache cache(ctx.get_executor(), std::move(provider));
+        error_code result;
+        test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+            auto op = cache.get(out, diag);
+            result = co_await std::move(op);
+        }());
+        return result;
+    }
+
+    boost::asio::io_context ctx;
+    test::fake_sources fake;
+    credential_chain_options options;
+    std::string moto_url;
+    std::string access_key_id;
+    std::string secret_access_key;
+};
+
+TEST_F(StsOnMoto, AssumeRoleFromASourceProfile) {
+    fake.files["/home/u/.aws/config"] = std::string("[profile admin]\nrole_arn = ") + role_arn +
+                                        "\nsource_profile = base\nrole_session_name = chain-test\n"
+                                        "[profile base]\naws_access_key_id = " +
+                                        access_key_id +
+                                        "\naws_secret_access_key = " + secret_access_key + "\n";
+    options.profile = "admin";
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(out, diag)) << diag.message;
+    EXPECT_FALSE(out.access_key_id.empty());
+    EXPECT_NE(out.access_key_id, access_key_id);
+    EXPECT_FALSE(out.session_token.empty());
+    ASSERT_TRUE(out.expiration.has_value());
+    EXPECT_GT(*out.expiration, std::chrono::system_clock::now());
+}
+
+TEST_F(StsOnMoto, AssumeRoleWithAnUnknownSourceKeyFails) {
+    fake.files["/home/u/.aws/config"] =
+        std::string("[profile admin]\nrole_arn = ") + role_arn +
+        "\nsource_profile = base\n[profile base]\naws_access_key_id = AKIAUNKNOWN0000000000\n"
+        "aws_secret_access_key = wrong\n";
+    options.profile = "admin";
+    credentials out;
+    diagnostics diag;
+    EXPECT_EQ(get(out, diag), errc::credentials_unavailable);
+    EXPECT_TRUE(diag.message.starts_with("STS: ")) << diag.message;
+}
+
+TEST_F(StsOnMoto, WebIdentityTokenFileMissing) {
+    fake.env["AWS_WEB_IDENTITY_TOKEN_FILE"] = "/var/run/secrets/token";
+    fake.env["AWS_ROLE_ARN"] = role_arn;
+    credentials out;
+    diagnostics diag;
+    EXPECT_EQ(get(out, diag), errc::credentials_unavailable);
+    EXPECT_TRUE(diag.message.starts_with("web identity: cannot read /var/run/secrets/token"))
+        << diag.message;
+}
+
+}  // namespace
+}  // namespace dynalock::aws

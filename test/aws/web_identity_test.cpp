@@ -1,0 +1,56 @@
+#include "aws/sts.hpp"
+#include "coroutine_test_support.hpp"
+#include "fake_sources.hpp"
+#include "local_http_server.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dynalock::aws {
+namespace {
+
+// moto answers an unsigned AssumeRoleWithWebIdentity (as every SDK sends it)
+// with HTTP 500 when it checks signatures, so this plays STS locally.
+TEST(WebIdentity, UnsignedFormPostWithTheTokenFromTheFile) {
+    boost::asio::io_context ctx;
+    std::string received_body;
+    bool signed_request = true;
+    test::local_http_server sts(ctx, [&](const test::local_http_server::request& req) {
+        received_body = req.body();
+        signed_request = !req[boost::beast::http::field::authorization].empty();
+        return test::scripted_reply{
+            .status = 200,
+            .body =
+                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                "<Credentials><AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>S"
+                "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
+                "2200-01-01T00:00:00Z</Expiration></Credentials>"
+                "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
+    });
+    test::fake_sources fake;
+    fake.env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"},
+                {"AWS_ROLE_ARN", "arn:aws:iam::1:role/pod"},
+                {"AWS_ROLE_SESSION_NAME", "pod-1"},
+                {"AWS_ENDPOINT_URL_STS", sts.url()}};
+    fake.files = {{"/var/run/token", "eyJ.payload.sig\n"}};
+    std::unique_ptr<async_credentials_provider> provider;
+    diagnostics diag;
+    ASSERT_FALSE(web_identity_provider::from_environment(ctx.get_executor(), fake.sources(),
+                                                         "eu-west-1", provider, diag))
+        << diag.message;
+    credentials out;
+    error_code result;
+    test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+        auto op =
+            provider->fetch(out, diag, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        result = co_await std::move(op);
+    }());
+    ASSERT_FALSE(result) << diag.message;
+    EXPECT_EQ(out.access_key_id, "ASIAWEB");
+    EXPECT_FALSE(signed_request);
+    EXPECT_EQ(received_body,
+              "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%"
+              "3Arole%2Fpod&RoleSessionName=pod-1&WebIdentityToken=eyJ.payload.sig");
+}
+
+}  // namespace
+}  // namespace dynalock::aws
