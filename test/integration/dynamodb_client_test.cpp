@@ -425,6 +425,13 @@ TEST(tls, round_trip_with_the_ca) {
                       create_table_request{.table_name = table,
                                            .partition_key = {"pk", scalar_attribute_type::s}});
     ASSERT_FALSE(ec) << ec.message();
+    for (int i = 0; i < 100; ++i) {  // CreateTable answers while the table is CREATING
+        auto [dec, d] = test::execute(io, c, describe_table_request{table});
+        if (!dec && d.table.status == table_status::active) {
+            break;
+        }
+        asio::steady_timer(io, std::chrono::milliseconds(50)).wait();
+    }
     auto [ec2, put] =
         test::execute(io, c, put_item_request{.table_name = table, .item = {{"pk", "t"}}});
     EXPECT_FALSE(ec2) << ec2.message();
