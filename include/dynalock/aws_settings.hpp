@@ -35,6 +35,9 @@ struct aws_settings_options {
     std::string region{};
     std::string endpoint_url{};
     std::optional<dynalock::credentials> credentials{};
+    /// false: leave `aws_settings::credentials` empty unless given above — the
+    /// caller takes them from the full (asynchronous, refreshing) chain.
+    bool resolve_credentials = true;
 };
 
 /// Everything needed to sign and send a DynamoDB request.

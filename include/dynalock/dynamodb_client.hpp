@@ -29,7 +29,8 @@ struct client_options {
     std::string endpoint_url{};
     /// Profile of the shared config files; empty: `AWS_PROFILE`, else `default`.
     std::string profile{};
-    /// Static credentials; empty: environment variables, then the profile.
+    /// Static credentials; empty: the AWS SDKs' chain (see README "Where
+    /// credentials come from"), cached and refreshed before they expire.
     std::optional<dynalock::credentials> credentials{};
     http_options http{};
     retry_options retry{};

@@ -198,7 +198,7 @@ error_code resolve_aws_settings(const aws_settings_options& options, const confi
 
     if (options.credentials) {
         result.credentials = *options.credentials;
-    } else {
+    } else if (options.resolve_credentials) {
         aws::environment_credentials_provider from_environment(sources);
         aws::profile_credentials_provider from_credentials_file(credentials_file, result.profile);
         aws::profile_credentials_provider from_config_file(config_file, result.profile);

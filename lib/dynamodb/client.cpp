@@ -7,6 +7,8 @@
 #include <dynalock/sigv4.hpp>
 
 #include "aws/clock_skew.hpp"
+#include "aws/credential_chain.hpp"
+#include "aws/credentials_cache.hpp"
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"
@@ -73,8 +75,7 @@ bool safe_to_repeat(const update_time_to_live_request&) {
     throw std::system_error(ec, diag.message);
 }
 
-aws_settings resolve(const client_options& o, error_code& credentials_ec,
-                     diagnostics& credentials_diag) {
+aws_settings resolve(const client_options& o) {
     if (auto problem = o.http.validate()) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::http: " + *problem);
@@ -89,20 +90,33 @@ aws_settings resolve(const client_options& o, error_code& credentials_ec,
     }
     aws_settings s;
     diagnostics diag;
-    const aws_settings_options so{o.profile, o.region, o.endpoint_url, o.credentials};
-    error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag);
-    if (ec == errc::credentials_unavailable) {
-        // Without credentials the client can still be built (and told its
-        // problem on each call); region and endpoint must be there.
-        credentials_ec = ec;
-        credentials_diag = diag;
-        ec = resolve_aws_settings({so.profile, so.region, so.endpoint_url, credentials{"-", "-"}},
-                                  system_config_sources(), s, diag);
-    }
-    if (ec) {
+    const aws_settings_options so{.profile = o.profile,
+                                  .region = o.region,
+                                  .endpoint_url = o.endpoint_url,
+                                  .credentials = o.credentials,
+                                  .resolve_credentials = false};
+    if (error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag)) {
         throw_config_error(ec, diag);
     }
     return s;
+}
+
+// Static credentials when given; otherwise the SDKs' chain (environment, web
+// identity, profile, credential_process, container, instance metadata).
+std::unique_ptr<aws::async_credentials_provider> credentials_source(const asio::any_io_executor& ex,
+                                                                    const client_options& o,
+                                                                    const aws_settings& s) {
+    if (o.credentials) {
+        return std::make_unique<aws::static_credentials_provider>(*o.credentials);
+    }
+    std::unique_ptr<aws::async_credentials_provider> provider;
+    diagnostics diag;
+    if (error_code ec = aws::select_credentials_provider(ex, system_config_sources(),
+                                                         {.profile = s.profile, .region = s.region},
+                                                         provider, diag)) {
+        throw_config_error(ec, diag);
+    }
+    return provider;
 }
 
 }  // namespace
@@ -111,7 +125,8 @@ struct client::impl {
     impl(executor_type ex, client_options o)
         : executor(std::move(ex)),
           options(std::move(o)),
-          settings(resolve(options, credentials_error, credentials_diag)),
+          settings(resolve(options)),
+          credential_cache(executor, credentials_source(executor, options, settings)),
           signer(settings.region, "dynamodb"),
           pool(executor, settings.endpoint, options.http),
           retry(options.retry),
@@ -124,14 +139,11 @@ struct client::impl {
     asio::awaitable<error_code> send(std::string_view target, std::string& body,
                                      steady_clock::time_point deadline, bool repeatable,
                                      diagnostics& diag, http::response& res) {
-        if (credentials_error) {
-            diag = credentials_diag;
-            co_return credentials_error;
-        }
         http::request req;
         req.body = std::move(body);
         req.headers.reserve(6);
         sigv4::auth_headers auth;
+        dynalock::credentials creds;
         retry_state attempt;
         for (;;) {
             diag.clear();
@@ -144,14 +156,20 @@ struct client::impl {
                 diag.message = "the deadline passed before the request was sent";
                 co_return make_error_code(errc::timeout);
             }
+            // Temporary credentials are refreshed in the background before
+            // they expire; this waits only when there are none valid.
+            auto getting = credential_cache.get(creds, diag);
+            if (error_code ec = co_await std::move(getting)) {
+                co_return ec;
+            }
             const std::array<sigv4::header, 3> signed_headers{{
                 {"host", host},
                 {"content-type", content_type},
                 {"x-amz-target", target},
             }};
             const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
-            if (error_code ec = signer.sign(to_sign, settings.credentials,
-                                            skew.corrected_now(system_clock::now()), auth)) {
+            if (error_code ec =
+                    signer.sign(to_sign, creds, skew.corrected_now(system_clock::now()), auth)) {
                 diag.message = "the request could not be signed";
                 co_return ec;
             }
@@ -247,9 +265,8 @@ struct client::impl {
 
     executor_type executor;
     client_options options;
-    error_code credentials_error;
-    diagnostics credentials_diag;
     aws_settings settings;
+    aws::credentials_cache credential_cache;
     sigv4::signer signer;
     http::connection_pool pool;
     retry_policy retry;

@@ -11,6 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
 using namespace dynalock;
 using namespace dynalock::dynamodb;
 namespace asio = boost::asio;
@@ -401,6 +406,57 @@ TEST(moto_signature, temporary_credentials_with_session_token) {
 }
 
 }  // namespace
+
+// --- credentials from the chain: a profile assuming a role through moto's STS --
+
+TEST(moto_credential_chain, assumed_role_credentials_are_used_for_dynamodb) {
+    // The chain runs in the client: environment (none here) -> profile with
+    // role_arn + source_profile -> STS AssumeRole on moto (signed with the
+    // source profile's key) -> temporary credentials with a session token,
+    // which moto then verifies on the DynamoDB request.
+    char dir_template[] = "/tmp/dynalock-chain-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    const std::string config = dir + "/config";
+    {
+        std::ofstream f(config);
+        f << "[profile chain]\nrole_arn = arn:aws:iam::123456789012:role/dynalock-test\n"
+             "source_profile = base\nregion = us-east-1\n\n[profile base]\n"
+             "aws_access_key_id = "
+          << test::require_env("DYNALOCK_TEST_MOTO_ACCESS_KEY_ID") << "\naws_secret_access_key = "
+          << test::require_env("DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY") << "\n";
+    }
+    struct scoped_env {
+        std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+        void set(const char* name, const std::string& value) {
+            const char* old = std::getenv(name);
+            saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+            ::setenv(name, value.c_str(), 1);
+        }
+        ~scoped_env() {
+            for (auto& [name, value] : saved) {
+                value ? ::setenv(name.c_str(), value->c_str(), 1) : ::unsetenv(name.c_str());
+            }
+        }
+    } env;
+    for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                             "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_STS"}) {
+        env.set(name, "");
+        ::unsetenv(name);
+    }
+    env.set("AWS_CONFIG_FILE", config);
+    env.set("AWS_SHARED_CREDENTIALS_FILE", dir + "/none");
+    env.set("AWS_ENDPOINT_URL", test::require_env("DYNALOCK_TEST_MOTO_URL"));
+    env.set("AWS_EC2_METADATA_DISABLED", "true");
+
+    asio::io_context io;
+    client c(io.get_executor(), client_options{.profile = "chain"});
+    EXPECT_EQ(c.region(), "us-east-1");
+    diagnostics d;
+    auto [ec, r] = test::execute(io, c, describe_table_request{"chain-table"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::resource_not_found) << ec.message() << ": " << d.message;
+    std::filesystem::remove_all(dir);
+}
 
 // --- TLS: stunnel in front of dynalite, certificate by a CA made for the run --
 
