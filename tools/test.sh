@@ -10,6 +10,9 @@ tools/setup.sh build-test -Dwerror=true || { echo "0 passed, 1 failed"; exit 1; 
 tools/setup.sh build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbenchmarks=false || { echo "0 passed, 1 failed"; exit 1; }
 for b in "${builds[@]}"; do rm -f "$b"/meson-logs/testlog.*; done
+# A guard: no test may fall back to the instance-metadata address off this
+# machine (tests that exercise IMDS point it at loopback explicitly).
+export AWS_EC2_METADATA_DISABLED=true
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1
 export DYNALOCK_BUILDS="${builds[*]}"
