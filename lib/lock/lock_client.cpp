@@ -8,7 +8,6 @@
 #include "lock/lock_item.hpp"
 #include "spawn_op.hpp"
 
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <boost/asio/append.hpp>
@@ -40,33 +39,12 @@ namespace {
 // then awaited with `co_await std::move(op)`: no temporary spans the suspension.
 constexpr auto as_tuple = asio::as_tuple(asio::deferred);
 
-// Record versions must be unguessable (a guessed one could release or
-// refresh someone else's lock), so they come from OpenSSL's CSPRNG.
-std::string random_hex(std::size_t bytes) {
-    std::array<unsigned char, 32> raw{};
-    if (bytes > raw.size() || RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1) {
-        throw std::runtime_error("the random number generator failed");
-    }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes * 2);
-    for (std::size_t i = 0; i < bytes; ++i) {
-        out += digits[raw[i] >> 4];
-        out += digits[raw[i] & 15];
-    }
-    return out;
-}
-
-std::string new_record_version() {
-    return random_hex(16);
-}
-
 std::string default_owner() {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') {
-        return "dynalock-" + random_hex(4);
+        return "dynalock-" + lock::random_hex(4);
     }
-    return std::string(host.data()) + "-" + random_hex(4);
+    return std::string(host.data()) + "-" + lock::random_hex(4);
 }
 
 template <class Executor, class Handler, class... Args>
@@ -262,7 +240,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             .require_existing = o.require_existing,
             .consistent_released = o.consistent_released,
         };
-        lock::acquire_machine machine(std::move(params), new_record_version);
+        lock::acquire_machine machine(std::move(params), lock::new_record_version);
         asio::steady_timer timer(ex);
         lock::acquire_action action = machine.start(clock::now());
         for (;;) {
@@ -348,7 +326,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                                   .delete_on_release = opts.delete_on_release};
         const lock_key key = granted.key;
         auto state = std::make_shared<detail::lease_state>(
-            ex, lock::lease_machine(std::move(params), new_record_version, std::move(granted),
+            ex, lock::lease_machine(std::move(params), lock::new_record_version, std::move(granted),
                                     sent_at));
         held[key] = state;
         asio::co_spawn(ex, run_lease(shared_from_this(), state), asio::detached);

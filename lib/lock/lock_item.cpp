@@ -2,10 +2,13 @@
 
 #include "dynamodb/decimal.hpp"
 
+#include <openssl/rand.h>
+
 #include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 
 namespace dynalock::lock {
 
@@ -72,6 +75,25 @@ error_code validate_key(const lock_key& key, std::string& why) {
         return errc::invalid_argument;
     }
     return {};
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::array<unsigned char, 32> raw{};
+    if (bytes > raw.size() || RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1) {
+        throw std::runtime_error("the random number generator failed");
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes * 2);
+    for (std::size_t i = 0; i < bytes; ++i) {
+        out += digits[raw[i] >> 4];
+        out += digits[raw[i] & 15];
+    }
+    return out;
+}
+
+std::string new_record_version() {
+    return random_hex(16);
 }
 
 bool is_lock_attribute(std::string_view name) noexcept {

@@ -28,6 +28,14 @@ inline constexpr std::string_view released_value = "1";
 inline constexpr std::size_t max_partition_key_bytes = 2048;
 inline constexpr std::size_t max_sort_key_bytes = 1024;
 
+/// `bytes` (at most 32) random bytes from OpenSSL's CSPRNG, as lowercase hex.
+/// Throws std::runtime_error when the generator fails.
+std::string random_hex(std::size_t bytes);
+
+/// A fresh record version. It must be unguessable: a guessed one could
+/// release or refresh someone else's lock.
+std::string new_record_version();
+
 /// True for the attributes a lock_record has fields for.
 bool is_lock_attribute(std::string_view name) noexcept;
 

@@ -2,6 +2,7 @@
 
 #include "child_process.hpp"
 #include "exit_status.hpp"
+#include "lock/lock_item.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -59,20 +59,6 @@ std::string format_duration(milliseconds d) {
 
 std::string describe(const lock_key& key) {
     return "'" + key.partition + "'" + (key.sort ? " (sort key '" + *key.sort + "')" : "");
-}
-
-std::string random_record_version() {
-    std::array<unsigned char, 16> raw{};
-    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
-        throw std::runtime_error("the random number generator failed");
-    }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : raw) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
 }
 
 /// The DynamoDB side of one invocation.
@@ -271,7 +257,7 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
                       .condition = write_condition::version_and_owner,
                       .expected_version = record->record_version,
                       .owner = record->owner,
-                      .new_version = random_record_version(),
+                      .new_version = lock::new_record_version(),
                       .lease = record->lease};
     lock_write mark{.key = c.key,
                     .kind = write_kind::release,
