@@ -295,16 +295,18 @@ TEST_F(fault_proxy_test, shares_are_drawn_per_request_and_the_plan_changes_from_
 
 TEST_F(fault_proxy_test, close_ends_connections_in_flight_and_refuses_new_ones) {
     proxy_->inject({test::fault::blackhole});
-    std::optional<error_code> result;
-    proxied_->async_execute(get("c"), {}, [&](error_code ec, get_item_response) { result = ec; });
+    // Shared with the handler, which may outlive a failed test body.
+    const auto result = std::make_shared<std::optional<error_code>>();
+    proxied_->async_execute(get("c"), {},
+                            [result](error_code ec, get_item_response) { *result = ec; });
     asio::steady_timer closer(io_, milliseconds(100));
-    closer.async_wait([&](error_code) { proxy_->close(); });
+    closer.async_wait([this](error_code) { proxy_->close(); });
     const auto t0 = clock_type::now();
     io_.restart();
-    while (!result && io_.run_one_until(t0 + std::chrono::seconds(5)) != 0) {
+    while (!*result && io_.run_one_until(t0 + std::chrono::seconds(5)) != 0) {
     }
-    ASSERT_TRUE(result.has_value()) << "closing the proxy left the request hanging";
-    EXPECT_EQ(*result, errc::connection_lost) << result->message();
+    ASSERT_TRUE(result->has_value()) << "closing the proxy left the request hanging";
+    EXPECT_EQ(**result, errc::connection_lost) << (*result)->message();
     EXPECT_LT(ms_since(t0), 2000);
     auto [ec, r] = through_proxy(get("c"));
     EXPECT_EQ(ec, errc::connect_failed) << ec.message();

@@ -150,21 +150,24 @@ struct lease_watch {
     std::optional<clock_type::time_point> lost_at{};
     loss_reason reason = loss_reason::none;
 
-    void start(asio::io_context& io, lease l) {
-        l.async_wait_lost([this](error_code ec, loss_reason r) {
+    /// Shared with the watching handlers, which may outlive the test body.
+    static std::shared_ptr<lease_watch> start(asio::io_context& io, lease l) {
+        auto w = std::make_shared<lease_watch>();
+        l.async_wait_lost([w](error_code ec, loss_reason r) {
             EXPECT_FALSE(ec) << ec.message();
-            lost_at = clock_type::now();
-            reason = r;
+            w->lost_at = clock_type::now();
+            w->reason = r;
         });
-        asio::co_spawn(io, follow(io.get_executor(), l), asio::detached);
+        asio::co_spawn(io, follow(w, l), asio::detached);
+        return w;
     }
 
     // remaining() is the machine's deadline minus now: sampling it often
     // recovers the deadline, which only moves on a successful heartbeat.
-    asio::awaitable<void> follow(asio::any_io_executor ex, lease l) {
-        asio::steady_timer tick(ex);
+    static asio::awaitable<void> follow(std::shared_ptr<lease_watch> w, lease l) {
+        asio::steady_timer tick(co_await asio::this_coro::executor);
         while (l.reason() == loss_reason::none && l.remaining() > clock_type::duration::zero()) {
-            last_deadline = clock_type::now() + l.remaining();
+            w->last_deadline = clock_type::now() + l.remaining();
             tick.expires_after(milliseconds(2));
             auto op = tick.async_wait(asio::as_tuple(asio::deferred));
             static_cast<void>(co_await std::move(op));
@@ -230,15 +233,14 @@ TEST_P(lock_faults_test, ambiguous_heartbeat_keeps_the_lease) {
     const auto grant_deadline = clock_type::now() + l.remaining();
     // The next request is the first automatic heartbeat.
     proxy_->inject({test::fault::drop_response});
-    lease_watch watch;
-    watch.start(io_, l);
+    const auto watch = lease_watch::start(io_, l);
     ASSERT_TRUE(run_until([&] { return proxy_->counters().drop_response == 1; }, lease_length))
         << "no heartbeat came";
     // Well past the deadline the grant alone gave.
     pause(std::chrono::duration_cast<milliseconds>(grant_deadline - clock_type::now()) +
           heartbeat * 2);
     EXPECT_EQ(l.reason(), loss_reason::none) << to_string(l.reason());
-    EXPECT_FALSE(watch.lost_at.has_value());
+    EXPECT_FALSE(watch->lost_at.has_value());
     EXPECT_TRUE(l.held()) << "held past the deadline of the grant only through heartbeats";
     EXPECT_NE(l.record_version(), granted_version);
     const auto it = item(key);
@@ -277,11 +279,19 @@ TEST_P(lock_faults_test, ambiguous_release_does_not_leave_the_lock_held) {
 
 // --- a server that stops answering -------------------------------------------
 
-asio::awaitable<void> work_until_cancelled(std::optional<clock_type::time_point>& cancelled_at) {
+// What the blackhole test waits for, shared with handlers that may outlive
+// the test body when an assertion ends it early.
+struct blackhole_outcome {
+    std::optional<clock_type::time_point> work_cancelled_at{};
+    std::optional<error_code> with_lease_result{};
+    std::optional<std::tuple<error_code, lease, clock_type::time_point>> contender{};
+};
+
+asio::awaitable<void> work_until_cancelled(std::shared_ptr<blackhole_outcome> out) {
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(60));
     auto op = t.async_wait(asio::as_tuple(asio::deferred));
     auto [ec] = co_await std::move(op);
-    cancelled_at = clock_type::now();
+    out->work_cancelled_at = clock_type::now();
     if (ec) {
         throw boost::system::system_error(ec);
     }
@@ -296,15 +306,12 @@ TEST_P(lock_faults_test, blackholed_server_expires_the_lease_at_its_local_deadli
     lock_client& c = ours();
     auto [ec, l] = acquire(c, key);
     ASSERT_FALSE(ec) << ec.message();
-    lease_watch watch;
-    watch.start(io_, l);
-    std::optional<clock_type::time_point> work_cancelled_at;
-    std::optional<error_code> with_lease_result;
-    c.async_with_lease(l, work_until_cancelled(work_cancelled_at),
-                       [&](std::exception_ptr e, error_code r) {
-                           EXPECT_FALSE(e) << "async_with_lease threw";
-                           with_lease_result = r;
-                       });
+    const auto watch = lease_watch::start(io_, l);
+    const auto out = std::make_shared<blackhole_outcome>();
+    c.async_with_lease(l, work_until_cancelled(out), [out](std::exception_ptr e, error_code r) {
+        EXPECT_FALSE(e) << "async_with_lease threw";
+        out->with_lease_result = r;
+    });
     pause(heartbeat * 2);  // a heartbeat or two succeed first
     test::fault_plan blackhole;
     blackhole.blackhole = true;
@@ -312,32 +319,35 @@ TEST_P(lock_faults_test, blackholed_server_expires_the_lease_at_its_local_deadli
     const auto blackholed_at = clock_type::now();
 
     // The contender starts waiting now, directly against the server.
-    std::optional<std::tuple<error_code, lease, clock_type::time_point>> contender;
-    contender_->async_acquire(
-        key, acquire_options{.wait = std::chrono::seconds(10)},
-        [&](error_code e, lease cl) { contender.emplace(e, std::move(cl), clock_type::now()); });
-    ASSERT_TRUE(run_until([&] { return watch.lost_at && with_lease_result && contender; },
-                          std::chrono::seconds(10)))
-        << "lost: " << watch.lost_at.has_value() << ", work done: " << with_lease_result.has_value()
-        << ", contender: " << contender.has_value();
+    contender_->async_acquire(key, acquire_options{.wait = std::chrono::seconds(10)},
+                              [out](error_code e, lease cl) {
+                                  out->contender.emplace(e, std::move(cl), clock_type::now());
+                              });
+    ASSERT_TRUE(
+        run_until([&] { return watch->lost_at && out->with_lease_result && out->contender; },
+                  std::chrono::seconds(10)))
+        << "lost: " << watch->lost_at.has_value()
+        << ", work done: " << out->with_lease_result.has_value()
+        << ", contender: " << out->contender.has_value();
 
-    const auto deadline = watch.last_deadline;
-    EXPECT_EQ(watch.reason, loss_reason::expired) << to_string(watch.reason);
+    const auto deadline = watch->last_deadline;
+    EXPECT_EQ(watch->reason, loss_reason::expired) << to_string(watch->reason);
     EXPECT_LE(deadline - blackholed_at, lease_length - margin + slack)
         << "the deadline moved after the server went silent";
-    EXPECT_GE(*watch.lost_at, deadline - milliseconds(5))
-        << "ended " << ms_between(*watch.lost_at, deadline) << " ms before its deadline";
-    EXPECT_LE(*watch.lost_at, deadline + slack)
-        << "ended " << ms_between(deadline, *watch.lost_at) << " ms after its deadline";
-    EXPECT_EQ(*with_lease_result, errc::lease_lost) << with_lease_result->message();
-    ASSERT_TRUE(work_cancelled_at.has_value());
+    EXPECT_GE(*watch->lost_at, deadline - milliseconds(5))
+        << "ended " << ms_between(*watch->lost_at, deadline) << " ms before its deadline";
+    EXPECT_LE(*watch->lost_at, deadline + slack)
+        << "ended " << ms_between(deadline, *watch->lost_at) << " ms after its deadline";
+    EXPECT_EQ(*out->with_lease_result, errc::lease_lost) << out->with_lease_result->message();
+    ASSERT_TRUE(out->work_cancelled_at.has_value());
+    const auto cancelled_at = *out->work_cancelled_at;
     // The lock is safe from contenders until deadline + margin (a contender
     // counts the full lease from after the holder's write was sent).
-    EXPECT_LT(*work_cancelled_at, deadline + margin)
-        << "bound work ran " << ms_between(deadline, *work_cancelled_at) << " ms past the deadline";
-    const auto& [cec, cl, granted_at] = *contender;
+    EXPECT_LT(cancelled_at, deadline + margin)
+        << "bound work ran " << ms_between(deadline, cancelled_at) << " ms past the deadline";
+    const auto& [cec, cl, granted_at] = *out->contender;
     ASSERT_FALSE(cec) << cec.message();
-    EXPECT_GT(granted_at, *work_cancelled_at) << "the contender got the lock while work ran";
+    EXPECT_GT(granted_at, cancelled_at) << "the contender got the lock while work ran";
     EXPECT_EQ(cl.fence(), l.fence() + 1);
 }
 
@@ -388,13 +398,12 @@ TEST_P(lock_faults_test, a_share_of_throttled_requests_is_survived) {
     lock_client& c = ours();
     auto [ec, l] = acquire(c, key);
     ASSERT_FALSE(ec) << ec.message();
-    lease_watch watch;
-    watch.start(io_, l);
+    const auto watch = lease_watch::start(io_, l);
     test::fault_plan plan;
     plan.throttle = 0.3;
     proxy_->set_plan(plan);
     pause(lease_length * 5 / 2);
-    EXPECT_FALSE(watch.lost_at.has_value()) << "lost: " << to_string(watch.reason);
+    EXPECT_FALSE(watch->lost_at.has_value()) << "lost: " << to_string(watch->reason);
     EXPECT_TRUE(l.held());
     EXPECT_GT(proxy_->counters().throttle, 0u);
     const auto it = item(key);
@@ -412,20 +421,19 @@ TEST_P(lock_faults_test, a_throttling_storm_expires_the_lease_and_reports_it) {
     lock_client& c = ours();
     auto [ec, l] = acquire(c, key);
     ASSERT_FALSE(ec) << ec.message();
-    lease_watch watch;
-    watch.start(io_, l);
+    const auto watch = lease_watch::start(io_, l);
     test::fault_plan storm;
     storm.throttle = 1;
     proxy_->set_plan(storm);
     const auto storm_at = clock_type::now();
-    ASSERT_TRUE(run_until([&] { return watch.lost_at.has_value(); }, lease_length * 2))
+    ASSERT_TRUE(run_until([&] { return watch->lost_at.has_value(); }, lease_length * 2))
         << "the lease outlived a throttling storm of two lease lengths";
-    EXPECT_EQ(watch.reason, loss_reason::expired) << to_string(watch.reason);
+    EXPECT_EQ(watch->reason, loss_reason::expired) << to_string(watch->reason);
     EXPECT_EQ(l.reason(), loss_reason::expired);
     EXPECT_FALSE(l.held());
-    EXPECT_LE(watch.last_deadline - storm_at, lease_length - margin + slack);
-    EXPECT_GE(*watch.lost_at, watch.last_deadline - milliseconds(5));
-    EXPECT_LE(*watch.lost_at, watch.last_deadline + slack);
+    EXPECT_LE(watch->last_deadline - storm_at, lease_length - margin + slack);
+    EXPECT_GE(*watch->lost_at, watch->last_deadline - milliseconds(5));
+    EXPECT_LE(*watch->lost_at, watch->last_deadline + slack);
     EXPECT_GT(proxy_->counters().throttle, 1u) << "the heartbeats were not even tried";
     EXPECT_EQ(proxy_->counters().forwarded, 1u) << "only the grant reached the server";
 }
