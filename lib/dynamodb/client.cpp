@@ -141,6 +141,7 @@ struct client::impl {
                                      diagnostics& diag, http::response& res) {
         http::request req;
         req.body = std::move(body);
+        req.repeatable = repeatable;
         req.headers.reserve(6);
         sigv4::auth_headers auth;
         dynalock::credentials creds;

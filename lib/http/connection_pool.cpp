@@ -596,7 +596,8 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
         slot->release(false);
         // The watchdog's close makes the operation end with operation_aborted.
         const error_code ec = timed_out ? error_code(beast::error::timeout) : trip.ec;
-        if (reused && !retried && !trip.got_response_bytes && is_stale_connection_error(ec)) {
+        if (req.repeatable && reused && !retried && !trip.got_response_bytes &&
+            is_stale_connection_error(ec)) {
             // The server closed this idle connection as we reused it: it never
             // saw a request, so a fresh connection may carry it.
             continue;

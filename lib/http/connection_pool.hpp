@@ -63,7 +63,8 @@ public:
     /// (which covers waiting for a free connection, resolve, connect, TLS
     /// handshake, write and read). Reuses the most recently idle connection;
     /// when a reused connection turns out closed by the server before any
-    /// response byte arrived, retries once on a fresh connection. A response
+    /// response byte arrived, retries once on a fresh connection (only a
+    /// `req.repeatable` request: otherwise that fails, `request_sent`). A response
     /// with `Connection: close` (or HTTP/1.0 without keep-alive) closes its
     /// connection. `req` and `res` must outlive the operation.
     ///

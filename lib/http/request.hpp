@@ -24,6 +24,11 @@ struct request {
     std::string target = "/";
     std::vector<header> headers{};
     std::string body{};
+    /// Whether a second delivery does no harm. When false, the pool never
+    /// sends the request again after a reused connection closed without an
+    /// answer: the server may have applied it before closing (a lost answer
+    /// looks the same as a stale connection), and the caller must resolve that.
+    bool repeatable = true;
 };
 
 /// Writes the request line and header block of `req` (ending in the blank line)
