@@ -162,12 +162,11 @@ struct lease_watch {
         return w;
     }
 
-    // remaining() is the machine's deadline minus now: sampling it often
-    // recovers the deadline, which only moves on a successful heartbeat.
+    // Sampled often: the deadline moves on each successful heartbeat.
     static asio::awaitable<void> follow(std::shared_ptr<lease_watch> w, lease l) {
         asio::steady_timer tick(co_await asio::this_coro::executor);
         while (l.reason() == loss_reason::none && l.remaining() > clock_type::duration::zero()) {
-            w->last_deadline = clock_type::now() + l.remaining();
+            w->last_deadline = l.deadline();
             tick.expires_after(milliseconds(2));
             auto op = tick.async_wait(asio::as_tuple(asio::deferred));
             static_cast<void>(co_await std::move(op));
@@ -406,6 +405,10 @@ TEST_P(lock_faults_test, a_share_of_throttled_requests_is_survived) {
     EXPECT_FALSE(watch->lost_at.has_value()) << "lost: " << to_string(watch->reason);
     EXPECT_TRUE(l.held());
     EXPECT_GT(proxy_->counters().throttle, 0u);
+    const lock_client_stats stats = c.stats();
+    EXPECT_EQ(stats.held, 1u);
+    EXPECT_EQ(stats.lost_expired, 0u);
+    EXPECT_GT(stats.heartbeats_sent, 0u);
     const auto it = item(key);
     ASSERT_TRUE(it.has_value());
     EXPECT_EQ(it->record_version, l.record_version());
@@ -436,6 +439,11 @@ TEST_P(lock_faults_test, a_throttling_storm_expires_the_lease_and_reports_it) {
     EXPECT_LE(*watch->lost_at, watch->last_deadline + slack);
     EXPECT_GT(proxy_->counters().throttle, 1u) << "the heartbeats were not even tried";
     EXPECT_EQ(proxy_->counters().forwarded, 1u) << "only the grant reached the server";
+    const lock_client_stats stats = c.stats();
+    EXPECT_GT(stats.throttled, 0u) << "the storm is not visible in the client's stats";
+    EXPECT_EQ(stats.lost_expired, 1u);
+    EXPECT_GT(stats.heartbeats_failed, 0u);
+    EXPECT_EQ(stats.held, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(servers, lock_faults_test, ::testing::Values(test::dynalite_backend),
