@@ -1,7 +1,8 @@
 // The lock under network faults (DESIGN §2 "Ambiguous writes", "Losing a
-// lease"): our lock client reaches dynalite through the fault proxy, a
-// contender reaches it directly, and each test checks the documented outcome
-// of one fault — never merely that nothing crashed.
+// lease"): our lock client reaches the server (dynalite, kept-alive
+// connections; moto, a connection per request and ALL_OLD answers) through
+// the fault proxy, a contender reaches it directly, and each test checks the
+// documented outcome of one fault — never merely that nothing crashed.
 //
 // Leases are short (2 s, heartbeat every 400 ms) so the suite takes seconds;
 // the bounds leave room for a loaded machine and sanitizer builds but still
@@ -446,7 +447,8 @@ TEST_P(lock_faults_test, a_throttling_storm_expires_the_lease_and_reports_it) {
     EXPECT_EQ(stats.held, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(servers, lock_faults_test, ::testing::Values(test::dynalite_backend),
+INSTANTIATE_TEST_SUITE_P(servers, lock_faults_test,
+                         ::testing::Values(test::dynalite_backend, test::moto_backend),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace
