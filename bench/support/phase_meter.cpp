@@ -1,7 +1,10 @@
 #include "phase_meter.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <stdexcept>
 #include <system_error>
 
 namespace dynalock::bench {
@@ -24,6 +27,15 @@ phase_cost phase_meter::elapsed() const {
     const auto cpu_us = process_cpu_us() - cpu_start_us_;
     const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall_start_;
     return {wall.count(), static_cast<double>(cpu_us)};
+}
+
+std::uint64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size_pages = 0;
+    std::uint64_t resident_pages = 0;
+    if (!(statm >> size_pages >> resident_pages))
+        throw std::runtime_error("cannot read /proc/self/statm");
+    return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace dynalock::bench

@@ -24,4 +24,7 @@ private:
     std::int64_t cpu_start_us_;
 };
 
+/// This process's resident set now (/proc/self/statm), in bytes.
+std::uint64_t resident_bytes();
+
 }  // namespace dynalock::bench
