@@ -182,6 +182,8 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         .add("throttled", end.throttled)
         .add("heartbeats_per_s", static_cast<double>(heartbeats) / hold_cost.wall_seconds)
         .add("client_cpu_us_per_heartbeat", cpu_us_per_heartbeat)
+        .add("client_sleeps_per_heartbeat",
+             static_cast<double>(hold_cost.sleeps) / static_cast<double>(heartbeats))
         .add("client_cpu_share", hold_cost.cpu_us / 1e6 / hold_cost.wall_seconds)
         // Signed: RSS can shrink when the allocator returns startup memory.
         .add("rss_bytes_per_lease",
@@ -197,6 +199,8 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         line.add("floor_conns", opts.floor_conns)
             .add("floor_req_per_s", static_cast<double>(floor->requests) / floor->cost.wall_seconds)
             .add("floor_cpu_us_per_req", floor_us)
+            .add("floor_sleeps_per_req",
+                 static_cast<double>(floor->cost.sleeps) / static_cast<double>(floor->requests))
             .add("ratio", cpu_us_per_heartbeat / floor_us);
     }
     line.print();
