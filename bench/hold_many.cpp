@@ -128,11 +128,12 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         return acquire_worker(client, opts.leases, next, acquired);
     });
     const auto acquire_cost = acquire_meter.elapsed();
-    std::fprintf(stderr, "hold_many: %zu leases acquired in %.1f s, %llu refused\n",
-                 acquired.leases.size(), acquire_cost.wall_seconds,
-                 static_cast<unsigned long long>(acquired.failures));
-
     const auto hold_start = client.stats();
+    std::fprintf(
+        stderr, "hold_many: %zu leases acquired in %.1f s, %llu refused, max gap %.0f ms\n",
+        acquired.leases.size(), acquire_cost.wall_seconds,
+        static_cast<unsigned long long>(acquired.failures), to_ms(hold_start.max_heartbeat_gap));
+
     const bench::phase_meter hold_meter;
     const auto hold_end = clock_type::now() + to_duration(opts.seconds);
     while (clock_type::now() < hold_end) {
