@@ -459,3 +459,14 @@ TEST(LeaseMachine, EndedIsFinal) {
 }
 
 }  // namespace
+
+TEST(LeaseMachine, JitterBringsTheFirstHeartbeatUpToHalfAPeriodEarlierAndLaterOnesATenth) {
+    lease_params p = default_params();
+    p.random_unit = [] { return 0.5; };
+    auto m = machine(std::move(p));
+    expect_wait(m.next(at(0ms)), at(225ms));  // 300 − 300 · 0.5 · 0.5
+    auto hb = m.next(at(225ms));
+    expect_refresh(hb, "g0", "v1", at(900ms));
+    expect_wait(m.on_write(at(240ms), ok, no_record), at(510ms));  // 225 + 300 − 300 · 0.1 · 0.5
+    EXPECT_EQ(ms(m.deadline()), 1125);  // the deadline itself never moves with jitter
+}
