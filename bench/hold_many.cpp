@@ -7,7 +7,6 @@
 // connections is measured first on the same server. Then: acquire N leases,
 // hold them T seconds, release them all; one JSON line.
 
-#include "support/join.hpp"
 #include "support/json_line.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
@@ -47,7 +46,7 @@ using clock_type = std::chrono::steady_clock;
 const std::string table_name = "dynalock_bench_hold";
 /// Acquires in flight at once, the lock client's bound on lease requests and
 /// the connection pool's size: every request in flight has its connection.
-constexpr int requests_in_flight = 64;
+constexpr std::size_t requests_in_flight = 64;
 /// Between progress lines on stderr during the hold.
 constexpr std::chrono::seconds progress_period{10};
 
@@ -73,26 +72,24 @@ asio::awaitable<void> create_table(dynalock::dynamodb_store& store) {
         throw boost::system::system_error(ec, "CreateTable " + table_name + ": " + diag.message);
 }
 
-struct acquired_set {
-    std::vector<dynalock::lease> leases;
-    std::uint64_t failures = 0;
-};
-
-/// Takes lock names from `next` until all `count` are tried, one at a time.
-asio::awaitable<void> acquire_worker(dynalock::lock_client& client, int count, int& next,
-                                     acquired_set& out) {
-    while (next < count) {
-        const int index = next++;
-        auto acquire =
-            client.async_try_acquire({.partition = lock_name(index)}, {}, as_tuple_deferred);
-        auto [ec, lease] = co_await std::move(acquire);
-        if (!ec) {
-            out.leases.push_back(std::move(lease));
-        } else if (out.failures++ == 0) {
-            std::fprintf(stderr, "hold_many: acquire %s failed: %s\n", lock_name(index).c_str(),
-                         ec.message().c_str());
-        }
+/// Acquires hold-0 to hold-(count - 1), `requests_in_flight` at a time; the first refusal is told
+/// on stderr.
+asio::awaitable<dynalock::acquire_many_result> acquire_all(dynalock::lock_client& client,
+                                                           int count) {
+    std::vector<dynalock::lock_key> keys(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i)
+        keys[static_cast<std::size_t>(i)].partition = lock_name(i);
+    auto acquire = client.async_acquire_many(std::move(keys), {.concurrency = requests_in_flight},
+                                             as_tuple_deferred);
+    auto [ec, result] = co_await std::move(acquire);
+    if (ec)
+        throw boost::system::system_error(ec, "acquire_many");
+    if (!result.refused.empty()) {
+        const auto& first = result.refused.front();
+        std::fprintf(stderr, "hold_many: acquire %s refused: %s %s\n", first.key.partition.c_str(),
+                     first.error.message().c_str(), first.message.c_str());
     }
+    co_return std::move(result);
 }
 
 std::uint64_t lost(const dynalock::lock_client_stats& s) {
@@ -121,18 +118,12 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const auto rss_before = bench::resident_bytes();
 
     const bench::phase_meter acquire_meter;
-    acquired_set acquired;
-    acquired.leases.reserve(static_cast<std::size_t>(opts.leases));
-    int next = 0;
-    co_await bench::join_all(requests_in_flight, [&](int) {
-        return acquire_worker(client, opts.leases, next, acquired);
-    });
+    const auto acquired = co_await acquire_all(client, opts.leases);
     const auto acquire_cost = acquire_meter.elapsed();
     const auto hold_start = client.stats();
-    std::fprintf(
-        stderr, "hold_many: %zu leases acquired in %.1f s, %llu refused, max gap %.0f ms\n",
-        acquired.leases.size(), acquire_cost.wall_seconds,
-        static_cast<unsigned long long>(acquired.failures), to_ms(hold_start.max_heartbeat_gap));
+    std::fprintf(stderr, "hold_many: %zu leases acquired in %.1f s, %zu refused, max gap %.0f ms\n",
+                 acquired.granted.size(), acquire_cost.wall_seconds, acquired.refused.size(),
+                 to_ms(hold_start.max_heartbeat_gap));
 
     const bench::phase_meter hold_meter;
     const auto hold_end = clock_type::now() + to_duration(opts.seconds);
@@ -172,7 +163,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         .add("heartbeat_ms", static_cast<std::int64_t>(opts.heartbeat.count()))
         .add("seconds", opts.seconds)
         .add("acquired", end.acquired)
-        .add("acquire_failures", acquired.failures)
+        .add("acquire_failures", static_cast<std::uint64_t>(acquired.refused.size()))
         .add("held_at_end", static_cast<std::uint64_t>(held.held))
         .add("lost", lost(end))
         .add("lost_stolen", end.lost_stolen)
