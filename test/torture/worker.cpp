@@ -1,0 +1,241 @@
+#include "worker.hpp"
+
+#include "checker.hpp"
+
+#include <dynalock/dynamodb_client.hpp>
+#include <dynalock/dynamodb_store.hpp>
+#include <dynalock/lock_client.hpp>
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <system_error>
+
+namespace dynalock::torture {
+namespace {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::int64_t nanoseconds_of(clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+/// The local deadline the lease believes now.
+clock::time_point believed_deadline(const lease& l) {
+    return clock::now() + l.remaining();
+}
+
+class worker {
+public:
+    explicit worker(const options& o)
+        : o_(o),
+          db_(io_.get_executor(), client_options_for(o.endpoint_url)),
+          store_(db_, {.table_name = o.lock_table}),
+          locks_(store_, {.owner = "w" + std::to_string(o.index) + "-" + std::to_string(::getpid()),
+                          .lease = o.lease,
+                          .heartbeat_period = o.lease / 4,
+                          .safety_margin = o.lease / 10,
+                          .poll_period = std::max(milliseconds(20), o.lease / 20),
+                          .request_timeout = o.lease}),
+          rng_(o.seed),
+          signals_(io_, SIGTERM, SIGINT),
+          stop_acquiring_(static_cast<std::size_t>(o.keys)),
+          log_(std::fopen(o.log_path.c_str(), "a")) {
+        if (log_ == nullptr)
+            throw std::system_error(errno, std::generic_category(), "opening " + o.log_path);
+    }
+
+    ~worker() { std::fclose(log_); }
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    void run() {
+        signals_.async_wait([this](error_code ec, int) {
+            if (!ec)
+                stop();
+        });
+        std::exception_ptr failure;
+        asio::co_spawn(io_, run_seats(), [&](std::exception_ptr e) { failure = e; });
+        io_.run();
+        if (failure)
+            std::rethrow_exception(failure);
+        append(format_line(counters_));
+    }
+
+private:
+    void stop() {
+        stopping_ = true;
+        for (auto& s : stop_acquiring_)
+            s.emit(asio::cancellation_type::terminal);
+    }
+
+    /// Each line is flushed at once: the supervisor reads the log after this
+    /// process ended, however it ended.
+    void append(const std::string& line) {
+        if (std::fputs(line.c_str(), log_) < 0 || std::fflush(log_) != 0)
+            throw std::system_error(errno, std::generic_category(), "writing " + o_.log_path);
+    }
+
+    template <class Duration>
+    Duration random_between(Duration low, Duration high) {
+        return Duration(
+            std::uniform_int_distribution<typename Duration::rep>(low.count(), high.count())(rng_));
+    }
+
+    asio::awaitable<void> run_seats() {
+        auto ex = co_await asio::this_coro::executor;
+        int running = o_.keys;
+        std::exception_ptr failure;
+        asio::steady_timer all_done(ex, clock::time_point::max());
+        for (int k = 0; k < o_.keys; ++k) {
+            asio::co_spawn(ex, seat(k), [&](std::exception_ptr e) {
+                if (e && !failure) {
+                    failure = e;
+                    stop();
+                }
+                if (--running == 0)
+                    all_done.cancel();
+            });
+        }
+        auto wait = all_done.async_wait(asio::as_tuple(asio::deferred));
+        co_await std::move(wait);
+        auto close = locks_.async_close(asio::as_tuple(asio::deferred));
+        co_await std::move(close);
+        signals_.cancel();
+        if (failure)
+            std::rethrow_exception(failure);
+    }
+
+    asio::awaitable<void> seat(int k) {
+        const std::string key = "k" + std::to_string(k);
+        auto& stop_signal = stop_acquiring_[static_cast<std::size_t>(k)];
+        while (!stopping_) {
+            const auto asked_at = clock::now();
+            auto acquire =
+                locks_.async_acquire(lock_key{key}, {},
+                                     asio::bind_cancellation_slot(
+                                         stop_signal.slot(), asio::as_tuple(asio::use_awaitable)));
+            auto [ec, l] = co_await std::move(acquire);
+            const auto granted_at = clock::now();
+            if (ec) {
+                if (ec != errc::lock_not_granted && !stopping_)
+                    ++counters_.acquire_errors;
+                continue;
+            }
+            // Until the lease exposes when its granting write was sent, the
+            // acquire's start bounds that from below.
+            hold h{.key = key,
+                   .fence = l.fence(),
+                   .owner = l.owner(),
+                   .valid_from = nanoseconds_of(asked_at),
+                   .granted_at = nanoseconds_of(granted_at)};
+            auto believed_until = l.held() ? believed_deadline(l) : granted_at;
+            auto stopped_at = clock::time_point::max();
+            auto with_lease =
+                locks_.async_with_lease(l, hold_and_write(l, key, believed_until, stopped_at),
+                                        asio::as_tuple(asio::use_awaitable));
+            auto [failure, lost] = co_await std::move(with_lease);
+            stopped_at = std::min(stopped_at, clock::now());
+            h.valid_until = nanoseconds_of(std::min(stopped_at, believed_until));
+            h.ended = lost ? std::string(to_string(l.reason())) : "released";
+            append(format_line(h));
+            if (failure)
+                std::rethrow_exception(failure);
+        }
+    }
+
+    /// The critical section: fenced writes of the key's protected item until a
+    /// random hold time is over, the worker stops, or the lease is lost (the
+    /// lock client then cancels this). Leaves in `stopped_at` when it stopped
+    /// believing and in `believed_until` the last deadline it saw before that.
+    asio::awaitable<void> hold_and_write(lease l, std::string key,
+                                         clock::time_point& believed_until,
+                                         clock::time_point& stopped_at) {
+        auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer between_writes(ex);
+        const auto hold_until = clock::now() + random_between(milliseconds(0), 2 * o_.lease);
+        while (!stopping_ && clock::now() < hold_until && l.held()) {
+            believed_until = believed_deadline(l);
+            auto write = protected_write(key, l);
+            const error_code ec = co_await std::move(write);
+            if (ec == asio::error::operation_aborted)
+                break;
+            between_writes.expires_after(random_between(milliseconds(2), milliseconds(20)));
+            auto wait = between_writes.async_wait(asio::as_tuple(asio::deferred));
+            auto [waited] = co_await std::move(wait);
+            if (waited)
+                break;
+        }
+        stopped_at = clock::now();
+    }
+
+    /// The downstream storage of the critical section: an item that accepts
+    /// a write only with a fence at least as high as any written before.
+    asio::awaitable<error_code> protected_write(const std::string& key, const lease& l) {
+        dynamodb::update_item_request req{
+            .table_name = o_.data_table,
+            .key = {{"key", attribute_value("protected-" + key)}},
+            .update_expression = "SET #fence = :fence, #owner = :owner ADD #writes :one",
+            .condition_expression = "attribute_not_exists(#fence) OR #fence <= :fence",
+            .expression_attribute_names = {{"#fence", "fence"},
+                                           {"#owner", "owner"},
+                                           {"#writes", "writes"}},
+            .expression_attribute_values = {{":fence", number{std::to_string(l.fence())}},
+                                            {":owner", attribute_value(l.owner())},
+                                            {":one", number{"1"}}},
+        };
+        auto write = db_.async_execute(std::move(req), {.deadline = clock::now() + o_.lease},
+                                       asio::as_tuple(asio::deferred));
+        auto [ec, response] = co_await std::move(write);
+        if (!ec)
+            ++counters_.protected_writes;
+        else if (ec == errc::conditional_check_failed)
+            ++counters_.stale_writes_refused;
+        else if (ec != asio::error::operation_aborted)
+            ++counters_.write_errors;
+        co_return ec;
+    }
+
+    const options& o_;
+    asio::io_context io_;
+    dynamodb::client db_;
+    dynamodb_store store_;
+    lock_client locks_;
+    std::mt19937_64 rng_;
+    asio::signal_set signals_;
+    std::vector<asio::cancellation_signal> stop_acquiring_;
+    std::FILE* log_;
+    bool stopping_ = false;
+    worker_counters counters_;
+};
+
+}  // namespace
+
+int run_worker(const options& o) {
+    try {
+        worker w(o);
+        w.run();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "torture worker " << o.index << ": " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace dynalock::torture
