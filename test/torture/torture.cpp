@@ -1,8 +1,10 @@
 // The torture test (issue 6): P worker processes contend for K lock keys for
-// T seconds against dynalite, each through its own lock client, while the
-// supervisor pauses them at random with SIGSTOP/SIGCONT (some pauses longer
-// than the lease). Every acquisition is logged with its fence and the
-// CLOCK_MONOTONIC interval in which its holder believed it held the lock;
+// T seconds against dynalite, each through its own lock client and its own
+// fault proxy (test/support/fault_proxy.hpp) whose plan changes every few
+// seconds (latency, dropped responses, resets, throttling, 500s, trickling,
+// short blackholes, clean half the time), while the supervisor pauses them
+// at random with SIGSTOP/SIGCONT (some pauses longer than the lease). Every acquisition is logged
+// with its fence and the CLOCK_MONOTONIC interval in which its holder believed it held the lock;
 // while holding, a worker writes a protected item that refuses fences lower
 // than one already written. After the workers stop, the checker reads every
 // log and prints one JSON line; the exit status is non-zero on any overlap of

@@ -1,6 +1,7 @@
 #include "worker.hpp"
 
 #include "checker.hpp"
+#include "support/fault_proxy.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -13,7 +14,10 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,6 +28,7 @@
 #include <random>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace dynalock::torture {
 namespace {
@@ -41,11 +46,46 @@ clock::time_point believed_deadline(const lease& l) {
     return clock::now() + l.remaining();
 }
 
+/// The worker's fault proxy between its client and the server, on a thread
+/// of its own so that the proxy's I/O does not queue behind the worker's.
+class proxy_thread {
+public:
+    proxy_thread(const std::string& upstream_url, std::uint64_t seed)
+        : proxy_(io_.get_executor(), test::upstream_endpoint(upstream_url).host,
+                 test::upstream_endpoint(upstream_url).port, seed),
+          thread_([this] { io_.run(); }) {}
+
+    ~proxy_thread() {
+        asio::post(io_, [this] {
+            proxy_.close();
+            io_.stop();
+        });
+        thread_.join();
+    }
+    proxy_thread(const proxy_thread&) = delete;
+    proxy_thread& operator=(const proxy_thread&) = delete;
+
+    test::fault_proxy& proxy() noexcept { return proxy_; }
+
+private:
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> keep_running_{io_.get_executor()};
+    test::fault_proxy proxy_;
+    std::thread thread_;
+};
+
+/// Requests that got a fault of any kind, latency included.
+std::uint64_t faulted_requests(const test::fault_counters& c) {
+    return c.delayed + c.drop_response + c.reset_request + c.reset_response + c.throttle +
+           c.server_error + c.trickle + c.blackhole;
+}
+
 class worker {
 public:
     explicit worker(const options& o)
         : o_(o),
-          db_(io_.get_executor(), client_options_for(o.endpoint_url)),
+          faults_(o.endpoint_url, o.seed),
+          db_(io_.get_executor(), client_options_for(faults_.proxy().url())),
           store_(db_, {.table_name = o.lock_table}),
           locks_(store_, {.owner = "w" + std::to_string(o.index) + "-" + std::to_string(::getpid()),
                           .lease = o.lease,
@@ -55,6 +95,7 @@ public:
                           .request_timeout = o.lease}),
           rng_(o.seed),
           signals_(io_, SIGTERM, SIGINT),
+          next_plan_(io_),
           stop_acquiring_(static_cast<std::size_t>(o.keys)),
           log_(std::fopen(o.log_path.c_str(), "a")) {
         if (log_ == nullptr)
@@ -75,12 +116,16 @@ public:
         io_.run();
         if (failure)
             std::rethrow_exception(failure);
+        counters_.faults = faulted_requests(faults_.proxy().counters());
         append(format_line(counters_));
     }
 
 private:
     void stop() {
         stopping_ = true;
+        // A clean network from here on, so that releases get through.
+        faults_.proxy().set_plan({});
+        next_plan_.cancel();
         for (auto& s : stop_acquiring_)
             s.emit(asio::cancellation_type::terminal);
     }
@@ -103,6 +148,7 @@ private:
         int running = o_.keys;
         std::exception_ptr failure;
         asio::steady_timer all_done(ex, clock::time_point::max());
+        asio::co_spawn(ex, change_fault_plans(), asio::detached);
         for (int k = 0; k < o_.keys; ++k) {
             asio::co_spawn(ex, seat(k), [&](std::exception_ptr e) {
                 if (e && !failure) {
@@ -120,6 +166,49 @@ private:
         signals_.cancel();
         if (failure)
             std::rethrow_exception(failure);
+    }
+
+    /// A new fault plan every 1 to 3 s: half the periods clean, the others
+    /// one kind of fault each, a blackhole at most about a lease long.
+    asio::awaitable<void> change_fault_plans() {
+        while (!stopping_) {
+            auto period = random_between(milliseconds(1000), milliseconds(3000));
+            test::fault_plan plan;
+            switch (std::uniform_int_distribution<int>(0, 15)(rng_)) {
+                case 8:
+                case 9:
+                    plan.latency = random_between(milliseconds(10), o_.lease / 4);
+                    plan.latency_jitter = random_between(milliseconds(0), o_.lease / 4);
+                    break;
+                case 10:
+                    plan.drop_response = 0.2;
+                    break;
+                case 11:
+                    plan.reset_request = 0.1;
+                    plan.reset_response = 0.1;
+                    break;
+                case 12:
+                    plan.throttle = 0.3;
+                    break;
+                case 13:
+                    plan.server_error = 0.2;
+                    break;
+                case 14:
+                    plan.trickle = 0.3;
+                    break;
+                case 15:
+                    plan.blackhole = true;
+                    period = random_between(o_.lease / 4, o_.lease + o_.lease / 2);
+                    break;
+                default:
+                    break;  // clean
+            }
+            faults_.proxy().set_plan(plan);
+            next_plan_.expires_after(period);
+            auto wait = next_plan_.async_wait(asio::as_tuple(asio::deferred));
+            co_await std::move(wait);
+        }
+        faults_.proxy().set_plan({});
     }
 
     asio::awaitable<void> seat(int k) {
@@ -214,11 +303,13 @@ private:
 
     const options& o_;
     asio::io_context io_;
+    proxy_thread faults_;
     dynamodb::client db_;
     dynamodb_store store_;
     lock_client locks_;
     std::mt19937_64 rng_;
     asio::signal_set signals_;
+    asio::steady_timer next_plan_;
     std::vector<asio::cancellation_signal> stop_acquiring_;
     std::FILE* log_;
     bool stopping_ = false;
