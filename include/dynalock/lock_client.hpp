@@ -3,6 +3,7 @@
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
+#include <dynalock/lock_client_stats.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/store.hpp>
 
@@ -49,6 +50,14 @@ struct lock_client_options {
     /// succeeded since; zero: never.
     std::chrono::milliseconds danger_zone{};
     std::function<void(const dynalock::lease&)> on_danger{};
+    /// Called when a request of this client was throttled (after the store's
+    /// own retries), with the lock's key; the lease's deadline still bounds
+    /// every retry.
+    std::function<void(const lock_key&)> on_throttled{};
+    /// The bound on lease requests (heartbeats, releases) in flight at once;
+    /// match it to the store's connections (http_options::max_connections).
+    /// Throttling halves the bound in use, each success adds one back.
+    std::size_t max_in_flight = 64;
     /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
     bool automatic_heartbeats = true;
     /// Release by deleting the item instead of marking it released (the
@@ -103,6 +112,8 @@ public:
 
     executor_type get_executor() const;
     const lock_client_options& options() const noexcept;
+    /// Counters of what the client did so far, and what it holds now.
+    lock_client_stats stats() const;
 
     /// Acquires `key`: at once when it is free or released; when held, after
     /// its holder's record version stayed the same for longer than the lease
@@ -216,6 +227,7 @@ private:
     boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);
 
     struct impl;
+    friend struct detail::lease_state;
     std::shared_ptr<impl> impl_;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <stdexcept>
 
 namespace dynalock::lock {
@@ -94,6 +95,11 @@ std::string random_hex(std::size_t bytes) {
 
 std::string new_record_version() {
     return random_hex(16);
+}
+
+double random_unit() {
+    thread_local std::minstd_rand generator{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
 }
 
 bool is_lock_attribute(std::string_view name) noexcept {

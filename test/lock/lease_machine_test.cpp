@@ -62,8 +62,8 @@ lock_record ours(std::string version, milliseconds l = lease) {
 }
 
 lease_machine machine(lease_params p = default_params()) {
-    return lease_machine(
-        std::move(p), [n = 0]() mutable { return "v" + std::to_string(++n); }, ours("g0"), at(0ms));
+    p.new_version = [n = 0]() mutable { return "v" + std::to_string(++n); };
+    return lease_machine(std::make_shared<const lease_params>(std::move(p)), ours("g0"), at(0ms));
 }
 
 write_result with_record(lock_record r) {
