@@ -41,11 +41,6 @@ std::int64_t nanoseconds_of(clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// The local deadline the lease believes now.
-clock::time_point believed_deadline(const lease& l) {
-    return clock::now() + l.remaining();
-}
-
 /// The worker's fault proxy between its client and the server, on a thread
 /// of its own so that the proxy's I/O does not queue behind the worker's.
 class proxy_thread {
@@ -215,33 +210,36 @@ private:
         const std::string key = "k" + std::to_string(k);
         auto& stop_signal = stop_acquiring_[static_cast<std::size_t>(k)];
         while (!stopping_) {
-            const auto asked_at = clock::now();
             auto acquire =
                 locks_.async_acquire(lock_key{key}, {},
                                      asio::bind_cancellation_slot(
                                          stop_signal.slot(), asio::as_tuple(asio::use_awaitable)));
             auto [ec, l] = co_await std::move(acquire);
             const auto granted_at = clock::now();
+            if (ec == errc::lock_not_granted || stopping_)
+                continue;
             if (ec) {
-                if (ec != errc::lock_not_granted && !stopping_)
-                    ++counters_.acquire_errors;
+                // A fault (reset, 500, timeout): try again soon, not at once.
+                ++counters_.acquire_errors;
+                asio::steady_timer backoff(co_await asio::this_coro::executor,
+                                           random_between(milliseconds(10), milliseconds(50)));
+                auto wait = backoff.async_wait(asio::as_tuple(asio::deferred));
+                co_await std::move(wait);
                 continue;
             }
-            // Until the lease exposes when its granting write was sent, the
-            // acquire's start bounds that from below.
             hold h{.key = key,
                    .fence = l.fence(),
                    .owner = l.owner(),
-                   .valid_from = nanoseconds_of(asked_at),
+                   .valid_from = nanoseconds_of(l.acquired_at()),
                    .granted_at = nanoseconds_of(granted_at)};
-            auto believed_until = l.held() ? believed_deadline(l) : granted_at;
             auto stopped_at = clock::time_point::max();
-            auto with_lease =
-                locks_.async_with_lease(l, hold_and_write(l, key, believed_until, stopped_at),
-                                        asio::as_tuple(asio::use_awaitable));
+            auto with_lease = locks_.async_with_lease(l, hold_and_write(l, key, stopped_at),
+                                                      asio::as_tuple(asio::use_awaitable));
             auto [failure, lost] = co_await std::move(with_lease);
             stopped_at = std::min(stopped_at, clock::now());
-            h.valid_until = nanoseconds_of(std::min(stopped_at, believed_until));
+            // The deadline only moves with successful heartbeats, and stays
+            // where it was when the lease ends.
+            h.valid_until = nanoseconds_of(std::min(stopped_at, l.deadline()));
             h.ended = lost ? std::string(to_string(l.reason())) : "released";
             append(format_line(h));
             if (failure)
@@ -251,16 +249,16 @@ private:
 
     /// The critical section: fenced writes of the key's protected item until a
     /// random hold time is over, the worker stops, or the lease is lost (the
-    /// lock client then cancels this). Leaves in `stopped_at` when it stopped
-    /// believing and in `believed_until` the last deadline it saw before that.
-    asio::awaitable<void> hold_and_write(lease l, std::string key,
-                                         clock::time_point& believed_until,
-                                         clock::time_point& stopped_at) {
+    /// lock client then cancels this). Leaves in `stopped_at` when it stopped.
+    asio::awaitable<void> hold_and_write(lease l, std::string key, clock::time_point& stopped_at) {
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer between_writes(ex);
-        const auto hold_until = clock::now() + random_between(milliseconds(0), 2 * o_.lease);
+        // Half the holds short (many grants), half long (many heartbeats).
+        const auto hold_for = std::bernoulli_distribution(0.5)(rng_)
+                                  ? random_between(milliseconds(0), o_.lease / 4)
+                                  : random_between(o_.lease / 4, 2 * o_.lease);
+        const auto hold_until = clock::now() + hold_for;
         while (!stopping_ && clock::now() < hold_until && l.held()) {
-            believed_until = believed_deadline(l);
             auto write = protected_write(key, l);
             const error_code ec = co_await std::move(write);
             if (ec == asio::error::operation_aborted)
