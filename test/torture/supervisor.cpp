@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -265,7 +266,7 @@ int run_supervisor(const options& o, const char* program) {
     std::vector<std::string> logs;
     pauser pauses(seed, o.lease);
     std::vector<std::string> failures;
-    std::uint64_t worker_failures = 0;
+    std::vector<bool> worker_failed(static_cast<std::size_t>(o.processes));
     {
         worker_group group;
         for (int i = 0; i < o.processes; ++i) {
@@ -293,7 +294,7 @@ int run_supervisor(const options& o, const char* program) {
         for (std::size_t i = 0; i < group.workers().size(); ++i) {
             const int status = group.workers()[i].status;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                ++worker_failures;
+                worker_failed[i] = true;
                 failures.push_back("worker " + std::to_string(i) + " " + describe_status(status));
             }
         }
@@ -309,12 +310,12 @@ int run_supervisor(const options& o, const char* program) {
         try {
             log = parse_log(in, logs[i]);
         } catch (const std::runtime_error& e) {
-            ++worker_failures;
+            worker_failed[i] = true;
             failures.push_back(e.what());
         }
         holds.insert(holds.end(), log.holds.begin(), log.holds.end());
         if (!log.counters) {
-            ++worker_failures;
+            worker_failed[i] = true;
             failures.push_back("worker " + std::to_string(i) + " left no counters in " + logs[i]);
             continue;
         }
@@ -342,7 +343,8 @@ int run_supervisor(const options& o, const char* program) {
         .add("protected_writes", total.protected_writes)
         .add("write_errors", total.write_errors)
         .add("acquire_errors", total.acquire_errors)
-        .add("worker_failures", worker_failures);
+        .add("worker_failures", static_cast<std::uint64_t>(
+                                    std::count(worker_failed.begin(), worker_failed.end(), true)));
     line.print();
 
     if (v.acquisitions == 0)

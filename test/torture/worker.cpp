@@ -244,6 +244,13 @@ private:
             append(format_line(h));
             if (failure)
                 std::rethrow_exception(failure);
+            // Else the releasing seat would nearly always win the released
+            // lock again, before the others' next poll.
+            asio::steady_timer rest(
+                co_await asio::this_coro::executor,
+                random_between(milliseconds(0), 2 * locks_.options().poll_period));
+            auto wait = rest.async_wait(asio::as_tuple(asio::deferred));
+            co_await std::move(wait);
         }
     }
 
