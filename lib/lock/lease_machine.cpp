@@ -30,7 +30,12 @@ clock::time_point lease_machine::next_heartbeat_after(clock::time_point renewed_
         period -=
             std::chrono::duration_cast<clock::duration>(period * max_spread * p_->random_unit());
     }
-    return renewed_at + period;
+    auto at = renewed_at + period;
+    const auto tick = std::chrono::duration_cast<clock::duration>(p_->heartbeat_tick);
+    if (tick > clock::duration::zero() && at - at.time_since_epoch() % tick > renewed_at) {
+        at -= at.time_since_epoch() % tick;
+    }
+    return at;
 }
 
 void lease_machine::request_release(std::optional<bytes> data) {

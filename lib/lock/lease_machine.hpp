@@ -40,6 +40,10 @@ struct lease_params {
     bool delete_on_release = false;
     /// A fresh record version for every heartbeat.
     std::function<std::string()> new_version{};
+    /// Heartbeats fall on multiples of this on the steady clock (earlier,
+    /// never later than due), so that those due close together share one
+    /// wake-up of the client; zero: at their exact times.
+    milliseconds heartbeat_tick{};
     /// Uniform in [0, 1), to spread heartbeats in time; empty: no spreading
     /// (heartbeats exactly one period after the last success).
     std::function<double()> random_unit{};

@@ -1,0 +1,89 @@
+#pragma once
+
+// The torture test's logs and their verdict. Each worker process appends one
+// line per acquisition and, when it stops, one line of counters; the checker
+// reads every worker's log after all of them stopped. Times are steady_clock
+// (CLOCK_MONOTONIC) nanoseconds, comparable between processes of one host.
+
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dynalock::torture {
+
+/// One acquisition, as its holder saw it.
+struct hold {
+    std::string key{};
+    std::uint64_t fence = 0;
+    std::string owner{};
+    /// When the granting write was sent: the lease is counted from here.
+    std::int64_t valid_from = 0;
+    /// The last local deadline believed while holding, cut at the moment the
+    /// holder stopped (work finished, or loss noticed).
+    std::int64_t valid_until = 0;
+    /// When the grant reached the holder: it cannot believe before this.
+    std::int64_t granted_at = 0;
+    /// "released", or the loss_reason name (stolen, expired, client_closed).
+    std::string ended{};
+
+    /// Believed over [granted_at, valid_until); empty when the grant arrived
+    /// after its deadline (the holder never believed it held the lock).
+    /// Overlaps are judged on this interval, not from valid_from: a grant of
+    /// a released lock is conditioned on nothing but the release, so its
+    /// write may linger (a paused sender, a slow network) while another
+    /// holder takes and releases the lock, and then rightly apply; its holder
+    /// believes only from the answer on, yet [valid_from, …) spans the other.
+    bool believed() const noexcept { return valid_until > granted_at; }
+
+    friend bool operator==(const hold&, const hold&) = default;
+};
+
+/// What one worker counted; written once, when it stops.
+struct worker_counters {
+    std::uint64_t faults = 0;  ///< fault periods of its proxy
+    std::uint64_t protected_writes = 0;
+    std::uint64_t stale_writes_refused = 0;
+    std::uint64_t write_errors = 0;    ///< protected writes that failed otherwise
+    std::uint64_t acquire_errors = 0;  ///< acquires that failed other than not granted
+
+    friend bool operator==(const worker_counters&, const worker_counters&) = default;
+};
+
+/// One worker's log.
+struct worker_log {
+    std::vector<hold> holds{};
+    /// Absent when the worker did not stop cleanly.
+    std::optional<worker_counters> counters{};
+};
+
+std::string format_line(const hold& h);
+std::string format_line(const worker_counters& c);
+
+/// Reads a log; throws std::runtime_error naming `source` and the line for
+/// anything malformed (a log is ours: a bad line means a broken worker).
+worker_log parse_log(std::istream& in, std::string_view source);
+
+struct verdict {
+    std::uint64_t acquisitions = 0;
+    /// Grants whose previous grant of the key (by fence) belonged to another
+    /// owner that had not released it.
+    std::uint64_t takeovers = 0;
+    /// Pairs of holds of one key whose believed intervals intersect.
+    std::uint64_t overlaps = 0;
+    /// Grants of a key that reached their holder after a grant with a
+    /// greater or equal fence (equal fences always count; a smaller fence is
+    /// excused only for a grant that arrived already expired, never believed).
+    std::uint64_t fence_regressions = 0;
+
+    /// Safe (no overlap, no regression) and something was tested at all.
+    bool passed() const noexcept {
+        return acquisitions > 0 && overlaps == 0 && fence_regressions == 0;
+    }
+};
+
+verdict check(std::vector<hold> holds);
+
+}  // namespace dynalock::torture

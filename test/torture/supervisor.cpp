@@ -1,0 +1,365 @@
+#include "supervisor.hpp"
+
+#include "checker.hpp"
+#include "json_line.hpp"
+#include "server.hpp"
+
+#include <dynalock/dynamodb_client.hpp>
+#include <dynalock/dynamodb_store.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace dynalock::torture {
+namespace {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void note_interruption(int) {
+    interrupted = 1;
+}
+
+void create_tables(const std::string& endpoint_url, const std::string& lock_table,
+                   const std::string& data_table) {
+    asio::io_context io;
+    dynamodb::client db(io.get_executor(), client_options_for(endpoint_url));
+    dynamodb_store locks(db, {.table_name = lock_table});
+    dynamodb_store data(db, {.table_name = data_table});
+    auto create = [&]() -> asio::awaitable<void> {
+        for (dynamodb_store* store : {&locks, &data}) {
+            auto op = store->async_create_table({}, asio::as_tuple(asio::deferred));
+            auto [ec] = co_await std::move(op);
+            if (ec)
+                throw std::system_error(
+                    ec, "creating table " + store->options().table_name + " at " + endpoint_url);
+        }
+    };
+    auto done = asio::co_spawn(io, create(), asio::use_future);
+    io.run();
+    done.get();
+}
+
+/// A worker process and its pause schedule.
+struct worker_process {
+    pid_t pid = -1;
+    bool running = false;
+    bool paused = false;
+    clock::time_point next_change{};  ///< the next pause, or the end of this one
+    int status = 0;                   ///< waitpid's, once it ended
+};
+
+/// The worker processes. Each runs in its own process group (a Ctrl-C on the
+/// terminal reaches only the supervisor, which stops them in order) and gets
+/// SIGKILL from the kernel should the supervisor die without stopping them.
+/// Whatever happens, the destructor leaves no worker running.
+class worker_group {
+public:
+    worker_group() = default;
+    worker_group(const worker_group&) = delete;
+    worker_group& operator=(const worker_group&) = delete;
+
+    ~worker_group() {
+        for (auto& w : workers_) {
+            if (w.running) {
+                ::kill(w.pid, SIGKILL);
+                reap(w, 0);
+            }
+        }
+    }
+
+    std::vector<worker_process>& workers() { return workers_; }
+
+    void spawn(const std::vector<std::string>& args) {
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+
+        // Our stop signals stay blocked across the fork, so none is handled
+        // in the child before it resets them.
+        sigset_t blocked;
+        sigset_t previous;
+        sigemptyset(&blocked);
+        for (const int sig : stop_signals)
+            sigaddset(&blocked, sig);
+        ::sigprocmask(SIG_BLOCK, &blocked, &previous);
+        const pid_t parent = ::getpid();
+        const pid_t pid = ::fork();
+        if (pid == 0) {  // only async-signal-safe calls until exec
+            ::setpgid(0, 0);
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent)
+                ::_exit(126);
+            for (const int sig : stop_signals)
+                ::signal(sig, SIG_DFL);
+            ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+            const int null_fd = ::open("/dev/null", O_RDONLY);
+            if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 ||
+                ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                ::_exit(126);
+            ::execv("/proc/self/exe", argv.data());
+            ::_exit(127);
+        }
+        const int fork_errno = errno;
+        if (pid > 0) {
+            ::setpgid(pid, pid);
+            workers_.push_back({.pid = pid, .running = true});
+        }
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+        if (pid < 0)
+            throw std::system_error(fork_errno, std::generic_category(), "fork");
+    }
+
+    /// True when `w` has ended (now reaped).
+    static bool reap(worker_process& w, int flags) {
+        if (!w.running)
+            return true;
+        pid_t got;
+        do {
+            got = ::waitpid(w.pid, &w.status, flags);
+        } while (got < 0 && errno == EINTR);
+        if (got == w.pid || got < 0) {  // got < 0: not our child any more
+            w.running = false;
+            return true;
+        }
+        return false;
+    }
+
+    /// Resumes and asks every worker to stop; after `grace`, kills the rest.
+    void stop_all(clock::duration grace) {
+        for (auto& w : workers_) {
+            if (w.running) {
+                ::kill(w.pid, SIGCONT);
+                w.paused = false;
+                ::kill(w.pid, SIGTERM);
+            }
+        }
+        const auto give_up = clock::now() + grace;
+        for (auto& w : workers_) {
+            while (!reap(w, WNOHANG) && clock::now() < give_up)
+                std::this_thread::sleep_for(milliseconds(10));
+            if (w.running) {
+                std::cerr << "torture: worker pid " << w.pid << " did not stop, killing it\n";
+                ::kill(w.pid, SIGKILL);
+                reap(w, 0);
+            }
+        }
+    }
+
+private:
+    std::vector<worker_process> workers_;
+};
+
+std::string describe_status(int status) {
+    if (WIFEXITED(status))
+        return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
+    return "ended with wait status " + std::to_string(status);
+}
+
+/// Random SIGSTOP/SIGCONT of the workers, each on its own schedule: a pause
+/// every 0.5 to 4 s, two in five of them longer than the lease (up to three
+/// leases), the others up to half a lease.
+class pauser {
+public:
+    pauser(std::uint64_t seed, milliseconds lease) : rng_(seed), lease_(lease) {}
+
+    void schedule_next_pause(worker_process& w, clock::time_point now) {
+        w.next_change = now + between(milliseconds(500), milliseconds(4000));
+    }
+
+    void step(worker_process& w, clock::time_point now) {
+        if (!w.running || now < w.next_change)
+            return;
+        if (w.paused) {
+            ::kill(w.pid, SIGCONT);
+            w.paused = false;
+            schedule_next_pause(w, now);
+            return;
+        }
+        const bool long_pause = std::bernoulli_distribution(0.4)(rng_);
+        const auto length =
+            long_pause ? between(lease_, 3 * lease_) : between(milliseconds(10), lease_ / 2);
+        ::kill(w.pid, SIGSTOP);
+        w.paused = true;
+        w.next_change = now + length;
+        ++pauses_;
+    }
+
+    std::uint64_t pauses() const noexcept { return pauses_; }
+
+private:
+    milliseconds between(milliseconds low, milliseconds high) {
+        return milliseconds(
+            std::uniform_int_distribution<milliseconds::rep>(low.count(), high.count())(rng_));
+    }
+
+    std::mt19937_64 rng_;
+    milliseconds lease_;
+    std::uint64_t pauses_ = 0;
+};
+
+std::string make_run_directory() {
+    std::string path =
+        (std::filesystem::temp_directory_path() / "dynalock-torture-XXXXXX").string();
+    if (::mkdtemp(path.data()) == nullptr)
+        throw std::system_error(errno, std::generic_category(), "mkdtemp " + path);
+    return path;
+}
+
+}  // namespace
+
+int run_supervisor(const options& o, const char* program) {
+    const std::uint64_t seed = o.seed_given ? o.seed : std::random_device{}();
+    std::string endpoint_url = o.endpoint_url;
+    if (endpoint_url.empty()) {
+        if (const char* url = std::getenv("DYNALOCK_TEST_DYNALITE_URL"); url && *url)
+            endpoint_url = url;
+    }
+    bench::bench_server server(endpoint_url);
+    endpoint_url = server.address().url;
+
+    const std::string tables =
+        "torture-" + std::to_string(::getpid()) + "-" + std::to_string(seed % 1'000'000);
+    create_tables(endpoint_url, tables + "-locks", tables + "-data");
+    const std::string run_directory = make_run_directory();
+    std::cerr << "torture: " << o.processes << " workers, " << o.keys << " keys, " << o.seconds
+              << " s, lease " << o.lease.count() << " ms, seed " << seed << ", server "
+              << endpoint_url << ", logs in " << run_directory << "\n";
+
+    struct sigaction action {};
+    action.sa_handler = note_interruption;
+    sigemptyset(&action.sa_mask);
+    for (const int sig : stop_signals)
+        ::sigaction(sig, &action, nullptr);
+
+    std::vector<std::string> logs;
+    pauser pauses(seed, o.lease);
+    std::vector<std::string> failures;
+    std::vector<bool> worker_failed(static_cast<std::size_t>(o.processes));
+    {
+        worker_group group;
+        for (int i = 0; i < o.processes; ++i) {
+            logs.push_back(run_directory + "/worker-" + std::to_string(i) + ".log");
+            group.spawn({program, "--worker", "--index", std::to_string(i), "--endpoint-url",
+                         endpoint_url, "--lock-table", tables + "-locks", "--data-table",
+                         tables + "-data", "--keys", std::to_string(o.keys), "--lease-ms",
+                         std::to_string(o.lease.count()), "--seed", std::to_string(seed + 1 + i),
+                         "--log", logs.back()});
+        }
+        const auto start = clock::now();
+        for (auto& w : group.workers())
+            pauses.schedule_next_pause(w, start);
+        const auto end = start + std::chrono::duration_cast<clock::duration>(
+                                     std::chrono::duration<double>(o.seconds));
+        bool early_exit = false;
+        while (!interrupted && !early_exit && clock::now() < end) {
+            for (auto& w : group.workers()) {
+                early_exit = early_exit || worker_group::reap(w, WNOHANG);
+                pauses.step(w, clock::now());
+            }
+            std::this_thread::sleep_for(milliseconds(5));
+        }
+        group.stop_all(3 * o.lease + std::chrono::seconds(5));
+        for (std::size_t i = 0; i < group.workers().size(); ++i) {
+            const int status = group.workers()[i].status;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                worker_failed[i] = true;
+                failures.push_back("worker " + std::to_string(i) + " " + describe_status(status));
+            }
+        }
+    }
+    if (interrupted)
+        failures.push_back("interrupted by a signal");
+
+    std::vector<hold> holds;
+    worker_counters total;
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+        std::ifstream in(logs[i]);
+        worker_log log;
+        try {
+            log = parse_log(in, logs[i]);
+        } catch (const std::runtime_error& e) {
+            worker_failed[i] = true;
+            failures.push_back(e.what());
+        }
+        holds.insert(holds.end(), log.holds.begin(), log.holds.end());
+        if (!log.counters) {
+            worker_failed[i] = true;
+            failures.push_back("worker " + std::to_string(i) + " left no counters in " + logs[i]);
+            continue;
+        }
+        total.faults += log.counters->faults;
+        total.protected_writes += log.counters->protected_writes;
+        total.stale_writes_refused += log.counters->stale_writes_refused;
+        total.write_errors += log.counters->write_errors;
+        total.acquire_errors += log.counters->acquire_errors;
+    }
+    const verdict v = check(std::move(holds));
+
+    bench::json_line line;
+    line.add("processes", o.processes)
+        .add("keys", o.keys)
+        .add("seconds", o.seconds)
+        .add("lease_ms", static_cast<std::int64_t>(o.lease.count()))
+        .add("seed", seed)
+        .add("acquisitions", v.acquisitions)
+        .add("takeovers", v.takeovers)
+        .add("pauses", pauses.pauses())
+        .add("faults", total.faults)
+        .add("overlaps", v.overlaps)
+        .add("fence_regressions", v.fence_regressions)
+        .add("stale_writes_refused", total.stale_writes_refused)
+        .add("protected_writes", total.protected_writes)
+        .add("write_errors", total.write_errors)
+        .add("acquire_errors", total.acquire_errors)
+        .add("worker_failures", static_cast<std::uint64_t>(
+                                    std::count(worker_failed.begin(), worker_failed.end(), true)));
+    line.print();
+
+    if (v.acquisitions == 0)
+        failures.push_back("nothing was acquired: the run tested nothing");
+    if (v.overlaps != 0 || v.fence_regressions != 0)
+        failures.push_back("the lock was not safe: " + std::to_string(v.overlaps) + " overlaps, " +
+                           std::to_string(v.fence_regressions) + " fence regressions");
+    for (const auto& f : failures)
+        std::cerr << "torture: FAILED: " << f << "\n";
+    if (!failures.empty()) {
+        std::cerr << "torture: logs kept in " << run_directory << "\n";
+        return 1;
+    }
+    std::filesystem::remove_all(run_directory);
+    return 0;
+}
+
+}  // namespace dynalock::torture
