@@ -30,13 +30,30 @@ bool parse_int(std::string_view text, Int& out) {
 }
 
 bool parse_hold(const std::vector<std::string_view>& f, hold& h) {
-    if (f.size() != 8 || f[1].empty() || f[3].empty() || f[7].empty())
+    if (f.size() != 11 || f[1].empty() || f[3].empty() || f[7].empty())
         return false;
     h.key = f[1];
     h.owner = f[3];
     h.ended = f[7];
     return parse_int(f[2], h.fence) && parse_int(f[4], h.valid_from) &&
-           parse_int(f[5], h.valid_until) && parse_int(f[6], h.granted_at);
+           parse_int(f[5], h.valid_until) && parse_int(f[6], h.granted_at) &&
+           parse_int(f[8], h.writes_accepted) && parse_int(f[9], h.writes_unknown) &&
+           parse_int(f[10], h.first_accepted_at);
+}
+
+constexpr write_outcome write_outcomes[] = {write_outcome::accepted, write_outcome::refused,
+                                            write_outcome::unknown};
+
+bool parse_zombie(const std::vector<std::string_view>& f, zombie_write& z) {
+    if (f.size() != 5 || f[1].empty())
+        return false;
+    z.key = f[1];
+    const auto outcome = std::find_if(std::begin(write_outcomes), std::end(write_outcomes),
+                                      [&](write_outcome o) { return to_string(o) == f[4]; });
+    if (outcome == std::end(write_outcomes))
+        return false;
+    z.outcome = *outcome;
+    return parse_int(f[2], z.fence) && parse_int(f[3], z.sent_at);
 }
 
 bool parse_counters(const std::vector<std::string_view>& f, worker_counters& c) {
@@ -91,10 +108,29 @@ std::uint64_t count_takeovers(std::vector<const hold*> holds) {
 
 }  // namespace
 
+std::string_view to_string(write_outcome o) noexcept {
+    switch (o) {
+        case write_outcome::accepted:
+            return "accepted";
+        case write_outcome::refused:
+            return "refused";
+        case write_outcome::unknown:
+            break;
+    }
+    return "unknown";
+}
+
 std::string format_line(const hold& h) {
     return "hold," + h.key + ',' + std::to_string(h.fence) + ',' + h.owner + ',' +
            std::to_string(h.valid_from) + ',' + std::to_string(h.valid_until) + ',' +
-           std::to_string(h.granted_at) + ',' + h.ended + '\n';
+           std::to_string(h.granted_at) + ',' + h.ended + ',' + std::to_string(h.writes_accepted) +
+           ',' + std::to_string(h.writes_unknown) + ',' + std::to_string(h.first_accepted_at) +
+           '\n';
+}
+
+std::string format_line(const zombie_write& z) {
+    return "zombie," + z.key + ',' + std::to_string(z.fence) + ',' + std::to_string(z.sent_at) +
+           ',' + std::string(to_string(z.outcome)) + '\n';
 }
 
 std::string format_line(const worker_counters& c) {
@@ -113,6 +149,8 @@ worker_log parse_log(std::istream& in, std::string_view source) {
             ok = false;  // the counters line is the last one
         } else if (fields[0] == "hold") {
             ok = parse_hold(fields, log.holds.emplace_back());
+        } else if (fields[0] == "zombie") {
+            ok = parse_zombie(fields, log.zombie_writes.emplace_back());
         } else if (fields[0] == "counters") {
             ok = parse_counters(fields, log.counters.emplace());
         }
@@ -133,6 +171,68 @@ verdict check(std::vector<hold> holds) {
         v.overlaps += count_overlaps(of_key);
         v.fence_regressions += count_fence_regressions(of_key);
         v.takeovers += count_takeovers(of_key);
+    }
+    return v;
+}
+
+zombie_verdict check_zombie_writes(const std::vector<hold>& holds,
+                                   const std::vector<zombie_write>& zombies) {
+    zombie_verdict v;
+    for (const zombie_write& z : zombies) {
+        ++v.writes;
+        if (z.outcome == write_outcome::refused)
+            ++v.refused;
+        if (z.outcome != write_outcome::accepted)
+            continue;
+        ++v.accepted;
+        const bool higher_fence_written_before =
+            std::any_of(holds.begin(), holds.end(), [&](const hold& h) {
+                return h.key == z.key && h.fence > z.fence && h.writes_accepted > 0 &&
+                       h.first_accepted_at < z.sent_at;
+            });
+        if (higher_fence_written_before)
+            ++v.wrongly_accepted;
+    }
+    return v;
+}
+
+protected_items_verdict check_protected_items(const std::vector<hold>& holds,
+                                              const std::vector<zombie_write>& zombies,
+                                              const stored_fences& stored) {
+    struct written {
+        std::optional<std::uint64_t> highest_accepted{};
+        std::set<std::uint64_t> unknown{};
+    };
+    std::map<std::string_view, written> by_key;
+    const auto note = [&](std::string_view key, std::uint64_t fence, bool accepted, bool unknown) {
+        written& w = by_key[key];
+        if (accepted)
+            w.highest_accepted = std::max(w.highest_accepted.value_or(0), fence);
+        if (unknown)
+            w.unknown.insert(fence);
+    };
+    for (const hold& h : holds)
+        note(h.key, h.fence, h.writes_accepted > 0, h.writes_unknown > 0);
+    for (const zombie_write& z : zombies)
+        note(z.key, z.fence, z.outcome == write_outcome::accepted,
+             z.outcome == write_outcome::unknown);
+
+    const auto describe = [](const std::optional<std::uint64_t>& fence) {
+        return fence ? std::to_string(*fence) : std::string("none");
+    };
+    protected_items_verdict v;
+    for (const auto& [key, fence] : stored) {
+        ++v.checked;
+        const auto found = by_key.find(key);
+        const written w = found == by_key.end() ? written{} : found->second;
+        const bool consistent =
+            fence == w.highest_accepted ||
+            (fence && *fence > w.highest_accepted.value_or(0) && w.unknown.contains(*fence));
+        if (!consistent) {
+            ++v.mismatches;
+            v.details.push_back(key + ": stored fence " + describe(fence) + ", highest accepted " +
+                                describe(w.highest_accepted));
+        }
     }
     return v;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,13 @@ struct hold {
     std::int64_t granted_at = 0;
     /// "released", or the loss_reason name (stolen, expired, client_closed).
     std::string ended{};
+    /// Protected writes with this fence the server accepted.
+    std::uint64_t writes_accepted = 0;
+    /// Protected writes with this fence that failed other than by refusal
+    /// (a dropped answer, a reset, a timeout): they may have applied.
+    std::uint64_t writes_unknown = 0;
+    /// When the first accepted write's answer arrived; 0 when none did.
+    std::int64_t first_accepted_at = 0;
 
     /// Believed over [granted_at, valid_until); empty when the grant arrived
     /// after its deadline (the holder never believed it held the lock).
@@ -41,10 +49,29 @@ struct hold {
     friend bool operator==(const hold&, const hold&) = default;
 };
 
+/// How the server answered a protected write.
+enum class write_outcome { accepted, refused, unknown };
+
+std::string_view to_string(write_outcome o) noexcept;
+
+/// A deliberate write after a lost lease, with the lost lease's fence: the
+/// classic bug of a client that checked its lease, paused (GC, SIGSTOP) and
+/// then wrote. Fencing must refuse it once a newer holder has written.
+struct zombie_write {
+    std::string key{};
+    std::uint64_t fence = 0;
+    std::int64_t sent_at = 0;
+    write_outcome outcome = write_outcome::unknown;
+
+    friend bool operator==(const zombie_write&, const zombie_write&) = default;
+};
+
 /// What one worker counted; written once, when it stops.
 struct worker_counters {
     std::uint64_t faults = 0;  ///< fault periods of its proxy
     std::uint64_t protected_writes = 0;
+    /// Refusals of writes made while the worker believed it held the lease
+    /// (zombie writes are not counted here).
     std::uint64_t stale_writes_refused = 0;
     std::uint64_t write_errors = 0;    ///< protected writes that failed otherwise
     std::uint64_t acquire_errors = 0;  ///< acquires that failed other than not granted
@@ -55,11 +82,13 @@ struct worker_counters {
 /// One worker's log.
 struct worker_log {
     std::vector<hold> holds{};
+    std::vector<zombie_write> zombie_writes{};
     /// Absent when the worker did not stop cleanly.
     std::optional<worker_counters> counters{};
 };
 
 std::string format_line(const hold& h);
+std::string format_line(const zombie_write& z);
 std::string format_line(const worker_counters& c);
 
 /// Reads a log; throws std::runtime_error naming `source` and the line for
@@ -85,5 +114,36 @@ struct verdict {
 };
 
 verdict check(std::vector<hold> holds);
+
+struct zombie_verdict {
+    std::uint64_t writes = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t accepted = 0;
+    /// Accepted although, before it was sent, a write with a higher fence of
+    /// its key had been accepted: fencing failed.
+    std::uint64_t wrongly_accepted = 0;
+};
+
+zombie_verdict check_zombie_writes(const std::vector<hold>& holds,
+                                   const std::vector<zombie_write>& zombies);
+
+/// The `fence` of each key's protected item as read after the run;
+/// std::nullopt when the key has no item.
+using stored_fences = std::map<std::string, std::optional<std::uint64_t>, std::less<>>;
+
+struct protected_items_verdict {
+    std::uint64_t checked = 0;
+    /// Items whose fence is not the highest accepted for their key, unless
+    /// higher and the fence of a write of unknown outcome (which may have
+    /// applied). Lower means an accepted write was lost or a lower fence
+    /// overwrote a higher one.
+    std::uint64_t mismatches = 0;
+    /// One line per mismatch, for the person reading a failed run.
+    std::vector<std::string> details{};
+};
+
+protected_items_verdict check_protected_items(const std::vector<hold>& holds,
+                                              const std::vector<zombie_write>& zombies,
+                                              const stored_fences& stored);
 
 }  // namespace dynalock::torture

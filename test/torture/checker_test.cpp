@@ -9,9 +9,14 @@
 #include <stdexcept>
 
 using dynalock::torture::check;
+using dynalock::torture::check_protected_items;
+using dynalock::torture::check_zombie_writes;
 using dynalock::torture::hold;
 using dynalock::torture::parse_log;
+using dynalock::torture::stored_fences;
 using dynalock::torture::worker_counters;
+using dynalock::torture::write_outcome;
+using dynalock::torture::zombie_write;
 
 namespace {
 
@@ -90,17 +95,109 @@ TEST(torture_checker, nothing_acquired_fails) {
     EXPECT_FALSE(check({}).passed());
 }
 
+/// A hold whose writes `accepted` were accepted, the first answered at `first_at`.
+hold writing(std::string key, std::uint64_t fence, std::uint64_t accepted, std::int64_t first_at,
+             std::uint64_t unknown = 0) {
+    hold h = make(std::move(key), fence, "w", 0, 1);
+    h.writes_accepted = accepted;
+    h.first_accepted_at = accepted > 0 ? first_at : 0;
+    h.writes_unknown = unknown;
+    return h;
+}
+
+zombie_write zombie(std::string key, std::uint64_t fence, std::int64_t sent_at,
+                    write_outcome outcome) {
+    return {.key = std::move(key), .fence = fence, .sent_at = sent_at, .outcome = outcome};
+}
+
+TEST(torture_checker, zombie_writes_are_counted_by_outcome) {
+    const auto v = check_zombie_writes(
+        {writing("k0", 2, 5, 100)},
+        {zombie("k0", 1, 200, write_outcome::refused), zombie("k0", 1, 50, write_outcome::accepted),
+         zombie("k0", 1, 300, write_outcome::unknown)});
+    EXPECT_EQ(v.writes, 3u);
+    EXPECT_EQ(v.refused, 1u);
+    EXPECT_EQ(v.accepted, 1u);
+    // Sent at 50, before fence 2 was first written at 100: still allowed.
+    EXPECT_EQ(v.wrongly_accepted, 0u);
+}
+
+TEST(torture_checker, a_zombie_write_accepted_after_a_higher_fence_was_written_fails) {
+    const std::vector<hold> holds{writing("k0", 2, 5, 100), writing("k1", 9, 1, 10),
+                                  writing("k0", 3, 0, 0)};
+    EXPECT_EQ(check_zombie_writes(holds, {zombie("k0", 1, 101, write_outcome::accepted)})
+                  .wrongly_accepted,
+              1u);
+    // A higher fence on another key, or one that never wrote, does not count.
+    EXPECT_EQ(check_zombie_writes(holds, {zombie("k0", 2, 101, write_outcome::accepted)})
+                  .wrongly_accepted,
+              0u);
+}
+
+TEST(torture_checker, protected_items_holding_the_highest_accepted_fence_pass) {
+    const std::vector<hold> holds{writing("k0", 1, 3, 10), writing("k0", 4, 1, 20),
+                                  writing("k0", 5, 0, 0), writing("k1", 2, 1, 10)};
+    const auto v = check_protected_items(holds, {zombie("k1", 3, 30, write_outcome::accepted)},
+                                         stored_fences{{"k0", 4}, {"k1", 3}, {"k2", {}}});
+    EXPECT_EQ(v.checked, 3u);
+    EXPECT_EQ(v.mismatches, 0u);
+    EXPECT_TRUE(v.details.empty());
+}
+
+TEST(torture_checker, a_lost_or_overwritten_accepted_write_is_a_mismatch) {
+    const std::vector<hold> holds{writing("k0", 1, 3, 10), writing("k0", 4, 1, 20)};
+    // Fence 4 was accepted, yet the item shows 1: lost, or overwritten by 1.
+    const auto lower = check_protected_items(holds, {}, stored_fences{{"k0", 1}});
+    EXPECT_EQ(lower.checked, 1u);
+    EXPECT_EQ(lower.mismatches, 1u);
+    ASSERT_EQ(lower.details.size(), 1u);
+    EXPECT_EQ(lower.details[0], "k0: stored fence 1, highest accepted 4");
+
+    EXPECT_EQ(check_protected_items(holds, {}, stored_fences{{"k0", {}}}).mismatches, 1u);
+    // A fence nobody wrote, and an item where nothing was written.
+    EXPECT_EQ(check_protected_items(holds, {}, stored_fences{{"k0", 7}}).mismatches, 1u);
+    EXPECT_EQ(check_protected_items(holds, {}, stored_fences{{"k5", 1}}).mismatches, 1u);
+}
+
+TEST(torture_checker, a_higher_fence_is_excused_only_by_a_write_of_unknown_outcome) {
+    const std::vector<hold> holds{writing("k0", 1, 3, 10), writing("k0", 4, 0, 0, 2)};
+    EXPECT_EQ(check_protected_items(holds, {}, stored_fences{{"k0", 4}}).mismatches, 0u);
+    EXPECT_EQ(check_protected_items(holds, {}, stored_fences{{"k0", 1}}).mismatches, 0u);
+    EXPECT_EQ(check_protected_items(holds, {zombie("k0", 6, 50, write_outcome::unknown)},
+                                    stored_fences{{"k0", 6}})
+                  .mismatches,
+              0u);
+    // Refused writes never applied; unknown ones lower than an accepted one
+    // cannot excuse a lower stored fence.
+    EXPECT_EQ(check_protected_items(holds, {zombie("k0", 6, 50, write_outcome::refused)},
+                                    stored_fences{{"k0", 6}})
+                  .mismatches,
+              1u);
+    const std::vector<hold> unknown_below{writing("k0", 1, 0, 0, 1), writing("k0", 4, 1, 20)};
+    EXPECT_EQ(check_protected_items(unknown_below, {}, stored_fences{{"k0", 1}}).mismatches, 1u);
+}
+
 TEST(torture_checker, logs_round_trip) {
-    const hold h = make("k2", 42, "w1-123", -5, 7000000000, "stolen");
+    hold h = make("k2", 42, "w1-123", -5, 7000000000, "stolen");
+    h.writes_accepted = 7;
+    h.writes_unknown = 2;
+    h.first_accepted_at = 123456789;
+    const zombie_write z = zombie("k2", 42, 7000000001, write_outcome::refused);
     const worker_counters c{.faults = 1,
                             .protected_writes = 2,
                             .stale_writes_refused = 3,
                             .write_errors = 4,
                             .acquire_errors = 5};
-    std::istringstream in(format_line(h) + format_line(h) + format_line(c));
+    std::istringstream in(format_line(h) + format_line(z) + format_line(h) +
+                          format_line(zombie("k0", 1, 2, write_outcome::accepted)) +
+                          format_line(zombie("k0", 1, 2, write_outcome::unknown)) + format_line(c));
     const auto log = parse_log(in, "w1.log");
     ASSERT_EQ(log.holds.size(), 2u);
     EXPECT_EQ(log.holds[0], h);
+    ASSERT_EQ(log.zombie_writes.size(), 3u);
+    EXPECT_EQ(log.zombie_writes[0], z);
+    EXPECT_EQ(log.zombie_writes[1].outcome, write_outcome::accepted);
+    EXPECT_EQ(log.zombie_writes[2].outcome, write_outcome::unknown);
     ASSERT_TRUE(log.counters);
     EXPECT_EQ(*log.counters, c);
 }
@@ -111,8 +208,11 @@ TEST(torture_checker, a_log_without_counters_says_so) {
 }
 
 TEST(torture_checker, malformed_lines_are_rejected_with_their_place) {
-    for (const char* text : {"hold,k0,1,a,0,1,1\n", "hold,k0,x,a,0,1,1,released\n",
-                             "counters,1,2,3,4,5\nhold,k0,1,a,0,1,1,released\n", "garbage\n"}) {
+    for (const char* text :
+         {"hold,k0,1,a,0,1,1,released\n", "hold,k0,x,a,0,1,1,released,0,0,0\n",
+          "hold,k0,1,a,0,1,1,released,0,0,0,0\n",
+          "counters,1,2,3,4,5\nhold,k0,1,a,0,1,1,released,0,0,0\n", "zombie,k0,1,5,maybe\n",
+          "zombie,,1,5,refused\n", "zombie,k0,1,refused\n", "garbage\n"}) {
         std::istringstream in(text);
         try {
             parse_log(in, "w3.log");

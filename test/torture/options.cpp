@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <dynalock/dynamodb_store.hpp>
+
 #include <charconv>
 #include <stdexcept>
 #include <string_view>
@@ -24,6 +26,11 @@ dynamodb::client_options client_options_for(const std::string& endpoint_url) {
     return {.region = "us-east-1",
             .endpoint_url = endpoint_url,
             .credentials = credentials{"torture", "dynalite-does-not-check"}};
+}
+
+dynalock::item protected_item_key(const std::string& lock_key) {
+    return {
+        {dynamodb_store_options{}.partition_key_name, attribute_value("protected-" + lock_key)}};
 }
 
 options parse_options(int argc, char** argv) {

@@ -31,6 +31,10 @@ struct options {
 /// How every process of a run reaches the server (dynalite checks no signature).
 dynamodb::client_options client_options_for(const std::string& endpoint_url);
 
+/// The key of lock key `lock_key`'s protected item in the data table (made
+/// like a lock table, with the store's default key schema).
+dynalock::item protected_item_key(const std::string& lock_key);
+
 /// Throws std::invalid_argument naming the flag or value it cannot use.
 options parse_options(int argc, char** argv);
 

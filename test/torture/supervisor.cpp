@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,43 @@ void create_tables(const std::string& endpoint_url, const std::string& lock_tabl
     auto done = asio::co_spawn(io, create(), asio::use_future);
     io.run();
     done.get();
+}
+
+/// The fence of every key's protected item, read (consistently, straight
+/// from the server) after the workers stopped.
+stored_fences read_protected_fences(const std::string& endpoint_url, const std::string& data_table,
+                                    int keys) {
+    asio::io_context io;
+    dynamodb::client db(io.get_executor(), client_options_for(endpoint_url));
+    stored_fences fences;
+    auto read = [&]() -> asio::awaitable<void> {
+        for (int k = 0; k < keys; ++k) {
+            const std::string key = "k" + std::to_string(k);
+            auto get = db.async_execute(dynamodb::get_item_request{.table_name = data_table,
+                                                                   .key = protected_item_key(key),
+                                                                   .consistent_read = true},
+                                        {}, asio::as_tuple(asio::deferred));
+            auto [ec, response] = co_await std::move(get);
+            if (ec)
+                throw std::system_error(ec, "reading the protected item of " + key);
+            auto& fence = fences[key];
+            if (!response.item)
+                continue;
+            const auto found = response.item->find("fence");
+            const number* text =
+                found == response.item->end() ? nullptr : found->second.as_number();
+            std::uint64_t value = 0;
+            if (text == nullptr ||
+                std::from_chars(text->text.data(), text->text.data() + text->text.size(), value)
+                        .ec != std::errc{})
+                throw std::runtime_error("the protected item of " + key + " has no numeric fence");
+            fence = value;
+        }
+    };
+    auto done = asio::co_spawn(io, read(), asio::use_future);
+    io.run();
+    done.get();
+    return fences;
 }
 
 /// A worker process and its pause schedule.
@@ -303,6 +341,7 @@ int run_supervisor(const options& o, const char* program) {
         failures.push_back("interrupted by a signal");
 
     std::vector<hold> holds;
+    std::vector<zombie_write> zombies;
     worker_counters total;
     for (std::size_t i = 0; i < logs.size(); ++i) {
         std::ifstream in(logs[i]);
@@ -314,6 +353,7 @@ int run_supervisor(const options& o, const char* program) {
             failures.push_back(e.what());
         }
         holds.insert(holds.end(), log.holds.begin(), log.holds.end());
+        zombies.insert(zombies.end(), log.zombie_writes.begin(), log.zombie_writes.end());
         if (!log.counters) {
             worker_failed[i] = true;
             failures.push_back("worker " + std::to_string(i) + " left no counters in " + logs[i]);
@@ -325,6 +365,14 @@ int run_supervisor(const options& o, const char* program) {
         total.write_errors += log.counters->write_errors;
         total.acquire_errors += log.counters->acquire_errors;
     }
+    protected_items_verdict items;
+    try {
+        items = check_protected_items(
+            holds, zombies, read_protected_fences(endpoint_url, tables + "-data", o.keys));
+    } catch (const std::exception& e) {
+        failures.push_back(e.what());
+    }
+    const zombie_verdict zv = check_zombie_writes(holds, zombies);
     const verdict v = check(std::move(holds));
 
     bench::json_line line;
@@ -340,6 +388,12 @@ int run_supervisor(const options& o, const char* program) {
         .add("overlaps", v.overlaps)
         .add("fence_regressions", v.fence_regressions)
         .add("stale_writes_refused", total.stale_writes_refused)
+        .add("zombie_writes", zv.writes)
+        .add("zombie_writes_refused", zv.refused)
+        .add("zombie_writes_accepted", zv.accepted)
+        .add("zombie_writes_wrongly_accepted", zv.wrongly_accepted)
+        .add("protected_items_checked", items.checked)
+        .add("protected_mismatches", items.mismatches)
         .add("protected_writes", total.protected_writes)
         .add("write_errors", total.write_errors)
         .add("acquire_errors", total.acquire_errors)
@@ -352,6 +406,14 @@ int run_supervisor(const options& o, const char* program) {
     if (v.overlaps != 0 || v.fence_regressions != 0)
         failures.push_back("the lock was not safe: " + std::to_string(v.overlaps) + " overlaps, " +
                            std::to_string(v.fence_regressions) + " fence regressions");
+    if (zv.wrongly_accepted != 0)
+        failures.push_back("fencing failed: " + std::to_string(zv.wrongly_accepted) +
+                           " zombie writes accepted after a higher fence was written");
+    for (const auto& detail : items.details)
+        failures.push_back("protected item mismatch: " + detail);
+    if (items.checked != static_cast<std::uint64_t>(o.keys))
+        failures.push_back("only " + std::to_string(items.checked) + " of " +
+                           std::to_string(o.keys) + " protected items were checked");
     for (const auto& f : failures)
         std::cerr << "torture: FAILED: " << f << "\n";
     if (!failures.empty()) {

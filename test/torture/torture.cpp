@@ -6,10 +6,16 @@
 // at random with SIGSTOP/SIGCONT (some pauses longer than the lease). Every acquisition is logged
 // with its fence and the CLOCK_MONOTONIC interval in which its holder believed it held the lock;
 // while holding, a worker writes a protected item that refuses fences lower
-// than one already written. After the workers stop, the checker reads every
-// log and prints one JSON line; the exit status is non-zero on any overlap of
-// two holders of one key, any fence regression, a worker that failed, or a
-// run that acquired nothing.
+// than one already written. After 30% of the leases lost to others (stolen,
+// expired) a worker writes once more with the lost fence, as a client that
+// checked its lease, paused, then wrote would: such zombie writes must be
+// refused once a higher fence has written. After the workers stop, the
+// supervisor reads every protected item (consistently) and the checker reads
+// every log and prints one JSON line; the exit status is non-zero on any
+// overlap of two holders of one key, any fence regression, a zombie write
+// accepted after a higher fence wrote, a protected item whose fence is not
+// the highest accepted for its key, a worker that failed, or a run that
+// acquired nothing.
 //
 // The test command runs it for 60 s (meson suite `torture`). A longer run by
 // hand, with a dynalite it starts itself (needs `npm ci` in the source tree):

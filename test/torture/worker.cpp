@@ -69,6 +69,10 @@ private:
     std::thread thread_;
 };
 
+/// Share of leases lost to others (stolen, expired) after which the worker
+/// writes once more with the lost fence.
+constexpr double zombie_write_chance = 0.3;
+
 /// Requests that got a fault of any kind, latency included.
 std::uint64_t faulted_requests(const test::fault_counters& c) {
     return c.delayed + c.drop_response + c.reset_request + c.reset_response + c.throttle +
@@ -233,7 +237,7 @@ private:
                    .valid_from = nanoseconds_of(l.acquired_at()),
                    .granted_at = nanoseconds_of(granted_at)};
             auto stopped_at = clock::time_point::max();
-            auto with_lease = locks_.async_with_lease(l, hold_and_write(l, key, stopped_at),
+            auto with_lease = locks_.async_with_lease(l, hold_and_write(l, h, stopped_at),
                                                       asio::as_tuple(asio::use_awaitable));
             auto [failure, lost] = co_await std::move(with_lease);
             stopped_at = std::min(stopped_at, clock::now());
@@ -244,6 +248,12 @@ private:
             append(format_line(h));
             if (failure)
                 std::rethrow_exception(failure);
+            const bool lost_to_others =
+                l.reason() == loss_reason::stolen || l.reason() == loss_reason::expired;
+            if (lost_to_others && std::bernoulli_distribution(zombie_write_chance)(rng_)) {
+                auto zombie = write_as_zombie(h);
+                co_await std::move(zombie);
+            }
             // Else the releasing seat would nearly always win the released
             // lock again, before the others' next poll.
             asio::steady_timer rest(
@@ -256,8 +266,9 @@ private:
 
     /// The critical section: fenced writes of the key's protected item until a
     /// random hold time is over, the worker stops, or the lease is lost (the
-    /// lock client then cancels this). Leaves in `stopped_at` when it stopped.
-    asio::awaitable<void> hold_and_write(lease l, std::string key, clock::time_point& stopped_at) {
+    /// lock client then cancels this). Counts the writes' outcomes in `h` and
+    /// leaves in `stopped_at` when it stopped.
+    asio::awaitable<void> hold_and_write(lease l, hold& h, clock::time_point& stopped_at) {
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer between_writes(ex);
         // Half the holds short (many grants), half long (many heartbeats).
@@ -266,8 +277,23 @@ private:
                                   : random_between(o_.lease / 4, 2 * o_.lease);
         const auto hold_until = clock::now() + hold_for;
         while (!stopping_ && clock::now() < hold_until && l.held()) {
-            auto write = protected_write(key, l);
+            auto write = protected_write(h);
             const error_code ec = co_await std::move(write);
+            switch (outcome_of(ec)) {
+                case write_outcome::accepted:
+                    ++counters_.protected_writes;
+                    if (h.writes_accepted++ == 0)
+                        h.first_accepted_at = nanoseconds_of(clock::now());
+                    break;
+                case write_outcome::refused:
+                    ++counters_.stale_writes_refused;
+                    break;
+                case write_outcome::unknown:
+                    ++h.writes_unknown;
+                    if (ec != asio::error::operation_aborted)
+                        ++counters_.write_errors;
+                    break;
+            }
             if (ec == asio::error::operation_aborted)
                 break;
             between_writes.expires_after(random_between(milliseconds(2), milliseconds(20)));
@@ -279,30 +305,42 @@ private:
         stopped_at = clock::now();
     }
 
+    /// One more protected write with the fence of the lease `h` lost, as a
+    /// client that checked its lease, paused, then wrote would.
+    asio::awaitable<void> write_as_zombie(const hold& h) {
+        zombie_write z{.key = h.key, .fence = h.fence, .sent_at = nanoseconds_of(clock::now())};
+        auto write = protected_write(h);
+        z.outcome = outcome_of(co_await std::move(write));
+        append(format_line(z));
+    }
+
+    /// A failure other than a refusal may still have applied the write (a
+    /// dropped answer, a reset after sending, a timeout, a cancellation).
+    static write_outcome outcome_of(error_code ec) {
+        if (!ec)
+            return write_outcome::accepted;
+        return ec == errc::conditional_check_failed ? write_outcome::refused
+                                                    : write_outcome::unknown;
+    }
+
     /// The downstream storage of the critical section: an item that accepts
     /// a write only with a fence at least as high as any written before.
-    asio::awaitable<error_code> protected_write(const std::string& key, const lease& l) {
+    asio::awaitable<error_code> protected_write(const hold& h) {
         dynamodb::update_item_request req{
             .table_name = o_.data_table,
-            .key = {{"key", attribute_value("protected-" + key)}},
+            .key = protected_item_key(h.key),
             .update_expression = "SET #fence = :fence, #owner = :owner ADD #writes :one",
             .condition_expression = "attribute_not_exists(#fence) OR #fence <= :fence",
             .expression_attribute_names = {{"#fence", "fence"},
                                            {"#owner", "owner"},
                                            {"#writes", "writes"}},
-            .expression_attribute_values = {{":fence", number{std::to_string(l.fence())}},
-                                            {":owner", attribute_value(l.owner())},
+            .expression_attribute_values = {{":fence", number{std::to_string(h.fence)}},
+                                            {":owner", attribute_value(h.owner)},
                                             {":one", number{"1"}}},
         };
         auto write = db_.async_execute(std::move(req), {.deadline = clock::now() + o_.lease},
                                        asio::as_tuple(asio::deferred));
         auto [ec, response] = co_await std::move(write);
-        if (!ec)
-            ++counters_.protected_writes;
-        else if (ec == errc::conditional_check_failed)
-            ++counters_.stale_writes_refused;
-        else if (ec != asio::error::operation_aborted)
-            ++counters_.write_errors;
         co_return ec;
     }
 
