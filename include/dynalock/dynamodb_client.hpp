@@ -32,6 +32,10 @@ struct client_options {
     /// Static credentials; empty: the AWS SDKs' chain (see README "Where
     /// credentials come from"), cached and refreshed before they expire.
     std::optional<dynalock::credentials> credentials{};
+    /// Temporary credentials from the chain are refreshed this long before
+    /// they expire (but not before half their lifetime has passed), so that no
+    /// request waits for a refresh or is signed with expired credentials.
+    std::chrono::seconds credentials_refresh_margin{std::chrono::minutes(5)};
     http_options http{};
     retry_options retry{};
     /// Deadline of an operation that names none, from its start, covering

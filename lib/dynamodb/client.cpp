@@ -84,6 +84,11 @@ aws_settings resolve(const client_options& o) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::default_timeout must be positive");
     }
+    if (o.credentials_refresh_margin < std::chrono::seconds::zero()) {
+        throw std::system_error(
+            make_error_code(errc::invalid_argument),
+            "dynamodb::client_options::credentials_refresh_margin must not be negative");
+    }
     if (o.retry.max_attempts < 1) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::retry.max_attempts must be at least 1");
@@ -126,7 +131,8 @@ struct client::impl {
         : executor(std::move(ex)),
           options(std::move(o)),
           settings(resolve(options)),
-          credential_cache(executor, credentials_source(executor, options, settings)),
+          credential_cache(executor, credentials_source(executor, options, settings),
+                           {.refresh_margin = options.credentials_refresh_margin}),
           signer(settings.region, "dynamodb"),
           pool(executor, settings.endpoint, options.http),
           retry(options.retry),
