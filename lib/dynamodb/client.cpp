@@ -95,11 +95,8 @@ aws_settings resolve(const client_options& o) {
     }
     aws_settings s;
     diagnostics diag;
-    const aws_settings_options so{.profile = o.profile,
-                                  .region = o.region,
-                                  .endpoint_url = o.endpoint_url,
-                                  .credentials = o.credentials,
-                                  .resolve_credentials = false};
+    const aws_settings_options so{
+        .profile = o.profile, .region = o.region, .endpoint_url = o.endpoint_url};
     if (error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag)) {
         throw_config_error(ec, diag);
     }
