@@ -28,6 +28,8 @@ struct client_options {
     /// or profile, else the public endpoint of `region`.
     std::string endpoint_url{};
     /// Profile of the shared config files; empty: `AWS_PROFILE`, else `default`.
+    /// A profile named here is preferred to keys in the environment (as in
+    /// botocore); one from `AWS_PROFILE` is not.
     std::string profile{};
     /// Static credentials; empty: the AWS SDKs' chain (see README "Where
     /// credentials come from"), cached and refreshed before they expire.

@@ -113,9 +113,10 @@ std::unique_ptr<aws::async_credentials_provider> credentials_source(const asio::
     }
     std::unique_ptr<aws::async_credentials_provider> provider;
     diagnostics diag;
-    if (error_code ec = aws::select_credentials_provider(ex, system_config_sources(),
-                                                         {.profile = s.profile, .region = s.region},
-                                                         provider, diag)) {
+    if (error_code ec = aws::select_credentials_provider(
+            ex, system_config_sources(),
+            {.profile = s.profile, .explicit_profile = !o.profile.empty(), .region = s.region},
+            provider, diag)) {
         throw_config_error(ec, diag);
     }
     return provider;
