@@ -20,21 +20,38 @@ double parse_seconds(std::string_view flag, std::string_view text) {
     return value;
 }
 
+/// A whole number in [1, max]; `whole` is what the error names (the list it is from).
+int parse_count(std::string_view flag, std::string_view text, int max, std::string_view whole) {
+    int value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > max)
+        bad_value(flag, whole);
+    return value;
+}
+
+int parse_count(std::string_view flag, std::string_view text, int max) {
+    return parse_count(flag, text, max, text);
+}
+
 /// A comma-separated list of positive counts, e.g. "1,16,64".
 std::vector<int> parse_counts(std::string_view flag, std::string_view text) {
     std::vector<int> counts;
+    const auto whole = text;
     while (true) {
         const auto comma = text.find(',');
-        const auto part = text.substr(0, comma);
-        int value = 0;
-        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-        if (ec != std::errc{} || end != part.data() + part.size() || value < 1 || value > 10000)
-            bad_value(flag, text);
-        counts.push_back(value);
+        counts.push_back(parse_count(flag, text.substr(0, comma), 10000, whole));
         if (comma == std::string_view::npos)
             return counts;
         text.remove_prefix(comma + 1);
     }
+}
+
+options::store_kind parse_store(std::string_view flag, std::string_view text) {
+    if (text == "dynalite")
+        return options::store_kind::dynalite;
+    if (text == "memory")
+        return options::store_kind::memory;
+    bad_value(flag, text);
 }
 
 }  // namespace
@@ -66,6 +83,18 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
             opts.in_flight = parse_counts(flag, value);
         else if (flag == "--endpoint-url")
             opts.endpoint_url = std::string(value);
+        else if (flag == "--store")
+            opts.store = parse_store(flag, value);
+        else if (flag == "--leases")
+            opts.leases = parse_count(flag, value, 10'000'000);
+        else if (flag == "--lease-ms")
+            opts.lease = std::chrono::milliseconds(parse_count(flag, value, 3'600'000));
+        else if (flag == "--heartbeat-ms")
+            opts.heartbeat = std::chrono::milliseconds(parse_count(flag, value, 3'600'000));
+        else if (flag == "--floor-conns")
+            opts.floor_conns = parse_count(flag, value, 10000);
+        else if (flag == "--floor-seconds")
+            opts.floor_seconds = parse_seconds(flag, value);
     }
     return opts;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -15,6 +16,15 @@ struct options {
     std::vector<int> in_flight{1, 16, 64};
     /// Empty: start a local dynalite for the run.
     std::string endpoint_url;
+    /// hold_many: where the leases live.
+    enum class store_kind { dynalite, memory };
+    store_kind store = store_kind::dynalite;
+    int leases = 1000;
+    std::chrono::milliseconds lease{10000};
+    std::chrono::milliseconds heartbeat{3000};
+    /// The raw floor measured before a run that has a server.
+    int floor_conns = 1;
+    double floor_seconds = 5.0;
 };
 
 /// Parses `argv`, accepting only the flags named in `allowed` (e.g. "--seconds").

@@ -11,6 +11,9 @@ struct phase_cost {
     /// User + system CPU of this process only (RUSAGE_SELF): a server started as
     /// our child is not counted, whatever it burns.
     double cpu_us = 0;
+    /// Times this process blocked waiting (voluntary context switches): each
+    /// wake-up from epoll costs the kernel's scheduler, so fewer per request is cheaper.
+    std::uint64_t sleeps = 0;
 };
 
 /// Starts measuring on construction; `elapsed()` reports the cost so far.
@@ -21,7 +24,11 @@ public:
 
 private:
     std::chrono::steady_clock::time_point wall_start_;
-    std::int64_t cpu_start_us_;
+    std::int64_t cpu_start_us_ = 0;
+    long sleeps_start_ = 0;
 };
+
+/// This process's resident set now (/proc/self/statm), in bytes.
+std::uint64_t resident_bytes();
 
 }  // namespace dynalock::bench

@@ -49,6 +49,11 @@ public:
     std::chrono::milliseconds duration() const;
     const std::optional<bytes>& data() const;
 
+    /// When the granting write was sent: the earliest moment this holder
+    /// could have been granted, the start of its validity.
+    clock::time_point acquired_at() const;
+    /// The local deadline now (later with each successful heartbeat).
+    clock::time_point deadline() const;
     /// Time left before the local deadline (zero or negative once passed).
     clock::duration remaining() const;
     bool expired() const { return remaining() <= clock::duration::zero(); }

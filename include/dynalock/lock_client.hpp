@@ -3,6 +3,7 @@
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
+#include <dynalock/lock_client_stats.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/store.hpp>
 
@@ -49,6 +50,14 @@ struct lock_client_options {
     /// succeeded since; zero: never.
     std::chrono::milliseconds danger_zone{};
     std::function<void(const dynalock::lease&)> on_danger{};
+    /// Called when a request of this client was throttled (after the store's
+    /// own retries), with the lock's key; the lease's deadline still bounds
+    /// every retry.
+    std::function<void(const lock_key&)> on_throttled{};
+    /// The bound on lease requests (heartbeats, releases) in flight at once;
+    /// match it to the store's connections (http_options::max_connections).
+    /// Throttling halves the bound in use, each success adds one back.
+    std::size_t max_in_flight = 64;
     /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
     bool automatic_heartbeats = true;
     /// Release by deleting the item instead of marking it released (the
@@ -85,6 +94,31 @@ struct acquire_options {
     dynalock::diagnostics* diagnostics = nullptr;
 };
 
+/// How `lock_client::async_acquire_many` takes a set of locks.
+struct acquire_many_options {
+    /// Acquires in flight at once.
+    std::size_t concurrency = 16;
+    /// Wait for held locks as async_acquire does; else take only what needs
+    /// no waiting, as async_try_acquire does.
+    bool wait = false;
+    /// Applied to every key (its `diagnostics` is not used: each refusal
+    /// carries its own message).
+    acquire_options each{};
+};
+
+/// What `lock_client::async_acquire_many` got: every key is in exactly one
+/// of the two lists.
+struct acquire_many_result {
+    struct refusal {
+        lock_key key{};
+        error_code error{};
+        /// Why, when there is more to say (e.g. "held by worker-2").
+        std::string message{};
+    };
+    std::vector<lease> granted{};
+    std::vector<refusal> refused{};
+};
+
 /// Leases on a store: acquire, hold with heartbeats, release.
 ///
 /// All operations complete on the client's executor (the store's); a client
@@ -103,6 +137,8 @@ public:
 
     executor_type get_executor() const;
     const lock_client_options& options() const noexcept;
+    /// Counters of what the client did so far, and what it holds now.
+    lock_client_stats stats() const;
 
     /// Acquires `key`: at once when it is free or released; when held, after
     /// its holder's record version stayed the same for longer than the lease
@@ -134,6 +170,27 @@ public:
                 start_acquire(std::move(key), std::move(opts), false, std::move(handler));
             },
             token, std::move(key), std::move(opts));
+    }
+
+    /// Acquires a set of keys, `concurrency` at a time, each as async_acquire
+    /// (or async_try_acquire) would. Completes with success when every key
+    /// was tried, whatever each got; with errc::invalid_argument (nothing
+    /// tried) for duplicate keys or zero concurrency. Signature:
+    /// `void(error_code, acquire_many_result)`.
+    ///
+    /// Per-operation cancellation (terminal): acquires in flight stop as
+    /// async_acquire's do, the rest are not tried (refused with
+    /// operation_aborted), and the operation completes with operation_aborted
+    /// and a result holding what was granted: those leases are the caller's.
+    template <boost::asio::completion_token_for<void(error_code, acquire_many_result)> Token =
+                  boost::asio::deferred_t>
+    auto async_acquire_many(std::vector<lock_key> keys, acquire_many_options opts = {},
+                            Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, acquire_many_result)>(
+            [this](auto handler, std::vector<lock_key> keys, acquire_many_options opts) {
+                start_acquire_many(std::move(keys), std::move(opts), std::move(handler));
+            },
+            token, std::move(keys), std::move(opts));
     }
 
     /// Releases the lease (after a heartbeat in flight), optionally writing a
@@ -204,6 +261,9 @@ public:
 private:
     void start_acquire(lock_key key, acquire_options opts, bool wait,
                        boost::asio::any_completion_handler<void(error_code, lease)> h);
+    void start_acquire_many(
+        std::vector<lock_key> keys, acquire_many_options opts,
+        boost::asio::any_completion_handler<void(error_code, acquire_many_result)> h);
     void start_release(lease l, std::optional<bytes> data,
                        boost::asio::any_completion_handler<void(error_code)> h);
     void start_get(
@@ -216,6 +276,7 @@ private:
     boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);
 
     struct impl;
+    friend struct detail::lease_state;
     std::shared_ptr<impl> impl_;
 };
 

@@ -4,15 +4,39 @@
 
 namespace dynalock::lock {
 
-lease_machine::lease_machine(lease_params params, std::function<std::string()> new_version,
-                             lock_record granted, clock::time_point sent_at)
+// Leases granted together (a worker taking its shards at start) would
+// heartbeat together forever: the first heartbeat comes up to half a period
+// early, which scatters a burst over half a period, and every later one up to
+// a tenth early, which keeps them scattered without ever coming late.
+constexpr double first_spread = 0.5;
+constexpr double later_spread = 0.1;
+
+lease_machine::lease_machine(std::shared_ptr<const lease_params> params, lock_record granted,
+                             clock::time_point sent_at)
     : p_(std::move(params)),
-      new_version_(std::move(new_version)),
       record_(std::move(granted)),
-      deadline_(sent_at + record_.lease - p_.safety_margin),
-      next_heartbeat_(p_.automatic_heartbeats ? sent_at + p_.heartbeat_period
-                                              : clock::time_point::max()),
+      acquired_at_(sent_at),
+      deadline_(sent_at + record_.lease - p_->safety_margin),
+      next_heartbeat_(next_heartbeat_after(sent_at, first_spread)),
       pending_lease_(record_.lease) {}
+
+clock::time_point lease_machine::next_heartbeat_after(clock::time_point renewed_at,
+                                                      double max_spread) const {
+    if (!p_->automatic_heartbeats) {
+        return clock::time_point::max();
+    }
+    auto period = std::chrono::duration_cast<clock::duration>(p_->heartbeat_period);
+    if (p_->random_unit) {
+        period -=
+            std::chrono::duration_cast<clock::duration>(period * max_spread * p_->random_unit());
+    }
+    auto at = renewed_at + period;
+    const auto tick = std::chrono::duration_cast<clock::duration>(p_->heartbeat_tick);
+    if (tick > clock::duration::zero() && at - at.time_since_epoch() % tick > renewed_at) {
+        at -= at.time_since_epoch() % tick;
+    }
+    return at;
+}
 
 void lease_machine::request_release(std::optional<bytes> data) {
     release_requested_ = true;
@@ -37,8 +61,8 @@ lease_action lease_machine::next(clock::time_point now) {
     if (now >= deadline_) {
         return end(loss_reason::expired);
     }
-    const auto danger_at = deadline_ - p_.danger_zone;
-    const bool danger_due = p_.danger_zone > milliseconds::zero() && !danger_announced_;
+    const auto danger_at = deadline_ - p_->danger_zone;
+    const bool danger_due = p_->danger_zone > milliseconds::zero() && !danger_announced_;
     if (danger_due && now >= danger_at) {
         danger_announced_ = true;
         return {.type = lease_action::kind::danger};
@@ -53,7 +77,7 @@ lease_action lease_machine::next(clock::time_point now) {
     if (release_requested_) {
         in_flight_ = in_flight::release;
         lock_write w = base_write(write_kind::release);
-        w.delete_item = p_.delete_on_release;
+        w.delete_item = p_->delete_on_release;
         if (release_data_) {
             w.data_action = data_change::replace;
             w.data = *release_data_;
@@ -63,7 +87,7 @@ lease_action lease_machine::next(clock::time_point now) {
     if (heartbeat_requested_ || now >= next_heartbeat_) {
         heartbeat_requested_ = false;
         in_flight_ = in_flight::heartbeat;
-        pending_version_ = new_version_();
+        pending_version_ = p_->new_version();
         sent_at_ = now;
         sent_lease_ = pending_lease_;
         sent_data_ = std::exchange(pending_data_, std::nullopt);
@@ -83,8 +107,8 @@ lease_action lease_machine::next(clock::time_point now) {
 // announcement.
 lease_action lease_machine::wait_until(clock::time_point until) const {
     until = std::min(until, deadline_);
-    if (p_.danger_zone > milliseconds::zero() && !danger_announced_) {
-        until = std::min(until, deadline_ - p_.danger_zone);
+    if (p_->danger_zone > milliseconds::zero() && !danger_announced_) {
+        until = std::min(until, deadline_ - p_->danger_zone);
     }
     return {.type = lease_action::kind::wait, .until = until};
 }
@@ -114,7 +138,7 @@ lease_action lease_machine::on_write(clock::time_point now, error_code ec,
     if (what == in_flight::heartbeat) {
         heartbeat_not_applied();
     }
-    hold_until_ = now + p_.retry_delay;
+    hold_until_ = now + p_->retry_delay;
     return next(now);
 }
 
@@ -124,12 +148,12 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
         return {.type = lease_action::kind::ended, .reason = reason_};
     }
     if (ec) {
-        hold_until_ = now + p_.retry_delay;
+        hold_until_ = now + p_->retry_delay;
         return next(now);
     }
     resolving_ = false;
     const in_flight what = std::exchange(in_flight_, in_flight::none);
-    const bool ours = record && !record->released && record->owner == p_.owner;
+    const bool ours = record && !record->released && record->owner == p_->owner;
     if (what == in_flight::heartbeat) {
         if (ours && record->record_version == pending_version_) {
             return heartbeat_succeeded(now, record);
@@ -171,9 +195,8 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     }
     record_.record_version = pending_version_;
     record_.lease = sent_lease_;
-    deadline_ = sent_at_ + sent_lease_ - p_.safety_margin;
-    next_heartbeat_ =
-        p_.automatic_heartbeats ? sent_at_ + p_.heartbeat_period : clock::time_point::max();
+    deadline_ = sent_at_ + sent_lease_ - p_->safety_margin;
+    next_heartbeat_ = next_heartbeat_after(sent_at_, later_spread);
     sent_data_.reset();
     danger_announced_ = false;
     return next(now);
@@ -196,7 +219,7 @@ lock_write lease_machine::base_write(write_kind kind) const {
                       .kind = kind,
                       .condition = write_condition::version_and_owner,
                       .expected_version = record_.record_version,
-                      .owner = p_.owner};
+                      .owner = p_->owner};
 }
 
 }  // namespace dynalock::lock

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,15 @@ struct lease_params {
     milliseconds retry_delay{};
     bool automatic_heartbeats = true;
     bool delete_on_release = false;
+    /// A fresh record version for every heartbeat.
+    std::function<std::string()> new_version{};
+    /// Heartbeats fall on multiples of this on the steady clock (earlier,
+    /// never later than due), so that those due close together share one
+    /// wake-up of the client; zero: at their exact times.
+    milliseconds heartbeat_tick{};
+    /// Uniform in [0, 1), to spread heartbeats in time; empty: no spreading
+    /// (heartbeats exactly one period after the last success).
+    std::function<double()> random_unit{};
 };
 
 struct lease_action {
@@ -56,9 +66,9 @@ struct lease_action {
 class lease_machine {
 public:
     /// `granted` is the item as the granting write left it; `sent_at` is when
-    /// that write was sent.
-    lease_machine(lease_params params, std::function<std::string()> new_version,
-                  lock_record granted, clock::time_point sent_at);
+    /// that write was sent. `params` are shared by every lease of a client.
+    lease_machine(std::shared_ptr<const lease_params> params, lock_record granted,
+                  clock::time_point sent_at);
 
     /// What to do now, when nothing is in flight.
     lease_action next(clock::time_point now);
@@ -76,6 +86,8 @@ public:
     /// The item as our last successful write left it (owner, version, fence, data).
     const lock_record& record() const noexcept { return record_; }
     clock::time_point deadline() const noexcept { return deadline_; }
+    /// When the granting write was sent: the start of this holder's validity.
+    clock::time_point acquired_at() const noexcept { return acquired_at_; }
     bool ended() const noexcept { return reason_ != loss_reason::none; }
     loss_reason reason() const noexcept { return reason_; }
     /// Whether a release was asked for (and so a coming end is `released`).
@@ -90,10 +102,11 @@ private:
     lease_action wait_until(clock::time_point until) const;
     lease_action read(clock::time_point now);
     lock_write base_write(write_kind kind) const;
+    clock::time_point next_heartbeat_after(clock::time_point renewed_at, double max_spread) const;
 
-    lease_params p_;
-    std::function<std::string()> new_version_;
+    std::shared_ptr<const lease_params> p_;
     lock_record record_;
+    clock::time_point acquired_at_;
     clock::time_point deadline_;
     clock::time_point next_heartbeat_;
     clock::time_point sent_at_{};

@@ -5,6 +5,7 @@
 
 #include "lock/acquire_machine.hpp"
 #include "lock/lease_machine.hpp"
+#include "lock/lease_scheduler.hpp"
 #include "lock/lock_item.hpp"
 #include "spawn_op.hpp"
 
@@ -12,12 +13,14 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <array>
 #include <list>
 #include <map>
@@ -82,6 +85,9 @@ std::optional<std::string> lock_client_options::validate() const {
     if (danger_zone < milliseconds::zero() || danger_zone >= lease) {
         return "danger_zone must be zero or more and below the lease";
     }
+    if (max_in_flight == 0) {
+        return "max_in_flight must be at least 1";
+    }
     if (owner.size() > 1024) {
         return "owner must be at most 1024 bytes";
     }
@@ -90,19 +96,19 @@ std::optional<std::string> lock_client_options::validate() const {
 
 namespace detail {
 
-// One held lease: its machine, the coroutine that drives it, and who waits
-// for what from it.
-struct lease_state {
-    lease_state(asio::any_io_executor ex, lock::lease_machine m)
-        : machine(std::move(m)), timer(std::move(ex)) {}
+// One held lease: its machine (inside the scheduler's view of it), the client
+// that drives it, and who waits for what from it.
+struct lease_state : lock::scheduled_lease, std::enable_shared_from_this<lease_state> {
+    lease_state(asio::any_io_executor e, std::weak_ptr<lock_client::impl> c, lock::lease_machine m)
+        : scheduled_lease(std::move(m)), ex(std::move(e)), client(std::move(c)) {}
 
     struct heartbeat_waiter {
         std::uint64_t needed;
         asio::any_completion_handler<void(error_code)> handler;
     };
 
-    lock::lease_machine machine;
-    asio::steady_timer timer;  // the runner's wait; cancelled to wake it
+    asio::any_io_executor ex;
+    std::weak_ptr<lock_client::impl> client;
     loss_reason final_reason = loss_reason::none;
     bool closing = false;  // released because the client closes
     std::uint64_t heartbeats_started = 0;
@@ -111,25 +117,60 @@ struct lease_state {
     std::vector<heartbeat_waiter> heartbeat_waiters;
     std::vector<asio::cancellation_signal*> bound_work;
 
-    void wake() { timer.cancel(); }
+    // Asks the client to look at this lease now (a release or heartbeat was
+    // requested).
+    void wake();
 };
 
 }  // namespace detail
 
 struct lock_client::impl : std::enable_shared_from_this<impl> {
-    impl(store& s, lock_client_options o) : st(s), opts(std::move(o)), ex(s.get_executor()) {
-        if (auto problem = opts.validate()) {
+    impl(store& s, lock_client_options o)
+        : st(s),
+          opts(validated(std::move(o))),
+          ex(s.get_executor()),
+          lease_params(std::make_shared<const lock::lease_params>(lock::lease_params{
+              .owner = opts.owner,
+              .lease = opts.lease,
+              .heartbeat_period = opts.heartbeat_period,
+              .safety_margin = opts.safety_margin,
+              .danger_zone = opts.danger_zone,
+              .retry_delay = opts.heartbeat_retry_delay,
+              .automatic_heartbeats = opts.automatic_heartbeats,
+              .delete_on_release = opts.delete_on_release,
+              .new_version = lock::new_record_version,
+              // A hundredth of the period at most: far below any lease, and
+              // 10,000 leases on a 3 s period wake the client 100 times a
+              // second instead of 3,333.
+              .heartbeat_tick = std::min(milliseconds(10), opts.heartbeat_period / 100),
+              .random_unit = lock::random_unit,
+          })),
+          scheduler(opts.max_in_flight),
+          wake_timer(ex) {}
+
+    static lock_client_options validated(lock_client_options o) {
+        if (auto problem = o.validate()) {
             throw std::system_error(make_error_code(errc::invalid_argument),
                                     "lock_client_options: " + *problem);
         }
-        if (opts.owner.empty()) {
-            opts.owner = default_owner();
+        if (o.owner.empty()) {
+            o.owner = default_owner();
         }
+        return o;
     }
 
     store& st;
-    lock_client_options opts;
+    const lock_client_options opts;
     asio::any_io_executor ex;
+    // Shared by every lease: one copy of the owner and the timing.
+    std::shared_ptr<const lock::lease_params> lease_params;
+    lock::lease_scheduler scheduler;
+    asio::steady_timer wake_timer;
+    bool timer_armed = false;
+    clock::time_point timer_at{};
+    std::uint64_t timer_generation = 0;
+    std::uint64_t acquired = 0;
+    std::uint64_t acquires_throttled = 0;
     bool closed = false;
     std::size_t acquires_in_flight = 0;
     std::set<asio::steady_timer*> acquire_timers;
@@ -254,6 +295,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
+                    count_throttled(ec, key);
                     action = machine.on_write(clock::now(), ec, r);
                     break;
                 }
@@ -263,6 +305,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
+                    count_throttled(ec, key);
                     action = machine.on_read(clock::now(), ec, r);
                     break;
                 }
@@ -294,6 +337,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                         // close() began while we were granted: hand nothing out.
                         state->closing = true;
                         state->machine.request_release();
+                        wake(*state);
                         co_return std::tuple{make_error_code(errc::client_closed), lease{}};
                     }
                     co_return std::tuple{error_code{}, lease(std::move(state))};
@@ -312,72 +356,196 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // --- acquiring a set -----------------------------------------------------
+
+    struct many_run {
+        explicit many_run(asio::any_io_executor ex, std::size_t workers)
+            : done(std::move(ex)), stop(workers) {}
+        std::size_t next = 0;
+        std::size_t running = 0;
+        acquire_many_result result;
+        asio::steady_timer done;  // cancelled when the last worker ends
+        std::vector<asio::cancellation_signal> stop;
+    };
+
+    asio::awaitable<std::tuple<error_code, acquire_many_result>> acquire_many(
+        std::vector<lock_key> keys, acquire_many_options o) {
+        auto self = shared_from_this();
+        if (o.concurrency == 0) {
+            co_return std::tuple{make_error_code(errc::invalid_argument), acquire_many_result{}};
+        }
+        {
+            std::vector<const lock_key*> sorted;
+            for (const auto& k : keys) {
+                sorted.push_back(&k);
+            }
+            std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return *a < *b; });
+            if (std::adjacent_find(sorted.begin(), sorted.end(),
+                                   [](auto* a, auto* b) { return *a == *b; }) != sorted.end()) {
+                co_return std::tuple{make_error_code(errc::invalid_argument),
+                                     acquire_many_result{}};
+            }
+        }
+        const std::size_t workers = std::min(o.concurrency, keys.size());
+        auto run = std::make_shared<many_run>(ex, workers);
+        for (std::size_t i = 0; i < workers; ++i) {
+            ++run->running;
+            asio::co_spawn(
+                ex, acquire_many_worker(run, keys, o),
+                asio::bind_cancellation_slot(run->stop[i].slot(), [run](std::exception_ptr) {
+                    if (--run->running == 0) {
+                        run->done.cancel();
+                    }
+                }));
+        }
+        bool cancelled = false;
+        while (run->running > 0) {
+            run->done.expires_at(clock::time_point::max());
+            auto wait = run->done.async_wait(as_tuple);
+            co_await std::move(wait);
+            if (run->running > 0 && !cancelled && co_await detail::cancelled()) {
+                cancelled = true;
+                for (auto& s : run->stop) {
+                    s.emit(asio::cancellation_type::terminal);
+                }
+            }
+        }
+        for (std::size_t i = run->next; i < keys.size(); ++i) {
+            run->result.refused.push_back(
+                {std::move(keys[i]), make_error_code(asio::error::operation_aborted), {}});
+        }
+        const error_code ec = cancelled ? make_error_code(asio::error::operation_aborted)
+                              : closed  ? make_error_code(errc::client_closed)
+                                        : error_code{};
+        co_return std::tuple{ec, std::move(run->result)};
+    }
+
+    // Takes the next untried key until none is left or it is stopped.
+    asio::awaitable<void> acquire_many_worker(std::shared_ptr<many_run> run,
+                                              const std::vector<lock_key>& keys,
+                                              const acquire_many_options& o) {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        while (run->next < keys.size() && !co_await detail::cancelled()) {
+            const lock_key& key = keys[run->next++];
+            diagnostics diag;
+            acquire_options each = o.each;
+            each.diagnostics = &diag;
+            auto op = acquire(key, std::move(each), o.wait);
+            auto [ec, l] = co_await std::move(op);
+            if (ec) {
+                run->result.refused.push_back({key, ec, std::move(diag.message)});
+            } else {
+                run->result.granted.push_back(std::move(l));
+            }
+        }
+    }
+
     // --- holding ------------------------------------------------------------
 
     std::shared_ptr<detail::lease_state> start_lease(lock_record granted,
                                                      clock::time_point sent_at) {
-        lock::lease_params params{.owner = opts.owner,
-                                  .lease = opts.lease,
-                                  .heartbeat_period = opts.heartbeat_period,
-                                  .safety_margin = opts.safety_margin,
-                                  .danger_zone = opts.danger_zone,
-                                  .retry_delay = opts.heartbeat_retry_delay,
-                                  .automatic_heartbeats = opts.automatic_heartbeats,
-                                  .delete_on_release = opts.delete_on_release};
         const lock_key key = granted.key;
         auto state = std::make_shared<detail::lease_state>(
-            ex, lock::lease_machine(std::move(params), lock::new_record_version, std::move(granted),
-                                    sent_at));
+            ex, weak_from_this(), lock::lease_machine(lease_params, std::move(granted), sent_at));
         held[key] = state;
-        asio::co_spawn(ex, run_lease(shared_from_this(), state), asio::detached);
+        ++acquired;
+        scheduler.add(*state, clock::now());
+        drive();
         return state;
     }
 
-    // Drives one lease until it ends. Holds the client's state alive so that a
-    // destroyed lock_client still releases what it held.
-    static asio::awaitable<void> run_lease(std::shared_ptr<impl> self,
-                                           std::shared_ptr<detail::lease_state> s) {
-        lock::lease_action action = s->machine.next(clock::now());
-        std::uint64_t heartbeat_index = 0;
-        for (;;) {
-            const std::string version_before = s->machine.record().record_version;
-            switch (action.type) {
-                case lock::lease_action::kind::write: {
-                    if (action.write.kind == write_kind::refresh) {
-                        heartbeat_index = ++s->heartbeats_started;
-                    }
-                    auto op = self->st.async_write(std::move(action.write), action.until, as_tuple);
-                    auto [ec, r] = co_await std::move(op);
-                    action = s->machine.on_write(clock::now(), ec, r);
-                    break;
-                }
-                case lock::lease_action::kind::read: {
-                    auto op = self->st.async_read(action.write.key, action.until, as_tuple);
-                    auto [ec, r] = co_await std::move(op);
-                    action = s->machine.on_read(clock::now(), ec, r);
-                    break;
-                }
-                case lock::lease_action::kind::wait: {
-                    s->timer.expires_at(action.until);
-                    co_await s->timer.async_wait(as_tuple);
-                    action = s->machine.next(clock::now());
-                    break;
-                }
-                case lock::lease_action::kind::danger:
-                    if (self->opts.on_danger) {
-                        self->opts.on_danger(lease(s));
-                    }
-                    action = s->machine.next(clock::now());
-                    break;
-                case lock::lease_action::kind::ended:
-                    self->finish(*s, action.reason);
-                    co_return;
-            }
-            if (s->machine.record().record_version != version_before &&
-                !s->heartbeat_waiters.empty()) {
-                self->complete_heartbeats(*s, heartbeat_index);
-            }
+    static std::shared_ptr<detail::lease_state> state_of(lock::scheduled_lease* l) {
+        return static_cast<detail::lease_state*>(l)->shared_from_this();
+    }
+
+    // Performs every step due now, then sleeps until the next one.
+    void drive() {
+        const auto now = clock::now();
+        while (lock::lease_step step = scheduler.poll(now)) {
+            perform(std::move(step));
         }
+        arm_timer();
+    }
+
+    void arm_timer() {
+        const auto next = scheduler.next_wake();
+        if (!next || (timer_armed && *next >= timer_at)) {
+            return;  // an earlier wake-up is harmless: drive() finds nothing due
+        }
+        timer_armed = true;
+        timer_at = *next;
+        wake_timer.expires_at(*next);  // a wait already pending ends, stale
+        wake_timer.async_wait(
+            [self = shared_from_this(), generation = ++timer_generation](error_code) {
+                if (generation == self->timer_generation) {
+                    self->timer_armed = false;
+                    self->drive();
+                }
+            });
+    }
+
+    void perform(lock::lease_step step) {
+        auto s = state_of(step.lease);
+        auto& a = step.action;
+        switch (a.type) {
+            case lock::lease_action::kind::write: {
+                if (a.write.kind == write_kind::refresh) {
+                    ++s->heartbeats_started;
+                }
+                st.async_write(std::move(a.write), a.until,
+                               [self = shared_from_this(), s](error_code ec, write_result r) {
+                                   if (ec == errc::throttled && self->opts.on_throttled) {
+                                       self->opts.on_throttled(s->machine.record().key);
+                                   }
+                                   self->completed(*s, [&](clock::time_point now) {
+                                       return self->scheduler.on_write(*s, now, ec, r);
+                                   });
+                               });
+                break;
+            }
+            case lock::lease_action::kind::read:
+                st.async_read(
+                    a.write.key, a.until,
+                    [self = shared_from_this(), s](error_code ec, std::optional<lock_record> r) {
+                        if (ec == errc::throttled && self->opts.on_throttled) {
+                            self->opts.on_throttled(s->machine.record().key);
+                        }
+                        self->completed(*s, [&](clock::time_point now) {
+                            return self->scheduler.on_read(*s, now, ec, r);
+                        });
+                    });
+                break;
+            case lock::lease_action::kind::danger:
+                if (opts.on_danger) {
+                    opts.on_danger(lease(s));
+                }
+                break;
+            case lock::lease_action::kind::wait:
+                break;  // the scheduler keeps waits to itself
+            case lock::lease_action::kind::ended:
+                finish(*s, a.reason);
+                break;
+        }
+    }
+
+    // A lease's request completed: `report` tells the scheduler, which answers
+    // with the lease's next step; a freed slot may let others go.
+    template <class Report>
+    void completed(detail::lease_state& s, Report report) {
+        const std::string version_before = s.machine.record().record_version;
+        lock::lease_step step = report(clock::now());
+        if (s.machine.record().record_version != version_before && !s.heartbeat_waiters.empty()) {
+            complete_heartbeats(s, s.heartbeats_started);
+        }
+        if (step) {
+            perform(std::move(step));
+        }
+        drive();
+    }
+
+    void wake(detail::lease_state& s) {
+        scheduler.wake(s, clock::now());
+        drive();
     }
 
     void complete_heartbeats(detail::lease_state& s, std::uint64_t done_upto) {
@@ -430,7 +598,25 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         }
         s->release_waiters.push_back(std::move(h));
         s->machine.request_release(std::move(data));
-        s->wake();
+        wake(*s);
+    }
+
+    // Throttled acquire requests count here; lease requests in the scheduler.
+    void count_throttled(error_code ec, const lock_key& key) {
+        if (ec == errc::throttled) {
+            ++acquires_throttled;
+            if (opts.on_throttled) {
+                opts.on_throttled(key);
+            }
+        }
+    }
+
+    lock_client_stats stats() const {
+        lock_client_stats r = scheduler.counters();
+        r.held = held.size();
+        r.acquired = acquired;
+        r.throttled += acquires_throttled;
+        return r;
     }
 
     // --- closing ------------------------------------------------------------
@@ -441,11 +627,13 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         for (auto* t : acquire_timers) {
             t->cancel();
         }
+        const auto now = clock::now();
         for (auto& [key, s] : held) {
             s->closing = true;
             s->machine.request_release();
-            s->wake();
+            scheduler.wake(*s, now);
         }
+        drive();
         maybe_finish_close();
     }
 
@@ -458,6 +646,12 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         }
     }
 };
+
+void detail::lease_state::wake() {
+    if (auto c = client.lock()) {
+        c->wake(*this);
+    }
+}
 
 // --- lease ------------------------------------------------------------------
 
@@ -497,6 +691,14 @@ lease::clock::duration lease::remaining() const {
     return state_->machine.deadline() - clock::now();
 }
 
+lease::clock::time_point lease::acquired_at() const {
+    return state_ ? state_->machine.acquired_at() : clock::time_point{};
+}
+
+lease::clock::time_point lease::deadline() const {
+    return state_ ? state_->machine.deadline() : clock::time_point{};
+}
+
 bool lease::held() const {
     return remaining() > clock::duration::zero();
 }
@@ -514,8 +716,7 @@ void lease::start_wait_lost(asio::any_completion_handler<void(error_code, loss_r
                                 "lease::async_wait_lost on an empty lease");
     }
     if (state_->final_reason != loss_reason::none) {
-        complete_later(state_->timer.get_executor(), std::move(h), error_code{},
-                       state_->final_reason);
+        complete_later(state_->ex, std::move(h), error_code{}, state_->final_reason);
         return;
     }
     auto slot = asio::get_associated_cancellation_slot(h);
@@ -532,7 +733,7 @@ void lease::start_wait_lost(asio::any_completion_handler<void(error_code, loss_r
                 if (&*it == waiter) {
                     auto h = std::move(*it);
                     ws.erase(it);
-                    complete_later(state->timer.get_executor(), std::move(h),
+                    complete_later(state->ex, std::move(h),
                                    make_error_code(asio::error::operation_aborted),
                                    loss_reason::none);
                     return;
@@ -550,8 +751,7 @@ void lease::start_heartbeat(std::optional<std::chrono::milliseconds> new_lease,
                                 "lease::async_heartbeat on an empty lease");
     }
     if (state_->final_reason != loss_reason::none) {
-        complete_later(state_->timer.get_executor(), std::move(h),
-                       make_error_code(errc::lease_lost));
+        complete_later(state_->ex, std::move(h), make_error_code(errc::lease_lost));
         return;
     }
     state_->heartbeat_waiters.push_back({state_->heartbeats_started + 1, std::move(h)});
@@ -578,9 +778,20 @@ const lock_client_options& lock_client::options() const noexcept {
     return impl_->opts;
 }
 
+lock_client_stats lock_client::stats() const {
+    return impl_->stats();
+}
+
 void lock_client::start_acquire(lock_key key, acquire_options opts, bool wait,
                                 asio::any_completion_handler<void(error_code, lease)> h) {
     detail::spawn_op(impl_->ex, impl_->acquire(std::move(key), std::move(opts), wait),
+                     std::move(h));
+}
+
+void lock_client::start_acquire_many(
+    std::vector<lock_key> keys, acquire_many_options opts,
+    asio::any_completion_handler<void(error_code, acquire_many_result)> h) {
+    detail::spawn_op(impl_->ex, impl_->acquire_many(std::move(keys), std::move(opts)),
                      std::move(h));
 }
 

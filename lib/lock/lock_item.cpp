@@ -3,11 +3,14 @@
 #include "dynamodb/decimal.hpp"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
+#include <random>
 #include <stdexcept>
 
 namespace dynalock::lock {
@@ -77,11 +80,47 @@ error_code validate_key(const lock_key& key, std::string& why) {
     return {};
 }
 
+namespace {
+
+// OpenSSL's generator checks for a fork (a getpid system call) on every call:
+// one call per heartbeat is a measurable share of its cost. Bytes are drawn
+// in blocks instead, and a forked child throws away what its parent drew, so
+// that two processes never hand out the same bytes.
+struct random_pool {
+    std::array<unsigned char, 4096> bytes{};
+    std::size_t used = bytes.size();
+
+    random_pool() {
+        static const int registered = ::pthread_atfork(nullptr, nullptr, [] { forked = true; });
+        static_cast<void>(registered);
+    }
+
+    void take(unsigned char* out, std::size_t n) {
+        if (forked || used + n > bytes.size()) {
+            forked = false;
+            if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+                throw std::runtime_error("the random number generator failed");
+            }
+            used = 0;
+        }
+        std::memcpy(out, bytes.data() + used, n);
+        // Bytes handed out are not kept.
+        std::memset(bytes.data() + used, 0, n);
+        used += n;
+    }
+
+    static inline thread_local bool forked = false;
+};
+
+}  // namespace
+
 std::string random_hex(std::size_t bytes) {
     std::array<unsigned char, 32> raw{};
-    if (bytes > raw.size() || RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1) {
-        throw std::runtime_error("the random number generator failed");
+    if (bytes > raw.size()) {
+        throw std::runtime_error("random_hex: at most 32 bytes");
     }
+    thread_local random_pool pool;
+    pool.take(raw.data(), bytes);
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes * 2);
@@ -94,6 +133,11 @@ std::string random_hex(std::size_t bytes) {
 
 std::string new_record_version() {
     return random_hex(16);
+}
+
+double random_unit() {
+    thread_local std::minstd_rand generator{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
 }
 
 bool is_lock_attribute(std::string_view name) noexcept {

@@ -36,6 +36,9 @@ std::string random_hex(std::size_t bytes);
 /// release or refresh someone else's lock.
 std::string new_record_version();
 
+/// Uniform in [0, 1): for spreading timers, not for secrets.
+double random_unit();
+
 /// True for the attributes a lock_record has fields for.
 bool is_lock_attribute(std::string_view name) noexcept;
 

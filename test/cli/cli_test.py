@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""End-to-end tests of the dynalock program against dynalite, as processes.
+"""End-to-end tests of the dynalock program against a real server, as processes.
 
-usage: cli_test.py PATH_TO_DYNALOCK   (DYNALOCK_TEST_DYNALITE_URL must be set:
-run through tools/test_servers.py, which starts dynalite)
+usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto
+Run through tools/test_servers.py (or tools/test.sh), which starts the servers
+and sets DYNALOCK_TEST_DYNALITE_URL, or DYNALOCK_TEST_MOTO_URL with the key of
+a user moto checks signatures for.
 
-Every process started here is stopped before the script exits.
+moto evaluates a condition and applies the update without a lock, so two
+racing conditional writes can both succeed there: tests where writers race
+(a holder heartbeating while its row is changed underneath or released by
+force) run against dynalite only. Every process started here is stopped
+before the script exits.
 """
 
 import json
@@ -15,20 +21,38 @@ import subprocess
 import sys
 import time
 
+import botocore.session
+
 DYNALOCK = os.path.abspath(sys.argv[1])
-URL = os.environ.get("DYNALOCK_TEST_DYNALITE_URL")
-if not URL:
-    print("DYNALOCK_TEST_DYNALITE_URL is not set: run through tools/test_servers.py "
-          "(or tools/test.sh), which starts dynalite", file=sys.stderr)
+SERVER = sys.argv[2] if len(sys.argv) > 2 else ""
+SETTINGS = {
+    "dynalite": ("DYNALOCK_TEST_DYNALITE_URL", None, None),
+    "moto": ("DYNALOCK_TEST_MOTO_URL", "DYNALOCK_TEST_MOTO_ACCESS_KEY_ID",
+             "DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY"),
+}
+if SERVER not in SETTINGS:
+    print("usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto", file=sys.stderr)
+    sys.exit(2)
+missing = [v for v in SETTINGS[SERVER] if v and not os.environ.get(v)]
+if missing:
+    print(f"{', '.join(missing)} not set: run through tools/test_servers.py "
+          f"(or tools/test.sh), which starts {SERVER}", file=sys.stderr)
     sys.exit(1)
+URL = os.environ[SETTINGS[SERVER][0]]
+KEY_ID = os.environ[SETTINGS[SERVER][1]] if SETTINGS[SERVER][1] else "cli-test"
+SECRET = os.environ[SETTINGS[SERVER][2]] if SETTINGS[SERVER][2] else "cli-test"
 
 TABLE = f"cli-{random.randrange(10**9)}"
 BASE_ENV = {k: v for k, v in os.environ.items()
             if not k.startswith("AWS_") and not k.startswith("DYNALOCK_")}
 BASE_ENV.update(AWS_REGION="us-east-1", AWS_ENDPOINT_URL_DYNAMODB=URL,
-                AWS_ACCESS_KEY_ID="cli-test", AWS_SECRET_ACCESS_KEY="cli-test",
+                AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET,
                 AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-                DYNALOCK_TABLE=TABLE)
+                AWS_EC2_METADATA_DISABLED="true", DYNALOCK_TABLE=TABLE)
+# The same server through botocore: to look at items and change them underneath.
+DB = botocore.session.get_session().create_client(
+    "dynamodb", region_name="us-east-1", endpoint_url=URL,
+    aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
 started = []
 failures = []
 
@@ -195,20 +219,165 @@ def test_signals_forwarded():
     check(h is not None and h["released"], "released after the forwarded signal", h)
 
 
+def test_bad_signature():
+    rc, _, err = dynalock("list", AWS_SECRET_ACCESS_KEY="not-the-secret")
+    check(rc == 69 and "signature" in err.lower(), "a request moto's signature check refuses: 69",
+          rc, err)
+
+
+def test_command_not_executable():
+    rc, _, err = dynalock("run", "status", "--", "/dev/null")
+    check(rc == 126 and "/dev/null" in err, "command not executable: 126", rc, err)
+
+
+def test_show_and_list_agree():
+    rc, _, err = dynalock("run", "listed", "--owner", "lister", "--lease", "9s", "--heartbeat", "3s",
+                          "--", "true")
+    check(rc == 0, "run listed: 0", rc, err)
+    rc, out, err = dynalock("show", "listed", "--json")
+    shown = json.loads(out) if rc == 0 else None
+    check(shown is not None and shown["key"] == "listed" and shown["owner"] == "lister"
+          and shown["lease_ms"] == 9000 and shown["released"] is True and shown["fence"] >= 1,
+          "show --json: the row's fields", rc, out, err)
+    rc, out, err = dynalock("list", "--json")
+    listed = [json.loads(line) for line in out.splitlines()]
+    check(rc == 0 and shown in listed, "list --json has the row show --json gave", rc, out, err)
+    rc, out, err = dynalock("show", "listed")
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 2 and lines[0].split()[:3] == ["KEY", "OWNER", "FENCE"]
+          and lines[1].split()[:5] == ["listed", "lister", str(shown and shown["fence"]), "9s",
+                                       "yes"], "show as a table: the same fields", rc, out, err)
+    item = DB.get_item(TableName=TABLE, Key={"key": {"S": "listed"}},
+                       ConsistentRead=True).get("Item", {})
+    check(item and item["ownerName"] == {"S": "lister"} and item["leaseDuration"] == {"S": "9000"}
+          and item["isReleased"] == {"S": "1"} and item["recordVersionNumber"]["S"] ==
+          (shown and shown["record_version"]), "the item in DynamoDB is what show said", item)
+
+
+def test_missing_lock():
+    rc, _, err = dynalock("show", "never-taken")
+    check(rc == 1 and "never-taken" in err, "show of a missing lock: 1", rc, err)
+    rc, _, err = dynalock("release", "never-taken", "--force")
+    check(rc == 1 and "never-taken" in err, "release of a missing lock: 1", rc, err)
+
+
+def test_provisioned_table():
+    table = TABLE + "-provisioned"
+    rc, out, err = dynalock("create-table", "--table", table, "--provisioned", "2,3")
+    desc = DB.describe_table(TableName=table)["Table"] if rc == 0 else {}
+    throughput = desc.get("ProvisionedThroughput", {})
+    check(rc == 0 and desc.get("TableStatus") == "ACTIVE"
+          and throughput.get("ReadCapacityUnits") == 2
+          and throughput.get("WriteCapacityUnits") == 3,
+          "create-table --provisioned 2,3: ACTIVE with that throughput", rc, out, err, desc)
+
+
+def test_ttl_attribute():
+    table = TABLE + "-ttl"
+    rc, out, err = dynalock("create-table", "--table", table, "--ttl-attribute", "expiresAt")
+    if SERVER == "moto":
+        ttl = DB.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        check(rc == 0 and ttl.get("AttributeName") == "expiresAt"
+              and ttl.get("TimeToLiveStatus") == "ENABLED",
+              "create-table --ttl-attribute: TTL enabled on it", rc, out, err, ttl)
+    else:
+        check(rc == 69 and "expiresAt" not in out,
+              "create-table --ttl-attribute on dynalite (no UpdateTimeToLive): 69", rc, out, err)
+    started_at = time.time()
+    rc, out, err = dynalock("run", "ttl", "--ttl-attribute", "expiresAt", "--", "true")
+    item = DB.get_item(TableName=TABLE, Key={"key": {"S": "ttl"}},
+                       ConsistentRead=True).get("Item", {})
+    expires = int(item.get("expiresAt", {}).get("N", "0"))
+    horizon = 20 + 7 * 24 * 3600  # the default lease, then a week
+    check(rc == 0 and started_at + horizon - 1 <= expires <= time.time() + horizon + 1,
+          "run --ttl-attribute: the row's TTL a week past the lease", rc, err, item)
+
+
+def test_stuck_lock():
+    """A holder killed with its command leaves the lock held until its lease runs out."""
+    p = start("run", "stuck", "--owner", "gone", "--lease", "30s", "--heartbeat", "5s",
+              "--", "sleep", "60")
+    h = wait_held_by("stuck", "gone")
+    check(h is not None, "run gone holds the lock")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    if h is None:
+        return
+    rc, _, err = dynalock("run", "stuck", "--wait", "1s", "--", "true")
+    check(rc == 75 and "not granted" in err, "stuck lock, --wait 1s: 75", rc, err)
+    rc, _, err = dynalock("release", "stuck")
+    check(rc == 64 and "--force" in err and "gone" in err,
+          "release without --force refuses and names the holder: 64", rc, err)
+    rc, out, err = dynalock("release", "stuck", "--force", "--json")
+    row = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and row.get("previous_owner") == "gone" and row.get("released") is True
+          and row.get("fence") == h["fence"],
+          "release --force --json: 0, the previous holder and the kept fence", rc, out, err)
+    rc, out, err = dynalock("release", "stuck", "--force")
+    check(rc == 0 and "released already" in out, "release of a released lock: 0", rc, out, err)
+    started_at = time.monotonic()
+    rc, out, err = dynalock("run", "stuck", "--", "sh", "-c", 'echo "$DYNALOCK_FENCE"')
+    check(rc == 0 and out.strip() == str(h["fence"] + 1) and time.monotonic() - started_at < 5,
+          "after the forced release a run gets the lock at once, next fence", rc, out, err)
+
+
+def test_lease_lost_when_row_changes():
+    p = start("run", "changed", "--owner", "victim", "--lease", "3s", "--heartbeat", "1s",
+              "--", "sh", "-c", "trap 'echo got-term; kill $!; exit 0' TERM; sleep 60 & wait")
+    h = wait_held_by("changed", "victim")
+    check(h is not None, "run victim holds the lock")
+    if h is None:
+        return
+    time.sleep(0.3)  # the shell sets its trap
+    DB.update_item(TableName=TABLE, Key={"key": {"S": "changed"}},
+                   UpdateExpression="SET ownerName = :o, recordVersionNumber = :v",
+                   ExpressionAttributeValues={":o": {"S": "intruder"}, ":v": {"S": "intruder-1"}})
+    changed_at = time.monotonic()
+    rc, out, err = finish(p, 30)
+    check(rc == 76 and "got-term" in out and "stolen" in err and
+          time.monotonic() - changed_at < 4,
+          "row changed underneath: SIGTERM to the command within a heartbeat, exit 76",
+          rc, out, err)
+
+
+def test_grace_then_sigkill():
+    p = start("run", "stubborn", "--owner", "stubborn", "--lease", "3s", "--heartbeat", "1s",
+              "--grace", "1s", "--", "sh", "-c", "trap '' TERM; exec sleep 60")
+    h = wait_held_by("stubborn", "stubborn")
+    check(h is not None, "run stubborn holds the lock")
+    if h is None:
+        return
+    DB.update_item(TableName=TABLE, Key={"key": {"S": "stubborn"}},
+                   UpdateExpression="SET recordVersionNumber = :v",
+                   ExpressionAttributeValues={":v": {"S": "intruder-2"}})
+    changed_at = time.monotonic()
+    rc, out, err = finish(p, 30)
+    elapsed = time.monotonic() - changed_at
+    check(rc == 76 and "SIGKILL after 1s" in err and 1 <= elapsed < 6,
+          "a command ignoring SIGTERM gets SIGKILL after --grace; exit 76", rc, elapsed, err)
+
+
 def main():
-    tests = [test_usage_errors, test_unavailable, test_create_table, test_fence_and_environment,
-             test_exit_status_passed_through, test_contention_list_and_forced_release,
-             test_signals_forwarded]
+    both = [test_usage_errors, test_unavailable, test_create_table, test_fence_and_environment,
+            test_exit_status_passed_through, test_command_not_executable,
+            test_show_and_list_agree, test_missing_lock, test_provisioned_table,
+            test_ttl_attribute, test_stuck_lock, test_signals_forwarded]
+    racing_writers = [test_contention_list_and_forced_release,
+                      test_lease_lost_when_row_changes, test_grace_then_sigkill]
+    tests = both + ({"dynalite": racing_writers, "moto": [test_bad_signature]}[SERVER])
     try:
         for t in tests:
             print(f"--- {t.__name__}", flush=True)
-            t()
+            try:
+                t()
+            except Exception as e:  # a broken test fails, and the others still run
+                check(False, f"{t.__name__} raised {e!r}")
     finally:
         for p in started:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-    print(f"{len(tests)} tests, {len(failures)} failed checks")
+    print(f"{SERVER}: {len(tests)} tests, {len(failures)} failed checks")
     sys.exit(1 if failures else 0)
 
 

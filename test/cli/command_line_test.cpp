@@ -139,6 +139,17 @@ TEST(CommandLine, CreateTableAndRelease) {
     EXPECT_FALSE(std::get<release_command>(parsed(parser{}({"release", "k"})).command).force);
 }
 
+TEST(CommandLine, RunTakesATtlAttribute) {
+    auto inv = parsed(parser{}({"run", "k", "--ttl-attribute", "expires", "--", "true"}));
+    EXPECT_EQ(std::get<run_command>(inv.command).ttl_attribute, "expires");
+    EXPECT_TRUE(std::get<run_command>(parsed(parser{}({"run", "k", "--", "true"})).command)
+                    .ttl_attribute.empty());
+    EXPECT_NE(error_of(parser{}({"run", "k", "--ttl-attribute=", "--", "true"})).find("empty"),
+              std::string::npos);
+    EXPECT_NE(error_of(parser{}({"list", "--ttl-attribute", "x"})).find("ttl-attribute"),
+              std::string::npos);
+}
+
 TEST(CommandLine, HelpEverywhereWithoutATable) {
     parser p;
     p.env.clear();

@@ -62,8 +62,8 @@ lock_record ours(std::string version, milliseconds l = lease) {
 }
 
 lease_machine machine(lease_params p = default_params()) {
-    return lease_machine(
-        std::move(p), [n = 0]() mutable { return "v" + std::to_string(++n); }, ours("g0"), at(0ms));
+    p.new_version = [n = 0]() mutable { return "v" + std::to_string(++n); };
+    return lease_machine(std::make_shared<const lease_params>(std::move(p)), ours("g0"), at(0ms));
 }
 
 write_result with_record(lock_record r) {
@@ -459,3 +459,25 @@ TEST(LeaseMachine, EndedIsFinal) {
 }
 
 }  // namespace
+
+TEST(LeaseMachine, JitterBringsTheFirstHeartbeatUpToHalfAPeriodEarlierAndLaterOnesATenth) {
+    lease_params p = default_params();
+    p.random_unit = [] { return 0.5; };
+    auto m = machine(std::move(p));
+    expect_wait(m.next(at(0ms)), at(225ms));  // 300 − 300 · 0.5 · 0.5
+    auto hb = m.next(at(225ms));
+    expect_refresh(hb, "g0", "v1", at(900ms));
+    expect_wait(m.on_write(at(240ms), ok, no_record), at(510ms));  // 225 + 300 − 300 · 0.1 · 0.5
+    EXPECT_EQ(ms(m.deadline()), 1125);  // the deadline itself never moves with jitter
+}
+
+TEST(LeaseMachine, HeartbeatsFallOnTicksEarlierThanDueNeverLater) {
+    lease_params p = default_params();
+    p.heartbeat_tick = 40ms;
+    auto m = machine(std::move(p));
+    expect_wait(m.next(at(0ms)), at(280ms));  // 300 down to a multiple of 40 (t0 is one)
+    auto hb = m.next(at(280ms));
+    expect_refresh(hb, "g0", "v1", at(900ms));
+    expect_wait(m.on_write(at(290ms), ok, no_record), at(560ms));  // 280 + 300 = 580 → 560
+    EXPECT_EQ(ms(m.deadline()), 280 + 900);                        // deadlines are never rounded
+}

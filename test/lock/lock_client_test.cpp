@@ -838,6 +838,73 @@ TEST_P(lock_client_test, close_releases_every_lease_and_refuses_later_acquires) 
     EXPECT_EQ(next.fence(), l1.fence() + 1);
 }
 
+TEST_P(lock_client_test, acquire_many_takes_what_is_free_and_says_why_not_the_rest) {
+    open();
+    party& a = join("many");
+    party& b = join("other");
+    const lease theirs = granted(*b.client, lock_key{"many-3"});
+    std::vector<lock_key> keys;
+    for (int i = 0; i < 7; ++i) {
+        keys.push_back(lock_key{"many-" + std::to_string(i)});
+    }
+    auto [ec, result] = wait<acquire_many_result>(
+        [&](auto h) { a.client->async_acquire_many(keys, {.concurrency = 3}, std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(result.granted.size(), 6u);
+    ASSERT_EQ(result.refused.size(), 1u);
+    EXPECT_EQ(result.refused[0].key, lock_key{"many-3"});
+    EXPECT_EQ(result.refused[0].error, errc::lock_not_granted) << result.refused[0].error.message();
+    EXPECT_EQ(result.refused[0].message, "held by other");
+    for (const auto& l : result.granted) {
+        EXPECT_TRUE(l.held());
+        EXPECT_NE(l.key(), lock_key{"many-3"});
+    }
+    const auto stats = a.client->stats();
+    EXPECT_EQ(stats.acquired, 6u);
+    EXPECT_EQ(stats.held, 6u);
+    // What is not tried is refused before anything is sent.
+    const std::size_t sent = a.store->operations();
+    auto [dup, none] = wait<acquire_many_result>([&](auto h) {
+        a.client->async_acquire_many({lock_key{"x"}, lock_key{"x"}}, {}, std::move(h));
+    });
+    EXPECT_EQ(dup, errc::invalid_argument);
+    auto [zero, none2] = wait<acquire_many_result>([&](auto h) {
+        a.client->async_acquire_many({lock_key{"y"}}, {.concurrency = 0}, std::move(h));
+    });
+    EXPECT_EQ(zero, errc::invalid_argument);
+    EXPECT_EQ(a.store->operations(), sent);
+    EXPECT_TRUE(none.granted.empty() && none2.granted.empty());
+}
+
+TEST_P(lock_client_test, a_cancelled_acquire_many_returns_what_it_got) {
+    open();
+    party& a = join("many-cancel");
+    party& b = join("holder");
+    const lease theirs = granted(*b.client, lock_key{"mc-0"});
+    std::vector<lock_key> keys{lock_key{"mc-0"}, lock_key{"mc-1"}, lock_key{"mc-2"}};
+    asio::cancellation_signal stop;
+    std::optional<std::tuple<error_code, acquire_many_result>> out;
+    // One at a time, waiting: the first key is held, so the rest wait behind it.
+    a.client->async_acquire_many(
+        keys, {.concurrency = 1, .wait = true},
+        asio::bind_cancellation_slot(stop.slot(), [&](error_code ec, acquire_many_result r) {
+            out.emplace(ec, std::move(r));
+        }));
+    pause(3 * poll());
+    stop.emit(asio::cancellation_type::terminal);
+    const auto until = clock_type::now() + std::chrono::seconds(5);
+    while (!out && io_.run_one_until(until) != 0) {
+    }
+    ASSERT_TRUE(out.has_value()) << "the cancelled acquire_many did not complete";
+    auto& [ec, result] = *out;
+    EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
+    EXPECT_TRUE(result.granted.empty());
+    ASSERT_EQ(result.refused.size(), 3u);
+    for (const auto& r : result.refused) {
+        EXPECT_EQ(r.error, asio::error::operation_aborted) << r.error.message();
+    }
+}
+
 TEST_P(lock_client_test, a_manual_heartbeat_can_change_the_lease) {
     open();
     const lock_key key{"manual"};

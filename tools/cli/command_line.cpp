@@ -33,11 +33,14 @@ constexpr std::array<subcommand_spec, 5> subcommands{{
      "An existing table with the same key schema is accepted as it is.\n"},
     {"run",
      "dynalock run KEY [--sort-key VALUE] [--lease 20s] [--heartbeat 5s] [--wait 30s]\n"
-     "                 [--owner NAME] [--data TEXT] [--grace 10s] -- CMD [ARGS...]",
+     "                 [--owner NAME] [--data TEXT] [--grace 10s] [--ttl-attribute NAME]\n"
+     "                 -- CMD [ARGS...]",
      "Acquires the lock KEY, runs CMD with DYNALOCK_KEY, DYNALOCK_OWNER and DYNALOCK_FENCE in\n"
      "its environment while heartbeating the lease, and releases the lock when CMD exits.\n"
      "If the lease is lost, CMD gets SIGTERM at once and SIGKILL after the grace period.\n"
      "SIGINT and SIGTERM are forwarded to CMD.\n"
+     "--ttl-attribute NAME also writes NAME (epoch seconds, a week past the lease) with every\n"
+     "grant and heartbeat, for DynamoDB's TTL to delete abandoned rows; never used for expiry.\n"
      "Exit status: CMD's own (128+N when it died of signal N) when the lease held throughout;\n"
      "75 lock not granted within the wait; 76 lease lost while CMD ran; 64 usage or\n"
      "configuration error; 69 DynamoDB unreachable or refused the request.\n"},
@@ -69,7 +72,7 @@ constexpr std::array<option_spec, 18> options{{
     {"sort-key-name", true, {}},
     {"json", false, {}},
     {"help", false, {}},
-    {"ttl-attribute", true, {"create-table"}},
+    {"ttl-attribute", true, {"create-table", "run"}},
     {"provisioned", true, {"create-table"}},
     {"lease", true, {"run"}},
     {"heartbeat", true, {"run"}},
@@ -218,6 +221,19 @@ std::variant<lock_key, usage_error> key_from(const scanned& s, const global_opti
     return key;
 }
 
+/// Reads --ttl-attribute into `into` when it is given.
+std::optional<usage_error> ttl_option(const scanned& s, std::string& into) {
+    auto it = s.values.find("ttl-attribute");
+    if (it == s.values.end()) {
+        return std::nullopt;
+    }
+    if (it->second.empty()) {
+        return usage_error{"--ttl-attribute must not be empty"};
+    }
+    into = it->second;
+    return std::nullopt;
+}
+
 /// Reads the duration option `name` into `into` when it is given.
 std::optional<usage_error> duration_option(const scanned& s, std::string_view name,
                                            std::chrono::milliseconds& into) {
@@ -253,11 +269,8 @@ std::variant<command, usage_error> command_from(const scanned& s, const global_o
     };
     if (s.subcommand == "create-table") {
         create_table_command c;
-        if (auto it = s.values.find("ttl-attribute"); it != s.values.end()) {
-            if (it->second.empty()) {
-                return usage_error{"--ttl-attribute must not be empty"};
-            }
-            c.ttl_attribute = it->second;
+        if (auto e = ttl_option(s, c.ttl_attribute)) {
+            return *e;
         }
         if (auto it = s.values.find("provisioned"); it != s.values.end()) {
             std::string why;
@@ -297,6 +310,9 @@ std::variant<command, usage_error> command_from(const scanned& s, const global_o
     }
     if (auto it = s.values.find("data"); it != s.values.end()) {
         r.data = it->second;
+    }
+    if (auto e = ttl_option(s, r.ttl_attribute)) {
+        return *e;
     }
     if (!s.after_dashes || s.after_dashes->empty()) {
         return usage_error{

@@ -43,6 +43,8 @@ struct run_command {
     std::chrono::milliseconds grace{std::chrono::seconds(10)};
     std::string owner{};
     std::optional<std::string> data{};
+    /// Set with every grant and heartbeat for DynamoDB's TTL; empty: none.
+    std::string ttl_attribute{};
     std::vector<std::string> argv{};
 };
 

@@ -2,7 +2,6 @@
 
 #include "child_process.hpp"
 #include "exit_status.hpp"
-#include "lock/lock_item.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -19,7 +18,6 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -221,10 +219,8 @@ asio::awaitable<int> show(const session& s, lock_client& locks, const show_comma
     co_return exit_ok;
 }
 
-// A marking release keeps the holder's record version, so on its own the
-// holder's next heartbeat would still apply and it would never learn. Giving
-// the item a new version first (as the holder, conditioned on what we read)
-// makes that heartbeat fail: the holder sees its lease stolen.
+// One conditional write as the holder, on the version we read: the holder's
+// next heartbeat then finds the row released and its lease ends as stolen.
 asio::awaitable<int> release(const session& s, const release_command& c) {
     if (auto status = co_await s.check_table()) {
         co_return *status;
@@ -252,35 +248,26 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
                  "working; add --force if it is stuck");
         co_return exit_usage;
     }
-    lock_write revoke{.key = c.key,
-                      .kind = write_kind::refresh,
-                      .condition = write_condition::version_and_owner,
-                      .expected_version = record->record_version,
-                      .owner = record->owner,
-                      .new_version = lock::new_record_version(),
-                      .lease = record->lease};
     lock_write mark{.key = c.key,
                     .kind = write_kind::release,
                     .condition = write_condition::version_and_owner,
-                    .expected_version = revoke.new_version,
+                    .expected_version = record->record_version,
                     .owner = record->owner};
-    const std::array<lock_write*, 2> writes{&revoke, &mark};
-    for (lock_write* w : writes) {
-        auto op = s.store.async_write(std::move(*w), s.deadline(), as_tuple);
-        auto [ec, result] = co_await std::move(op);
-        if (ec == errc::conditional_check_failed) {
-            complain("lock " + describe(c.key) + " changed while it was being released (now " +
-                     (result.record ? "held by " + printable(result.record->owner) : "gone") +
-                     "): look again with dynalock show");
-            co_return exit_not_granted;
-        }
-        if (ec) {
-            co_return s.fail("releasing lock " + describe(c.key), ec);
-        }
+    auto op = s.store.async_write(std::move(mark), s.deadline(), as_tuple);
+    auto [ec, result] = co_await std::move(op);
+    if (ec == errc::conditional_check_failed) {
+        complain("lock " + describe(c.key) + " changed while it was being released (now " +
+                 (result.record ? "held by " + printable(result.record->owner) : "gone") +
+                 "): look again with dynalock show");
+        co_return exit_not_granted;
+    }
+    if (ec) {
+        co_return s.fail("releasing lock " + describe(c.key), ec);
     }
     if (s.global.json) {
         nlohmann::json j = to_json(*record);
         j["released"] = true;
+        j["previous_owner"] = record->owner;
         std::cout << json_line(j) << "\n";
     } else {
         std::cout << "released lock " << describe(c.key) << " (fence " << fence
@@ -403,6 +390,16 @@ asio::awaitable<int> dispatch(const session& s, const invocation& inv,
     co_return status;
 }
 
+std::string ttl_attribute(const command& c) {
+    if (const auto* t = std::get_if<create_table_command>(&c)) {
+        return t->ttl_attribute;
+    }
+    if (const auto* r = std::get_if<run_command>(&c)) {
+        return r->ttl_attribute;
+    }
+    return {};
+}
+
 }  // namespace
 
 int execute(const invocation& inv, const std::vector<int>& inherited) {
@@ -412,14 +409,10 @@ int execute(const invocation& inv, const std::vector<int>& inherited) {
         dynamodb::client db(
             io.get_executor(),
             {.region = g.region, .endpoint_url = g.endpoint_url, .profile = g.profile});
-        dynamodb_store store(
-            db,
-            {.table_name = g.table,
-             .partition_key_name = g.partition_key_name,
-             .sort_key_name = g.sort_key_name,
-             .ttl_attribute_name = std::holds_alternative<create_table_command>(inv.command)
-                                       ? std::get<create_table_command>(inv.command).ttl_attribute
-                                       : std::string{}});
+        dynamodb_store store(db, {.table_name = g.table,
+                                  .partition_key_name = g.partition_key_name,
+                                  .sort_key_name = g.sort_key_name,
+                                  .ttl_attribute_name = ttl_attribute(inv.command)});
         const session s{g, db, store};
         int status = exit_unavailable;
         std::exception_ptr failure;

@@ -1,0 +1,272 @@
+// Many leases held by one lock_client on one io_context thread: what holding
+// costs the client per heartbeat and per lease, and whether any lease is lost.
+//   hold_many --store dynalite|memory --leases N --lease-ms L --heartbeat-ms H --seconds T
+//             [--endpoint-url http://host:port] [--floor-conns K] [--floor-seconds S]
+// With dynalite (started here unless --endpoint-url names a dynalite-compatible
+// plain HTTP server: the floor sends unsigned requests), the raw floor over K
+// connections is measured first on the same server. Then: acquire N leases,
+// hold them T seconds, release them all; one JSON line.
+
+#include "support/json_line.hpp"
+#include "support/options.hpp"
+#include "support/phase_meter.hpp"
+#include "support/raw_floor.hpp"
+#include "support/server.hpp"
+
+#include <dynalock/dynamodb_client.hpp>
+#include <dynalock/dynamodb_store.hpp>
+#include <dynalock/lock_client.hpp>
+#include <dynalock/memory_store.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bench = dynalock::bench;
+using clock_type = std::chrono::steady_clock;
+
+const std::string table_name = "dynalock_bench_hold";
+/// Acquires in flight at once, the lock client's bound on lease requests and
+/// the connection pool's size: every request in flight has its connection.
+constexpr std::size_t requests_in_flight = 64;
+/// Between progress lines on stderr during the hold.
+constexpr std::chrono::seconds progress_period{10};
+
+constexpr auto as_tuple_deferred = asio::as_tuple(asio::deferred);
+
+double to_ms(std::chrono::microseconds us) {
+    return static_cast<double>(us.count()) / 1000.0;
+}
+
+clock_type::duration to_duration(double seconds) {
+    return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+}
+
+std::string lock_name(int index) {
+    return "hold-" + std::to_string(index);
+}
+
+asio::awaitable<void> create_table(dynalock::dynamodb_store& store) {
+    dynalock::diagnostics diag;
+    auto create = store.async_create_table({.diagnostics = &diag}, as_tuple_deferred);
+    const auto [ec] = co_await std::move(create);
+    if (ec && ec != dynalock::errc::resource_in_use)
+        throw boost::system::system_error(ec, "CreateTable " + table_name + ": " + diag.message);
+}
+
+/// Acquires hold-0 to hold-(count - 1), `requests_in_flight` at a time; the first refusal is told
+/// on stderr.
+asio::awaitable<dynalock::acquire_many_result> acquire_all(dynalock::lock_client& client,
+                                                           int count) {
+    std::vector<dynalock::lock_key> keys(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i)
+        keys[static_cast<std::size_t>(i)].partition = lock_name(i);
+    auto acquire = client.async_acquire_many(std::move(keys), {.concurrency = requests_in_flight},
+                                             as_tuple_deferred);
+    auto [ec, result] = co_await std::move(acquire);
+    if (ec)
+        throw boost::system::system_error(ec, "acquire_many");
+    if (!result.refused.empty()) {
+        const auto& first = result.refused.front();
+        std::fprintf(stderr, "hold_many: acquire %s refused: %s %s\n", first.key.partition.c_str(),
+                     first.error.message().c_str(), first.message.c_str());
+    }
+    co_return std::move(result);
+}
+
+std::uint64_t lost(const dynalock::lock_client_stats& s) {
+    return s.lost_stolen + s.lost_expired;
+}
+
+/// The heartbeat latencies recorded between two snapshots of the same client.
+dynalock::latency_histogram latencies_between(const dynalock::lock_client_stats& before,
+                                              const dynalock::lock_client_stats& after) {
+    auto h = after.heartbeat_latency;
+    for (std::size_t i = 0; i < h.counts.size(); ++i)
+        h.counts[i] -= before.heartbeat_latency.counts[i];
+    return h;
+}
+
+asio::awaitable<void> pause_for(clock_type::duration d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    auto wait = timer.async_wait(as_tuple_deferred);
+    co_await std::move(wait);
+}
+
+/// Acquire, hold, release: the measured part of the run. `floor` is set when
+/// the leases live on a server.
+asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::options& opts,
+                                std::optional<bench::floor_result> floor) {
+    const auto rss_before = bench::resident_bytes();
+
+    const bench::phase_meter acquire_meter;
+    const auto acquired = co_await acquire_all(client, opts.leases);
+    const auto acquire_cost = acquire_meter.elapsed();
+    const auto hold_start = client.stats();
+    std::fprintf(stderr, "hold_many: %zu leases acquired in %.1f s, %zu refused, max gap %.0f ms\n",
+                 acquired.granted.size(), acquire_cost.wall_seconds, acquired.refused.size(),
+                 to_ms(hold_start.max_heartbeat_gap));
+
+    const bench::phase_meter hold_meter;
+    const auto hold_end = clock_type::now() + to_duration(opts.seconds);
+    while (clock_type::now() < hold_end) {
+        co_await pause_for(
+            std::min<clock_type::duration>(progress_period, hold_end - clock_type::now()));
+        const auto s = client.stats();
+        std::fprintf(stderr,
+                     "hold_many: %.0f s: held %zu, lost %llu, heartbeats %llu (failed %llu), "
+                     "in flight %zu/%zu, max gap %.0f ms\n",
+                     hold_meter.elapsed().wall_seconds, s.held,
+                     static_cast<unsigned long long>(lost(s)),
+                     static_cast<unsigned long long>(s.heartbeats_sent),
+                     static_cast<unsigned long long>(s.heartbeats_failed), s.in_flight,
+                     s.in_flight_limit, to_ms(s.max_heartbeat_gap));
+    }
+    const auto hold_cost = hold_meter.elapsed();
+    const auto rss_held = bench::resident_bytes();
+    const auto held = client.stats();
+
+    const bench::phase_meter release_meter;
+    auto close = client.async_close(as_tuple_deferred);
+    const auto [close_ec] = co_await std::move(close);
+    const auto release_cost = release_meter.elapsed();
+    const auto end = client.stats();
+    if (close_ec)
+        std::fprintf(stderr, "hold_many: close: %s\n", close_ec.message().c_str());
+
+    const auto heartbeats = held.heartbeats_sent - hold_start.heartbeats_sent;
+    const auto latencies = latencies_between(hold_start, held);
+    const double cpu_us_per_heartbeat = hold_cost.cpu_us / static_cast<double>(heartbeats);
+    bench::json_line line;
+    line.add("bench", "hold_many")
+        .add("store", opts.store == bench::options::store_kind::memory ? "memory" : "dynalite")
+        .add("leases", opts.leases)
+        .add("lease_ms", static_cast<std::int64_t>(opts.lease.count()))
+        .add("heartbeat_ms", static_cast<std::int64_t>(opts.heartbeat.count()))
+        .add("seconds", opts.seconds)
+        .add("acquired", end.acquired)
+        .add("acquire_failures", static_cast<std::uint64_t>(acquired.refused.size()))
+        .add("held_at_end", static_cast<std::uint64_t>(held.held))
+        .add("lost", lost(end))
+        .add("lost_stolen", end.lost_stolen)
+        .add("lost_expired", end.lost_expired)
+        .add("released", end.released)
+        .add("heartbeats", heartbeats)
+        .add("heartbeat_failures", held.heartbeats_failed - hold_start.heartbeats_failed)
+        .add("throttled", end.throttled)
+        .add("heartbeats_per_s", static_cast<double>(heartbeats) / hold_cost.wall_seconds)
+        .add("client_cpu_us_per_heartbeat", cpu_us_per_heartbeat)
+        .add("client_sleeps_per_heartbeat",
+             static_cast<double>(hold_cost.sleeps) / static_cast<double>(heartbeats))
+        .add("client_cpu_share", hold_cost.cpu_us / 1e6 / hold_cost.wall_seconds)
+        // Signed: RSS can shrink when the allocator returns startup memory.
+        .add("rss_bytes_per_lease",
+             (static_cast<double>(rss_held) - static_cast<double>(rss_before)) /
+                 static_cast<double>(opts.leases))
+        .add("p50_heartbeat_ms", to_ms(latencies.quantile(0.5)))
+        .add("p99_heartbeat_ms", to_ms(latencies.quantile(0.99)))
+        .add("max_gap_ms", to_ms(end.max_heartbeat_gap))
+        .add("acquire_s", acquire_cost.wall_seconds)
+        .add("release_s", release_cost.wall_seconds);
+    if (floor) {
+        const double floor_us = floor->cost.cpu_us / static_cast<double>(floor->requests);
+        line.add("floor_conns", opts.floor_conns)
+            .add("floor_req_per_s", static_cast<double>(floor->requests) / floor->cost.wall_seconds)
+            .add("floor_cpu_us_per_req", floor_us)
+            .add("floor_sleeps_per_req",
+                 static_cast<double>(floor->cost.sleeps) / static_cast<double>(floor->requests))
+            .add("ratio", cpu_us_per_heartbeat / floor_us);
+    }
+    line.print();
+}
+
+/// Runs `body` on `ioc` until it finishes, then stops the context (pooled
+/// connections and the store would otherwise keep it running).
+void run_on(asio::io_context& ioc, asio::awaitable<void> body) {
+    std::exception_ptr failure;
+    asio::co_spawn(ioc, std::move(body), [&](std::exception_ptr e) {
+        failure = e;
+        ioc.stop();
+    });
+    ioc.run();
+    if (failure)
+        std::rethrow_exception(failure);
+}
+
+dynalock::lock_client_options client_options(const bench::options& opts) {
+    dynalock::lock_client_options o;
+    o.lease = opts.lease;
+    o.heartbeat_period = opts.heartbeat;
+    o.max_in_flight = requests_in_flight;
+    return o;
+}
+
+void run_memory(const bench::options& opts) {
+    asio::io_context ioc(1);
+    dynalock::memory_store store(ioc.get_executor());
+    dynalock::lock_client client(store, client_options(opts));
+    run_on(ioc, hold_many(client, opts, std::nullopt));
+}
+
+asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const bench::options& opts,
+                                       bench::floor_result floor) {
+    co_await create_table(store);
+    dynalock::lock_client client(store, client_options(opts));
+    co_await hold_many(client, opts, floor);
+}
+
+void run_dynalite(const bench::options& opts) {
+    const bench::bench_server server(opts.endpoint_url);
+    bench::prepare_floor(server.address(), opts.floor_conns);
+    const auto floor = bench::run_floor(server.address(), opts.floor_conns, opts.floor_seconds);
+
+    asio::io_context ioc(1);
+    // Field by field: g++ 12 warns when designated initializers omit a member that has no
+    // default member initializer.
+    dynalock::dynamodb::client_options ddb_opts;
+    ddb_opts.region = "us-east-1";
+    ddb_opts.endpoint_url = server.address().url;
+    ddb_opts.credentials.emplace();
+    ddb_opts.credentials->access_key_id = "AKIDEXAMPLE";
+    ddb_opts.credentials->secret_access_key = "secret";
+    ddb_opts.http.max_connections = requests_in_flight;
+    dynalock::dynamodb::client ddb(ioc.get_executor(), std::move(ddb_opts));
+    dynalock::dynamodb_store store(ddb, {.table_name = table_name});
+    run_on(ioc, prepare_and_hold(store, opts, floor));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return bench::run_main("hold_many", [&] {
+        const auto opts = bench::parse_options(
+            argc, argv,
+            {"--store", "--leases", "--lease-ms", "--heartbeat-ms", "--seconds", "--endpoint-url",
+             "--floor-conns", "--floor-seconds"});
+        if (opts.store == bench::options::store_kind::memory) {
+            if (!opts.endpoint_url.empty())
+                throw std::invalid_argument("--endpoint-url: not used with --store memory");
+            run_memory(opts);
+        } else {
+            run_dynalite(opts);
+        }
+    });
+}

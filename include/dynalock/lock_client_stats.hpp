@@ -1,0 +1,53 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace dynalock {
+
+/// Counts of latencies in buckets a quarter of a power of two wide, so that a
+/// quantile read from it is within 25 % of the true one at any scale, in a
+/// fixed 1 KiB.
+struct latency_histogram {
+    static constexpr std::size_t buckets = 128;
+    std::array<std::uint64_t, buckets> counts{};
+
+    void record(std::chrono::microseconds latency) noexcept;
+    std::uint64_t total() const noexcept;
+    /// The upper edge of the bucket holding the `q` quantile (0 < q ≤ 1);
+    /// zero when nothing was recorded.
+    std::chrono::microseconds quantile(double q) const noexcept;
+};
+
+/// What a lock_client is doing and has done, from `lock_client::stats()`.
+/// Counters start at zero with the client and only grow.
+struct lock_client_stats {
+    std::size_t held = 0;
+    /// Lease requests (heartbeats, releases, the reads that settle an
+    /// ambiguous write) in flight now, and the bound on them now: it halves
+    /// when the store throttles and grows back by one with each success.
+    std::size_t in_flight = 0;
+    std::size_t in_flight_limit = 0;
+    std::uint64_t acquired = 0;
+    /// Leases that ended by release (async_release, bound work done, close).
+    std::uint64_t released = 0;
+    /// Leases that ended otherwise, by loss_reason.
+    std::uint64_t lost_stolen = 0;
+    std::uint64_t lost_expired = 0;
+    std::uint64_t heartbeats_sent = 0;
+    /// Heartbeat requests that failed: an error, an ambiguous outcome (then
+    /// settled by a read) or a failed condition.
+    std::uint64_t heartbeats_failed = 0;
+    /// Lease and acquire requests that ended throttled after the store's own
+    /// retries.
+    std::uint64_t throttled = 0;
+    /// The longest time any lease went between two renewals (its grant counts
+    /// as one): how close to its lease a heartbeat came.
+    std::chrono::microseconds max_heartbeat_gap{};
+    /// From sending a heartbeat to learning it renewed the lease.
+    latency_histogram heartbeat_latency{};
+};
+
+}  // namespace dynalock

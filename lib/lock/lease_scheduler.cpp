@@ -1,0 +1,155 @@
+#include "lock/lease_scheduler.hpp"
+
+#include <algorithm>
+
+namespace dynalock::lock {
+
+lease_scheduler::lease_scheduler(std::size_t max_in_flight)
+    : max_in_flight_(std::max<std::size_t>(max_in_flight, 1)), limit_(max_in_flight_) {
+    counters_.in_flight_limit = limit_;
+}
+
+void lease_scheduler::enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at,
+                            place where) {
+    l.position_ = q.emplace(at, &l);
+    l.at_ = where;
+}
+
+void lease_scheduler::leave(scheduled_lease& l) {
+    if (l.at_ == place::waiting) {
+        waiting_.erase(l.position_);
+    } else if (l.at_ == place::ready) {
+        ready_.erase(l.position_);
+    }
+    l.at_ = place::outside;
+}
+
+void lease_scheduler::add(scheduled_lease& l, clock::time_point now) {
+    l.renewed_at_ = now;
+    enter(l, waiting_, now, place::waiting);
+}
+
+void lease_scheduler::wake(scheduled_lease& l, clock::time_point now) {
+    if (l.at_ == place::waiting && l.position_->first > now) {
+        leave(l);
+        enter(l, waiting_, now, place::waiting);
+    }
+    // Queued for a slot, or in flight: it is looked at as soon as it can be.
+}
+
+lease_step lease_scheduler::poll(clock::time_point now) {
+    for (;;) {
+        while (!waiting_.empty() && waiting_.begin()->first <= now) {
+            scheduled_lease& l = *waiting_.begin()->second;
+            leave(l);
+            enter(l, ready_, l.machine.deadline(), place::ready);
+        }
+        if (ready_.empty()) {
+            return {};
+        }
+        // A lease past its deadline ends now, slot or not (next() cannot ask
+        // for a request then); otherwise the nearest deadline takes a slot.
+        const bool expired = ready_.begin()->first <= now;
+        if (!expired && in_flight_ >= limit_) {
+            return {};
+        }
+        scheduled_lease& l = *ready_.begin()->second;
+        leave(l);
+        if (lease_step step = settle(l, l.machine.next(now), now); step.lease) {
+            return step;
+        }
+    }
+}
+
+lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::time_point now) {
+    switch (a.type) {
+        case lease_action::kind::write:
+        case lease_action::kind::read:
+            if (a.type == lease_action::kind::write && a.write.kind == write_kind::refresh) {
+                ++counters_.heartbeats_sent;
+                l.heartbeat_pending_ = true;
+                l.heartbeat_sent_at_ = now;
+            }
+            l.at_ = place::in_flight;
+            ++in_flight_;
+            break;
+        case lease_action::kind::wait:
+            enter(l, waiting_, a.until, place::waiting);
+            return {};
+        case lease_action::kind::danger:
+            enter(l, waiting_, now, place::waiting);  // then next() again
+            break;
+        case lease_action::kind::ended:
+            l.at_ = place::ended;
+            switch (a.reason) {
+                case loss_reason::stolen:
+                    ++counters_.lost_stolen;
+                    break;
+                case loss_reason::expired:
+                    ++counters_.lost_expired;
+                    break;
+                default:
+                    ++counters_.released;
+                    break;
+            }
+            break;
+    }
+    counters_.in_flight = in_flight_;
+    return {&l, std::move(a)};
+}
+
+lease_step lease_scheduler::on_write(scheduled_lease& l, clock::time_point now, error_code ec,
+                                     const write_result& result) {
+    if (l.heartbeat_pending_ && ec) {
+        ++counters_.heartbeats_failed;
+    }
+    const std::string version_before = l.machine.record().record_version;
+    lease_action next = l.machine.on_write(now, ec, result);
+    return completed(l, now, ec, version_before, std::move(next));
+}
+
+lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, error_code ec,
+                                    const std::optional<lock_record>& record) {
+    const std::string version_before = l.machine.record().record_version;
+    lease_action next = l.machine.on_read(now, ec, record);
+    return completed(l, now, ec, version_before, std::move(next));
+}
+
+lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
+                                      const std::string& version_before, lease_action next) {
+    --in_flight_;
+    l.at_ = place::outside;
+    if (ec == errc::throttled) {
+        ++counters_.throttled;
+        limit_ = std::max<std::size_t>(limit_ / 2, 1);
+    } else if (!ec && limit_ < max_in_flight_) {
+        ++limit_;
+    }
+    counters_.in_flight_limit = limit_;
+    if (l.heartbeat_pending_ && !l.machine.ended() &&
+        l.machine.record().record_version != version_before) {
+        using std::chrono::duration_cast;
+        using std::chrono::microseconds;
+        counters_.heartbeat_latency.record(duration_cast<microseconds>(now - l.heartbeat_sent_at_));
+        counters_.max_heartbeat_gap =
+            std::max(counters_.max_heartbeat_gap, duration_cast<microseconds>(now - l.renewed_at_));
+        l.renewed_at_ = now;
+    }
+    // Settled unless a read now finds out whether it applied.
+    l.heartbeat_pending_ = l.heartbeat_pending_ && next.type == lease_action::kind::read;
+    return settle(l, std::move(next), now);
+}
+
+std::optional<clock::time_point> lease_scheduler::next_wake() const {
+    std::optional<clock::time_point> at;
+    if (!waiting_.empty()) {
+        at = waiting_.begin()->first;
+    }
+    if (!ready_.empty()) {
+        // Queued leases wake the client at the first deadline among them.
+        at = at ? std::min(*at, ready_.begin()->first) : ready_.begin()->first;
+    }
+    return at;
+}
+
+}  // namespace dynalock::lock

@@ -1,0 +1,100 @@
+#pragma once
+
+// Every held lease of a client on one timeline, sans-io. The lease machines
+// decide what each lease needs and when; the scheduler decides which lease
+// goes next: one ordered map of wake-up times instead of a timer per lease,
+// and a bound on requests in flight under which the lease closest to its
+// deadline goes first. A lease whose deadline passes while it queues for a
+// slot ends (expired) at its deadline, never renewed late.
+//
+// Like the machines it never reads a clock and never does I/O: the lock
+// client's shell polls it for steps, performs them and reports completions.
+
+#include "lock/lease_machine.hpp"
+
+#include <dynalock/lock_client_stats.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+
+namespace dynalock::lock {
+
+/// A held lease as the scheduler sees it: the lock client's per-lease state
+/// derives from it.
+class scheduled_lease {
+public:
+    explicit scheduled_lease(lease_machine m) : machine(std::move(m)) {}
+    scheduled_lease(const scheduled_lease&) = delete;
+    scheduled_lease& operator=(const scheduled_lease&) = delete;
+
+    lease_machine machine;
+
+private:
+    friend class lease_scheduler;
+    using queue = std::multimap<clock::time_point, scheduled_lease*>;
+    enum class place : std::uint8_t { outside, waiting, ready, in_flight, ended };
+
+    place at_ = place::outside;
+    bool heartbeat_pending_ = false;  // a heartbeat was sent and is not settled
+    queue::iterator position_{};      // in waiting_ (by wake time) or ready_ (by deadline)
+    clock::time_point heartbeat_sent_at_{};
+    clock::time_point renewed_at_{};
+};
+
+/// What to do now for one lease: perform `action` (write, read), announce
+/// danger, or finish the ended lease. `lease` is null when nothing is due.
+struct lease_step {
+    scheduled_lease* lease = nullptr;
+    lease_action action{};
+
+    explicit operator bool() const noexcept { return lease != nullptr; }
+};
+
+class lease_scheduler {
+public:
+    explicit lease_scheduler(std::size_t max_in_flight);
+
+    /// A lease just granted (its grant counts as the first renewal).
+    void add(scheduled_lease& l, clock::time_point now);
+    /// Something was asked of the lease (release, heartbeat): look at it now.
+    void wake(scheduled_lease& l, clock::time_point now);
+
+    /// The next step due at `now`. Call until it returns no lease. A write or
+    /// read returned holds a request slot until its completion is reported.
+    lease_step poll(clock::time_point now);
+    /// Report the completion of a lease's write or read; returns that lease's
+    /// next step (a write or read keeps the slot).
+    lease_step on_write(scheduled_lease& l, clock::time_point now, error_code ec,
+                        const write_result& result);
+    lease_step on_read(scheduled_lease& l, clock::time_point now, error_code ec,
+                       const std::optional<lock_record>& record);
+
+    /// When poll next has something to do; empty when nothing is scheduled.
+    std::optional<clock::time_point> next_wake() const;
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    std::size_t limit() const noexcept { return limit_; }
+    /// The lease-side counters of lock_client_stats (held, acquired and the
+    /// acquire side are the client's).
+    const lock_client_stats& counters() const noexcept { return counters_; }
+
+private:
+    using place = scheduled_lease::place;
+
+    lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
+    lease_step completed(scheduled_lease& l, clock::time_point now, error_code ec,
+                         const std::string& version_before, lease_action next);
+    void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
+    void leave(scheduled_lease& l);
+
+    const std::size_t max_in_flight_;
+    std::size_t limit_;
+    std::size_t in_flight_ = 0;
+    scheduled_lease::queue waiting_;  // by when next() should look at them
+    scheduled_lease::queue ready_;    // due, waiting for a slot, by deadline
+    lock_client_stats counters_;
+};
+
+}  // namespace dynalock::lock
