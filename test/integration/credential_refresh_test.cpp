@@ -1,5 +1,5 @@
 // Issue 5: credentials that expire during a 30 s hold of 100 leases are
-// refreshed without a failed heartbeat.
+// refreshed without a failed heartbeat (lock_client::stats() counts them).
 //
 // The client has no static credentials: its chain picks a profile that
 // assumes a role through moto's STS with `duration_seconds = 8`, so the
@@ -308,6 +308,7 @@ struct hold_outcome {
     int acquired = 0;
     int held_after_hold = 0;
     int released = 0;
+    lock_client_stats stats_after_hold{};
     std::shared_ptr<loss_watch> losses = std::make_shared<loss_watch>();
 };
 
@@ -354,6 +355,7 @@ asio::awaitable<void> hold_leases(dynamodb::client& client, const std::string& t
     for (lease& l : leases) {
         out.held_after_hold += l.held() ? 1 : 0;
     }
+    out.stats_after_hold = locks.stats();
     out.losses->hold_over = true;
     for (lease& l : leases) {
         auto releasing = locks.async_release(l, std::nullopt, use_tuple);
@@ -404,7 +406,10 @@ TEST(credential_refresh, expiring_credentials_refreshed_during_a_hold_of_100_lea
 
     std::cout << "AssumeRole calls " << seen.assume_role_calls << ", access keys used "
               << seen.keys_used.size() << ", DynamoDB requests " << seen.dynamodb_requests
-              << " (UpdateItem " << seen.update_item_requests << ")\n";
+              << " (UpdateItem " << seen.update_item_requests << "); heartbeats sent "
+              << outcome.stats_after_hold.heartbeats_sent << ", failed "
+              << outcome.stats_after_hold.heartbeats_failed << ", longest gap "
+              << outcome.stats_after_hold.max_heartbeat_gap.count() / 1000 << " ms\n";
     std::string samples;
     for (const std::string& s : seen.failure_samples) {
         samples += "\n  " + s;
@@ -417,6 +422,12 @@ TEST(credential_refresh, expiring_credentials_refreshed_during_a_hold_of_100_lea
     EXPECT_EQ(outcome.acquired, lease_count);
     EXPECT_EQ(outcome.losses->lost_during_hold, 0) << samples;
     EXPECT_EQ(outcome.held_after_hold, lease_count);
+    const lock_client_stats& stats = outcome.stats_after_hold;
+    EXPECT_EQ(stats.heartbeats_failed, 0u) << samples;
+    EXPECT_EQ(stats.lost_expired + stats.lost_stolen, 0u) << samples;
+    // The heartbeats kept coming: every lease every 2 s (15 in 30 s), allowing
+    // for a loaded machine.
+    EXPECT_GE(stats.heartbeats_sent, lease_count * 12u);
     EXPECT_EQ(outcome.released, lease_count);
     // No request was refused or failed: no heartbeat failed at the server,
     // and none was signed with credentials that DynamoDB would have refused.
@@ -425,13 +436,10 @@ TEST(credential_refresh, expiring_credentials_refreshed_during_a_hold_of_100_lea
     EXPECT_EQ(seen.dynamodb_failures, 0) << samples;
     EXPECT_EQ(seen.assume_role_failures, 0) << samples;
     // The credentials were refreshed several times: 8 s credentials refreshed
-    // 3 s ahead are fetched about every 5 s, so at least 6 times in 30 s.
-    EXPECT_GE(seen.assume_role_calls, 6);
-    EXPECT_GE(seen.keys_used.size(), 6u);
-    // The heartbeats kept coming: every lease every 2 s (15 in 30 s), allowing
-    // for a loaded machine.
-    EXPECT_GE(seen.update_item_requests, lease_count * 12)
-        << seen.dynamodb_requests << " DynamoDB requests in all";
+    // 3 s ahead are fetched about every 5 s, 6 times or so in 30 s; at least 4
+    // allows for a loaded machine.
+    EXPECT_GE(seen.assume_role_calls, 4);
+    EXPECT_GE(seen.keys_used.size(), 4u);
 }
 
 }  // namespace
