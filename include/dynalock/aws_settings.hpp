@@ -1,6 +1,5 @@
 #pragma once
 
-#include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
@@ -34,30 +33,22 @@ struct aws_settings_options {
     std::string profile{};
     std::string region{};
     std::string endpoint_url{};
-    std::optional<dynalock::credentials> credentials{};
-    /// false: leave `aws_settings::credentials` empty unless given above — the
-    /// caller takes them from the full (asynchronous, refreshing) chain.
-    bool resolve_credentials = true;
 };
 
-/// Everything needed to sign and send a DynamoDB request.
+/// Where DynamoDB requests go and for which region they are signed.
+/// Credentials are not settings: they come from the credential chain (see
+/// README "Where credentials come from"), which reads the same profile.
 struct aws_settings {
     std::string profile{};
     std::string region{};
     std::string endpoint_url{};
     dynalock::endpoint endpoint{};
-    dynalock::credentials credentials{};
 };
 
 /// Resolves the settings the way the AWS CLI and SDKs do:
-/// - profile: options, `AWS_PROFILE`, else "default". The files are
-///   `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`) and
+/// - profile: options, `AWS_PROFILE`, else "default". The file is
 ///   `AWS_CONFIG_FILE` (default `~/.aws/config`); a missing file is skipped, a
 ///   malformed one is errc::invalid_config with its path and line.
-/// - credentials: options, `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`
-///   (+ `AWS_SESSION_TOKEN`), the profile in the credentials file, then in the
-///   config file. None: errc::credentials_unavailable listing every source and
-///   why it had none. Half a key pair: errc::invalid_config.
 /// - region: options, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
 ///   `region`. None: errc::region_missing.
 /// - endpoint: options, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL`, the

@@ -28,10 +28,16 @@ struct client_options {
     /// or profile, else the public endpoint of `region`.
     std::string endpoint_url{};
     /// Profile of the shared config files; empty: `AWS_PROFILE`, else `default`.
+    /// A profile named here is preferred to keys in the environment (as in
+    /// botocore); one from `AWS_PROFILE` is not.
     std::string profile{};
     /// Static credentials; empty: the AWS SDKs' chain (see README "Where
     /// credentials come from"), cached and refreshed before they expire.
     std::optional<dynalock::credentials> credentials{};
+    /// Temporary credentials from the chain are refreshed this long before
+    /// they expire (but not before half their lifetime has passed), so that no
+    /// request waits for a refresh or is signed with expired credentials.
+    std::chrono::seconds credentials_refresh_margin{std::chrono::minutes(5)};
     http_options http{};
     retry_options retry{};
     /// Deadline of an operation that names none, from its start, covering

@@ -1,6 +1,5 @@
 #include <dynalock/aws_settings.hpp>
 
-#include "aws/credentials_provider.hpp"
 #include "aws/profile_file.hpp"
 
 #include <array>
@@ -184,29 +183,10 @@ error_code resolve_aws_settings(const aws_settings_options& options, const confi
         result.profile = non_empty_env(sources, "AWS_PROFILE").value_or("default");
     }
 
-    aws::loaded_profile_file credentials_file;
     aws::loaded_profile_file config_file;
-    if (error_code ec =
-            aws::load_profile_file(sources, "AWS_SHARED_CREDENTIALS_FILE", "credentials",
-                                   aws::profile_file_kind::credentials, credentials_file, diag)) {
-        return ec;
-    }
     if (error_code ec = aws::load_profile_file(sources, "AWS_CONFIG_FILE", "config",
                                                aws::profile_file_kind::config, config_file, diag)) {
         return ec;
-    }
-
-    if (options.credentials) {
-        result.credentials = *options.credentials;
-    } else if (options.resolve_credentials) {
-        aws::environment_credentials_provider from_environment(sources);
-        aws::profile_credentials_provider from_credentials_file(credentials_file, result.profile);
-        aws::profile_credentials_provider from_config_file(config_file, result.profile);
-        const std::array<const aws::credentials_provider*, 3> chain{
-            &from_environment, &from_credentials_file, &from_config_file};
-        if (error_code ec = aws::resolve_credentials(chain, result.credentials, diag)) {
-            return ec;
-        }
     }
 
     if (error_code ec =

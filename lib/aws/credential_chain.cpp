@@ -129,35 +129,12 @@ private:
         return errc::credentials_unavailable;
     }
 
+    // A profile with role_arn: web identity when it names a token file (as
+    // botocore, whatever else it says), else AssumeRole signed with the
+    // credentials of its source_profile or of its credential_source.
     error_code resolve_role(const std::string& name, const std::string& role_arn,
                             std::vector<std::string>& visited,
                             std::unique_ptr<async_credentials_provider>& out, diagnostics& diag) {
-        const std::string* source = value(name, "source_profile");
-        if (source == nullptr) {
-            diag.message = "profile \"" + name + "\" has role_arn but no source_profile" +
-                           (value(name, "credential_source") != nullptr
-                                ? " (credential_source is not supported)"
-                                : "");
-            return errc::invalid_config;
-        }
-        if (credentials_file_.find_profile(*source) == nullptr &&
-            config_file_.find_profile(*source) == nullptr) {
-            diag.message = "profile \"" + name + "\" names source_profile \"" + *source +
-                           "\", which does not exist";
-            return errc::invalid_config;
-        }
-        std::unique_ptr<async_credentials_provider> source_provider;
-        // A profile may be its own source: then its static keys are the source.
-        error_code ec = *source == name ? static_keys(name, source_provider, diag)
-                                        : resolve(*source, visited, source_provider, diag);
-        if (ec == errc::credentials_unavailable) {
-            diag.message = "source_profile \"" + *source + "\" of profile \"" + name +
-                           "\" has no credentials: " + diag.message;
-            return errc::invalid_config;
-        }
-        if (ec) {
-            return ec;
-        }
         sts_endpoint endpoint;
         if (error_code endpoint_error =
                 resolve_sts_endpoint(sources_, options_.region, endpoint, diag)) {
@@ -167,6 +144,38 @@ private:
             const std::string* v = value(name, key);
             return v != nullptr ? *v : std::string();
         };
+        if (const std::string* token_file = value(name, "web_identity_token_file")) {
+            out = std::make_unique<web_identity_provider>(
+                executor_, sources_, std::move(endpoint), *token_file,
+                assume_role_parameters{.role_arn = role_arn,
+                                       .role_session_name = text("role_session_name")},
+                options_.now);
+            return {};
+        }
+        const std::string* source = value(name, "source_profile");
+        const std::string* credential_source = value(name, "credential_source");
+        std::unique_ptr<async_credentials_provider> source_provider;
+        if (source != nullptr && credential_source != nullptr) {
+            diag.message =
+                "profile \"" + name + "\" sets both source_profile and credential_source; set one";
+            return errc::invalid_config;
+        }
+        if (credential_source != nullptr) {
+            if (error_code ec =
+                    credential_source_provider(name, *credential_source, source_provider, diag)) {
+                return ec;
+            }
+        } else if (source != nullptr) {
+            if (error_code ec =
+                    source_profile_provider(name, *source, visited, source_provider, diag)) {
+                return ec;
+            }
+        } else {
+            diag.message = "profile \"" + name +
+                           "\" has role_arn but no source_profile, credential_source or "
+                           "web_identity_token_file";
+            return errc::invalid_config;
+        }
         out = std::make_unique<assume_role_provider>(
             executor_, std::move(endpoint),
             assume_role_parameters{.role_arn = role_arn,
@@ -175,6 +184,59 @@ private:
                                    .duration_seconds = text("duration_seconds")},
             std::move(source_provider), options_.now);
         return {};
+    }
+
+    // `credential_source`: where the role's source credentials come from
+    // instead of a source_profile. The source must be there: a profile that
+    // names it means it.
+    error_code credential_source_provider(const std::string& name, const std::string& source,
+                                          std::unique_ptr<async_credentials_provider>& out,
+                                          diagnostics& diag) {
+        error_code ec;
+        if (source == "Environment") {
+            credentials keys;
+            ec = environment_credentials_provider(sources_).resolve(keys, diag);
+            if (!ec) {
+                out = std::make_unique<static_credentials_provider>(std::move(keys));
+            }
+        } else if (source == "EcsContainer") {
+            ec = container_credentials_provider::from_environment(
+                executor_, sources_, out, diag, options_.container_base_url, options_.now);
+        } else if (source == "Ec2InstanceMetadata") {
+            ec = imds_credentials_provider::from_environment(executor_, sources_, out, diag,
+                                                             options_.now);
+        } else {
+            diag.message = "profile \"" + name + "\" has credential_source \"" + source +
+                           "\"; expected Environment, EcsContainer or Ec2InstanceMetadata";
+            return errc::invalid_config;
+        }
+        if (ec == errc::credentials_unavailable) {
+            diag.message = "credential_source " + source + " of profile \"" + name +
+                           "\" has no credentials: " + diag.message;
+            return errc::invalid_config;
+        }
+        return ec;
+    }
+
+    error_code source_profile_provider(const std::string& name, const std::string& source,
+                                       std::vector<std::string>& visited,
+                                       std::unique_ptr<async_credentials_provider>& out,
+                                       diagnostics& diag) {
+        if (credentials_file_.find_profile(source) == nullptr &&
+            config_file_.find_profile(source) == nullptr) {
+            diag.message = "profile \"" + name + "\" names source_profile \"" + source +
+                           "\", which does not exist";
+            return errc::invalid_config;
+        }
+        // A profile may be its own source: then its static keys are the source.
+        error_code ec =
+            source == name ? static_keys(name, out, diag) : resolve(source, visited, out, diag);
+        if (ec == errc::credentials_unavailable) {
+            diag.message = "source_profile \"" + source + "\" of profile \"" + name +
+                           "\" has no credentials: " + diag.message;
+            return errc::invalid_config;
+        }
+        return ec;
     }
 
     asio::any_io_executor executor_;
@@ -203,8 +265,10 @@ error_code select_credentials_provider(asio::any_io_executor executor,
     };
 
     credentials from_environment;
-    if (auto done =
-            settle(environment_credentials_provider(sources).resolve(from_environment, diag))) {
+    if (options.explicit_profile) {
+        reasons.push_back("environment: passed over for the profile chosen explicitly");
+    } else if (auto done = settle(
+                   environment_credentials_provider(sources).resolve(from_environment, diag))) {
         if (!*done) {
             out = std::make_unique<static_credentials_provider>(std::move(from_environment));
         }

@@ -29,6 +29,10 @@ struct credential_chain_options {
     /// The profile of the shared files (already resolved: options,
     /// `AWS_PROFILE`, "default").
     std::string profile = "default";
+    /// The profile was named by the program (client_options::profile), not
+    /// picked up from AWS_PROFILE: then, as in botocore, keys in the
+    /// environment are passed over, so that the profile's own sources apply.
+    bool explicit_profile = false;
     /// The region, for the STS endpoint; empty: the global endpoint.
     std::string region{};
     /// Replaced by tests, which must never reach 169.254.170.2.
@@ -37,11 +41,15 @@ struct credential_chain_options {
 };
 
 /// Picks the source the AWS SDKs would use, the first configured in this order:
-/// 1. environment: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`);
+/// 1. environment: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`),
+///    unless the profile was chosen explicitly;
 /// 2. web identity: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` → STS;
-/// 3. the profile in the shared files: `role_arn` + `source_profile` → STS
-///    AssumeRole (the source profile resolved the same way, cycles refused),
-///    static keys (credentials file, then config file), `credential_process`;
+/// 3. the profile in the shared files: `role_arn` with `web_identity_token_file`
+///    → STS AssumeRoleWithWebIdentity; `role_arn` with `source_profile` (the
+///    source profile resolved the same way, cycles refused) or
+///    `credential_source` (`Environment`, `EcsContainer`, `Ec2InstanceMetadata`)
+///    → STS AssumeRole; static keys (credentials file, then config file);
+///    `credential_process`;
 /// 4. container credentials (`AWS_CONTAINER_CREDENTIALS_*`);
 /// 5. instance metadata (IMDSv2) unless `AWS_EC2_METADATA_DISABLED`.
 /// The instance metadata service can only be known absent by asking it, so
@@ -49,7 +57,9 @@ struct credential_chain_options {
 /// source's reason too. When none applies: errc::credentials_unavailable with
 /// `diag.message` listing each source and why it had nothing. A source
 /// configured wrongly (half a key pair, a `source_profile` cycle, an unknown
-/// profile named by `source_profile`): errc::invalid_config.
+/// profile named by `source_profile`, a `credential_source` that is unknown or
+/// has no credentials, both `source_profile` and `credential_source`):
+/// errc::invalid_config.
 error_code select_credentials_provider(boost::asio::any_io_executor executor,
                                        const config_sources& sources,
                                        const credential_chain_options& options,

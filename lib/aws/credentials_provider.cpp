@@ -71,23 +71,4 @@ error_code profile_credentials_provider::resolve(credentials& out, diagnostics& 
     return {};
 }
 
-error_code resolve_credentials(std::span<const credentials_provider* const> chain, credentials& out,
-                               diagnostics& diag) {
-    std::string reasons;
-    for (const credentials_provider* provider : chain) {
-        diagnostics attempt;
-        error_code ec = provider->resolve(out, attempt);
-        if (ec != errc::credentials_unavailable) {
-            if (ec) {
-                diag.message = std::move(attempt.message);
-            }
-            return ec;
-        }
-        reasons += reasons.empty() ? "" : "; ";
-        reasons += attempt.message;
-    }
-    diag.message = "no AWS credentials found: " + reasons;
-    return errc::credentials_unavailable;
-}
-
 }  // namespace dynalock::aws

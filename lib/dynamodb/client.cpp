@@ -84,17 +84,19 @@ aws_settings resolve(const client_options& o) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::default_timeout must be positive");
     }
+    if (o.credentials_refresh_margin < std::chrono::seconds::zero()) {
+        throw std::system_error(
+            make_error_code(errc::invalid_argument),
+            "dynamodb::client_options::credentials_refresh_margin must not be negative");
+    }
     if (o.retry.max_attempts < 1) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::retry.max_attempts must be at least 1");
     }
     aws_settings s;
     diagnostics diag;
-    const aws_settings_options so{.profile = o.profile,
-                                  .region = o.region,
-                                  .endpoint_url = o.endpoint_url,
-                                  .credentials = o.credentials,
-                                  .resolve_credentials = false};
+    const aws_settings_options so{
+        .profile = o.profile, .region = o.region, .endpoint_url = o.endpoint_url};
     if (error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag)) {
         throw_config_error(ec, diag);
     }
@@ -111,9 +113,10 @@ std::unique_ptr<aws::async_credentials_provider> credentials_source(const asio::
     }
     std::unique_ptr<aws::async_credentials_provider> provider;
     diagnostics diag;
-    if (error_code ec = aws::select_credentials_provider(ex, system_config_sources(),
-                                                         {.profile = s.profile, .region = s.region},
-                                                         provider, diag)) {
+    if (error_code ec = aws::select_credentials_provider(
+            ex, system_config_sources(),
+            {.profile = s.profile, .explicit_profile = !o.profile.empty(), .region = s.region},
+            provider, diag)) {
         throw_config_error(ec, diag);
     }
     return provider;
@@ -126,7 +129,8 @@ struct client::impl {
         : executor(std::move(ex)),
           options(std::move(o)),
           settings(resolve(options)),
-          credential_cache(executor, credentials_source(executor, options, settings)),
+          credential_cache(executor, credentials_source(executor, options, settings),
+                           {.refresh_margin = options.credentials_refresh_margin}),
           signer(settings.region, "dynamodb"),
           pool(executor, settings.endpoint, options.http),
           retry(options.retry),

@@ -24,6 +24,7 @@ protected:
     credentials fetch_static() {
         credentials out;
         diagnostics diag;
+        ctx.restart();
         test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
             auto op = provider->fetch(out, diag, std::chrono::steady_clock::now());
             EXPECT_FALSE(co_await std::move(op));
@@ -58,6 +59,105 @@ TEST_F(CredentialChain, EnvironmentFirst) {
     diagnostics diag;
     ASSERT_FALSE(select(diag)) << diag.message;
     EXPECT_EQ(fetch_static().access_key_id, "AKENV");
+}
+
+TEST_F(CredentialChain, EnvironmentKeysWithSessionToken) {
+    fake.env["AWS_ACCESS_KEY_ID"] = "AKENV";
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "envsecret";
+    fake.env["AWS_SESSION_TOKEN"] = "envtoken";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    credentials got = fetch_static();
+    EXPECT_EQ(got.access_key_id, "AKENV");
+    EXPECT_EQ(got.secret_access_key, "envsecret");
+    EXPECT_EQ(got.session_token, "envtoken");
+    EXPECT_FALSE(got.expiration);
+}
+
+TEST_F(CredentialChain, EmptyEnvironmentVariablesCountAsUnset) {
+    fake.env["AWS_ACCESS_KEY_ID"] = "";
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "";
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKFILE");
+}
+
+TEST_F(CredentialChain, HalfAnEnvironmentKeyPairIsAMistake) {
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = S\n";
+    fake.env["AWS_ACCESS_KEY_ID"] = "AKENV";
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "the environment sets AWS_ACCESS_KEY_ID but not AWS_SECRET_ACCESS_KEY; set both or "
+              "neither");
+    fake.env.erase("AWS_ACCESS_KEY_ID");
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "secret";
+    diag = {};
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "the environment sets AWS_SECRET_ACCESS_KEY but not AWS_ACCESS_KEY_ID; set both or "
+              "neither");
+}
+
+TEST_F(CredentialChain, CredentialsFileBeforeConfigFile) {
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = AKFILE\naws_secret_access_key = f\n"
+        "aws_session_token = filetoken\n";
+    fake.files["/home/u/.aws/config"] =
+        "[default]\naws_access_key_id = AKCFG\naws_secret_access_key = c\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    credentials got = fetch_static();
+    EXPECT_EQ(got.access_key_id, "AKFILE");
+    EXPECT_EQ(got.session_token, "filetoken");
+
+    fake.files["/home/u/.aws/credentials"] = "[default]\nsomething = else\n";
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKCFG");
+}
+
+TEST_F(CredentialChain, CredentialsFileDoesNotStripProfilePrefix) {
+    fake.files["/home/u/.aws/credentials"] =
+        "[profile dev]\naws_access_key_id = K\naws_secret_access_key = s\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "dev"), errc::credentials_unavailable);
+    EXPECT_NE(diag.message.find("/home/u/.aws/credentials: no profile \"dev\""), std::string::npos)
+        << diag.message;
+}
+
+TEST_F(CredentialChain, HalfAProfileKeyPairIsAMistake) {
+    fake.files["/home/u/.aws/credentials"] = "[default]\naws_access_key_id = K\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "/home/u/.aws/credentials profile \"default\" sets aws_access_key_id but not "
+              "aws_secret_access_key; set both or neither");
+}
+
+TEST_F(CredentialChain, CredentialsFileLocationFromEnvironment) {
+    fake.env["AWS_SHARED_CREDENTIALS_FILE"] = "/etc/creds";
+    fake.files["/etc/creds"] = "[default]\naws_access_key_id = AKETC\naws_secret_access_key = s\n";
+    // A decoy at the default place must be ignored.
+    fake.files["/home/u/.aws/credentials"] =
+        "[default]\naws_access_key_id = WRONG\naws_secret_access_key = s\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag)) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKETC");
+}
+
+TEST_F(CredentialChain, WithoutHomeTheDefaultFilesAreSkipped) {
+    fake.env.erase("HOME");
+    diagnostics diag;
+    EXPECT_EQ(select(diag), errc::credentials_unavailable);
+    EXPECT_NE(diag.message.find("HOME is not set, so ~/.aws/credentials cannot be located"),
+              std::string::npos)
+        << diag.message;
+    EXPECT_NE(diag.message.find("HOME is not set, so ~/.aws/config cannot be located"),
+              std::string::npos)
+        << diag.message;
 }
 
 TEST_F(CredentialChain, WebIdentityBeforeSharedFiles) {
@@ -136,7 +236,9 @@ TEST_F(CredentialChain, RoleWithoutSource) {
     fake.files["/home/u/.aws/config"] = "[profile a]\nrole_arn = arn:aws:iam::1:role/a\n";
     diagnostics diag;
     EXPECT_EQ(select(diag, "a"), errc::invalid_config);
-    EXPECT_EQ(diag.message, "profile \"a\" has role_arn but no source_profile");
+    EXPECT_EQ(diag.message,
+              "profile \"a\" has role_arn but no source_profile, credential_source or "
+              "web_identity_token_file");
 }
 
 TEST_F(CredentialChain, SourceProfileWithoutCredentials) {
@@ -148,6 +250,97 @@ TEST_F(CredentialChain, SourceProfileWithoutCredentials) {
     EXPECT_TRUE(
         diag.message.starts_with("source_profile \"b\" of profile \"a\" has no credentials: "))
         << diag.message;
+}
+
+TEST_F(CredentialChain, ExplicitProfilePassesOverTheEnvironment) {
+    fake.env["AWS_ACCESS_KEY_ID"] = "AKENV";
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "SK";
+    fake.files["/home/u/.aws/config"] =
+        "[profile work]\naws_access_key_id = AKWORK\naws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "work")) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKENV");
+    options.explicit_profile = true;
+    ASSERT_FALSE(select(diag, "work")) << diag.message;
+    EXPECT_EQ(fetch_static().access_key_id, "AKWORK");
+}
+
+TEST_F(CredentialChain, RoleWithCredentialSource) {
+    fake.env.erase("AWS_EC2_METADATA_DISABLED");
+    fake.env["AWS_ACCESS_KEY_ID"] = "AKENV";
+    fake.env["AWS_SECRET_ACCESS_KEY"] = "SK";
+    fake.env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/x";
+    options.container_base_url = "http://127.0.0.1:1";
+    options.explicit_profile = true;
+    for (const char* source : {"Environment", "EcsContainer", "Ec2InstanceMetadata"}) {
+        fake.files["/home/u/.aws/config"] =
+            std::string("[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = ") +
+            source + "\n";
+        diagnostics diag;
+        ASSERT_FALSE(select(diag, "a")) << source << ": " << diag.message;
+        EXPECT_NE(dynamic_cast<assume_role_provider*>(provider.get()), nullptr) << source;
+    }
+}
+
+TEST_F(CredentialChain, CredentialSourceWithoutCredentialsIsAMistake) {
+    options.explicit_profile = true;
+    const std::pair<const char*, const char*> cases[] = {
+        {"Environment", "environment: AWS_ACCESS_KEY_ID is not set"},
+        {"EcsContainer",
+         "container: neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+         "AWS_CONTAINER_CREDENTIALS_FULL_URI is set"},
+        {"Ec2InstanceMetadata", "instance metadata: AWS_EC2_METADATA_DISABLED is true"}};
+    for (auto [source, reason] : cases) {
+        fake.files["/home/u/.aws/config"] =
+            std::string("[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = ") +
+            source + "\n";
+        diagnostics diag;
+        EXPECT_EQ(select(diag, "a"), errc::invalid_config) << source;
+        EXPECT_EQ(diag.message, std::string("credential_source ") + source +
+                                    " of profile \"a\" has no credentials: " + reason);
+    }
+}
+
+TEST_F(CredentialChain, UnknownCredentialSource) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Laptop\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "profile \"a\" has credential_source \"Laptop\"; expected Environment, "
+              "EcsContainer or Ec2InstanceMetadata");
+}
+
+TEST_F(CredentialChain, SourceProfileAndCredentialSourceTogether) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+        "credential_source = Environment\n[profile b]\naws_access_key_id = AK\n"
+        "aws_secret_access_key = S\n";
+    diagnostics diag;
+    EXPECT_EQ(select(diag, "a"), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "profile \"a\" sets both source_profile and credential_source; set one");
+}
+
+TEST_F(CredentialChain, WebIdentityTokenFileOfTheProfile) {
+    // As botocore: the token file decides, even beside a source_profile.
+    fake.files["/home/u/.aws/config"] =
+        "[profile pod]\nrole_arn = arn:aws:iam::1:role/pod\n"
+        "web_identity_token_file = /var/run/token\nsource_profile = base\n"
+        "[profile base]\naws_access_key_id = AK\naws_secret_access_key = S\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "pod")) << diag.message;
+    EXPECT_NE(dynamic_cast<web_identity_provider*>(provider.get()), nullptr);
+}
+
+TEST_F(CredentialChain, WebIdentityProfileAsASourceProfile) {
+    fake.files["/home/u/.aws/config"] =
+        "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = pod\n"
+        "[profile pod]\nrole_arn = arn:aws:iam::1:role/pod\n"
+        "web_identity_token_file = /var/run/token\n";
+    diagnostics diag;
+    ASSERT_FALSE(select(diag, "admin")) << diag.message;
+    EXPECT_NE(dynamic_cast<assume_role_provider*>(provider.get()), nullptr);
 }
 
 TEST_F(CredentialChain, ContainerBeforeInstanceMetadata) {
@@ -164,6 +357,13 @@ TEST_F(CredentialChain, AMalformedFileIsReported) {
     diagnostics diag;
     EXPECT_EQ(select(diag), errc::invalid_config);
     EXPECT_TRUE(diag.message.starts_with("/home/u/.aws/config:1: ")) << diag.message;
+
+    fake.files.erase("/home/u/.aws/config");
+    fake.files["/home/u/.aws/credentials"] = "[default\n";
+    diag = {};
+    EXPECT_EQ(select(diag), errc::invalid_config);
+    EXPECT_EQ(diag.message,
+              "/home/u/.aws/credentials:1: section header is missing its closing ']'");
 }
 
 }  // namespace

@@ -24,33 +24,21 @@ protected:
         return resolve_aws_settings(options, fake.sources(), settings, diag);
     }
 
-    void set_env_credentials() {
-        fake.env["AWS_ACCESS_KEY_ID"] = "ENVKEY";
-        fake.env["AWS_SECRET_ACCESS_KEY"] = "envsecret";
-    }
-
     test::fake_sources fake;
     aws_settings settings;
     diagnostics diag;
 };
 
 TEST_F(AwsSettings, EnvironmentOnly) {
-    set_env_credentials();
-    fake.env["AWS_SESSION_TOKEN"] = "envtoken";
     fake.env["AWS_REGION"] = "eu-west-1";
     ASSERT_FALSE(resolve()) << diag.message;
     EXPECT_EQ(settings.profile, "default");
     EXPECT_EQ(settings.region, "eu-west-1");
-    EXPECT_EQ(settings.credentials.access_key_id, "ENVKEY");
-    EXPECT_EQ(settings.credentials.secret_access_key, "envsecret");
-    EXPECT_EQ(settings.credentials.session_token, "envtoken");
-    EXPECT_FALSE(settings.credentials.expiration);
     EXPECT_EQ(settings.endpoint_url, "https://dynamodb.eu-west-1.amazonaws.com");
     EXPECT_EQ(settings.endpoint, (endpoint{true, "dynamodb.eu-west-1.amazonaws.com", 443}));
 }
 
 TEST_F(AwsSettings, ChinaRegionsUseTheCnDomain) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "cn-north-1";
     ASSERT_FALSE(resolve()) << diag.message;
     EXPECT_EQ(settings.endpoint_url, "https://dynamodb.cn-north-1.amazonaws.com.cn");
@@ -62,134 +50,40 @@ TEST_F(AwsSettings, ChinaRegionsUseTheCnDomain) {
 }
 
 TEST_F(AwsSettings, ExplicitOptionsWinOverEverything) {
-    set_env_credentials();
     fake.env["AWS_PROFILE"] = "envprofile";
     fake.env["AWS_REGION"] = "eu-west-1";
     fake.env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://env-dynamodb:1";
     fake.files[config_path] = "[profile mine]\nregion = us-west-1\n";
-    ASSERT_FALSE(resolve({.profile = "mine",
-                          .region = "ap-northeast-1",
-                          .endpoint_url = "http://[::1]:8000",
-                          .credentials = credentials{.access_key_id = "OPT",
-                                                     .secret_access_key = "optsecret",
-                                                     .session_token = "",
-                                                     .expiration = std::nullopt}}))
+    ASSERT_FALSE(resolve(
+        {.profile = "mine", .region = "ap-northeast-1", .endpoint_url = "http://[::1]:8000"}))
         << diag.message;
     EXPECT_EQ(settings.profile, "mine");
     EXPECT_EQ(settings.region, "ap-northeast-1");
-    EXPECT_EQ(settings.credentials.access_key_id, "OPT");
     EXPECT_EQ(settings.endpoint_url, "http://[::1]:8000");
     EXPECT_EQ(settings.endpoint, (endpoint{false, "::1", 8000}));
 }
 
 TEST_F(AwsSettings, ProfileFromEnvironment) {
     fake.env["AWS_PROFILE"] = "dev";
-    fake.files[credentials_path] =
-        "[default]\naws_access_key_id = DEF\naws_secret_access_key = d\n"
-        "[dev]\naws_access_key_id = DEV\naws_secret_access_key = s\n";
     fake.files[config_path] =
         "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-central-1\n";
     ASSERT_FALSE(resolve()) << diag.message;
     EXPECT_EQ(settings.profile, "dev");
-    EXPECT_EQ(settings.credentials.access_key_id, "DEV");
     EXPECT_EQ(settings.region, "eu-central-1");
 }
 
 TEST_F(AwsSettings, EmptyEnvironmentVariablesCountAsUnset) {
     fake.env["AWS_PROFILE"] = "";
     fake.env["AWS_REGION"] = "";
-    fake.env["AWS_ACCESS_KEY_ID"] = "";
-    fake.env["AWS_SECRET_ACCESS_KEY"] = "";
     fake.env["AWS_ENDPOINT_URL"] = "";
-    fake.files[credentials_path] = "[default]\naws_access_key_id = K\naws_secret_access_key = S\n";
     fake.files[config_path] = "[default]\nregion = us-east-2\n";
     ASSERT_FALSE(resolve()) << diag.message;
     EXPECT_EQ(settings.profile, "default");
-    EXPECT_EQ(settings.credentials.access_key_id, "K");
     EXPECT_EQ(settings.region, "us-east-2");
     EXPECT_EQ(settings.endpoint_url, "https://dynamodb.us-east-2.amazonaws.com");
 }
 
-TEST_F(AwsSettings, CredentialsPrecedence) {
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[credentials_path] =
-        "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = f\n"
-        "aws_session_token = filetoken\n";
-    fake.files[config_path] = "[default]\naws_access_key_id = CFGKEY\naws_secret_access_key = c\n";
-
-    set_env_credentials();
-    ASSERT_FALSE(resolve()) << diag.message;
-    EXPECT_EQ(settings.credentials.access_key_id, "ENVKEY");
-    EXPECT_EQ(settings.credentials.session_token, "");
-
-    fake.env.erase("AWS_ACCESS_KEY_ID");
-    fake.env.erase("AWS_SECRET_ACCESS_KEY");
-    ASSERT_FALSE(resolve()) << diag.message;
-    EXPECT_EQ(settings.credentials.access_key_id, "FILEKEY");
-    EXPECT_EQ(settings.credentials.session_token, "filetoken");
-
-    fake.files.erase(credentials_path);
-    ASSERT_FALSE(resolve()) << diag.message;
-    EXPECT_EQ(settings.credentials.access_key_id, "CFGKEY");
-}
-
-TEST_F(AwsSettings, CredentialsFileProfileWithoutKeysFallsThroughToConfig) {
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[credentials_path] = "[default]\nsomething = else\n";
-    fake.files[config_path] = "[default]\naws_access_key_id = CFG\naws_secret_access_key = c\n";
-    ASSERT_FALSE(resolve()) << diag.message;
-    EXPECT_EQ(settings.credentials.access_key_id, "CFG");
-}
-
-TEST_F(AwsSettings, CredentialsFileDoesNotStripProfilePrefix) {
-    fake.env["AWS_PROFILE"] = "dev";
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[credentials_path] =
-        "[profile dev]\naws_access_key_id = K\naws_secret_access_key = s\n";
-    EXPECT_EQ(resolve(), errc::credentials_unavailable);
-    EXPECT_NE(diag.message.find(std::string(credentials_path) + ": no profile \"dev\""),
-              std::string::npos)
-        << diag.message;
-}
-
-TEST_F(AwsSettings, NoCredentialsListsEverySource) {
-    fake.env["AWS_PROFILE"] = "dev";
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[config_path] = "[profile dev]\nregion = us-east-1\n";
-    EXPECT_EQ(resolve(), errc::credentials_unavailable);
-    EXPECT_EQ(diag.message,
-              "no AWS credentials found: environment: AWS_ACCESS_KEY_ID is not set; "
-              "/home/u/.aws/credentials does not exist; "
-              "/home/u/.aws/config profile \"dev\" has no aws_access_key_id");
-}
-
-TEST_F(AwsSettings, PartialEnvironmentCredentialsAreAnError) {
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[credentials_path] = "[default]\naws_access_key_id = K\naws_secret_access_key = s\n";
-    fake.env["AWS_ACCESS_KEY_ID"] = "ENVKEY";
-    EXPECT_EQ(resolve(), errc::invalid_config);
-    EXPECT_EQ(diag.message,
-              "the environment sets AWS_ACCESS_KEY_ID but not AWS_SECRET_ACCESS_KEY; set both or "
-              "neither");
-    fake.env.erase("AWS_ACCESS_KEY_ID");
-    fake.env["AWS_SECRET_ACCESS_KEY"] = "secret";
-    EXPECT_EQ(resolve(), errc::invalid_config);
-    EXPECT_EQ(diag.message,
-              "the environment sets AWS_SECRET_ACCESS_KEY but not AWS_ACCESS_KEY_ID; set both or "
-              "neither");
-}
-
-TEST_F(AwsSettings, PartialProfileCredentialsAreAnError) {
-    fake.env["AWS_REGION"] = "us-east-1";
-    fake.files[credentials_path] = "[default]\naws_access_key_id = K\n";
-    EXPECT_EQ(resolve(), errc::invalid_config);
-    EXPECT_EQ(diag.message,
-              "/home/u/.aws/credentials profile \"default\" sets aws_access_key_id but not "
-              "aws_secret_access_key; set both or neither");
-}
-
 TEST_F(AwsSettings, RegionPrecedence) {
-    set_env_credentials();
     fake.files[config_path] = "[default]\nregion = from-config-1\n";
     fake.env["AWS_DEFAULT_REGION"] = "from-default-1";
     fake.env["AWS_REGION"] = "from-region-1";
@@ -210,7 +104,6 @@ TEST_F(AwsSettings, RegionIsNotReadFromTheCredentialsFile) {
 }
 
 TEST_F(AwsSettings, RegionMissingNamesEveryPlace) {
-    set_env_credentials();
     EXPECT_EQ(resolve(), errc::region_missing);
     EXPECT_EQ(diag.message,
               "no AWS region: none in the options, AWS_REGION and AWS_DEFAULT_REGION are not set, "
@@ -230,7 +123,6 @@ TEST_F(AwsSettings, RegionMissingNamesEveryPlace) {
 }
 
 TEST_F(AwsSettings, InvalidRegionNamesItsSource) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "evil.com/x";
     EXPECT_EQ(resolve(), errc::invalid_config);
     EXPECT_EQ(diag.message, "the region \"evil.com/x\" from AWS_REGION is not a valid region name");
@@ -243,7 +135,6 @@ TEST_F(AwsSettings, InvalidRegionNamesItsSource) {
 }
 
 TEST_F(AwsSettings, EndpointPrecedence) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "us-east-1";
     fake.env["AWS_PROFILE"] = "dev";
     fake.files[config_path] =
@@ -272,7 +163,6 @@ TEST_F(AwsSettings, EndpointPrecedence) {
 }
 
 TEST_F(AwsSettings, ServicesSectionWithoutDynamodbFallsBackToProfileEndpoint) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "us-east-1";
     fake.files[config_path] =
         "[default]\nservices = s\nendpoint_url = http://global\n"
@@ -282,7 +172,6 @@ TEST_F(AwsSettings, ServicesSectionWithoutDynamodbFallsBackToProfileEndpoint) {
 }
 
 TEST_F(AwsSettings, InvalidEndpointNamesItsSource) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "us-east-1";
     fake.env["AWS_ENDPOINT_URL"] = "ftp://x";
     EXPECT_EQ(resolve(), errc::invalid_endpoint);
@@ -293,48 +182,31 @@ TEST_F(AwsSettings, InvalidEndpointNamesItsSource) {
     EXPECT_NE(diag.message.find("(from the options)"), std::string::npos) << diag.message;
 }
 
-TEST_F(AwsSettings, FileLocationsFromEnvironment) {
-    fake.env["AWS_SHARED_CREDENTIALS_FILE"] = "/etc/creds";
+TEST_F(AwsSettings, ConfigFileLocationFromEnvironment) {
     fake.env["AWS_CONFIG_FILE"] = "~/custom/config";
-    fake.files["/etc/creds"] = "[default]\naws_access_key_id = K\naws_secret_access_key = s\n";
     fake.files["/home/u/custom/config"] = "[default]\nregion = us-west-2\n";
-    // Decoys at the default places must be ignored.
-    fake.files[credentials_path] =
-        "[default]\naws_access_key_id = WRONG\naws_secret_access_key = s\n";
+    // A decoy at the default place must be ignored.
     fake.files[config_path] = "[default]\nregion = wrong-1\n";
     ASSERT_FALSE(resolve()) << diag.message;
-    EXPECT_EQ(settings.credentials.access_key_id, "K");
     EXPECT_EQ(settings.region, "us-west-2");
 }
 
-TEST_F(AwsSettings, WithoutHomeTheDefaultFilesAreSkipped) {
+TEST_F(AwsSettings, WithoutHomeTheDefaultFileIsSkipped) {
     fake.env.erase("HOME");
-    fake.env["AWS_REGION"] = "us-east-1";
-    EXPECT_EQ(resolve(), errc::credentials_unavailable);
-    EXPECT_NE(diag.message.find("HOME is not set, so ~/.aws/credentials cannot be located"),
-              std::string::npos)
-        << diag.message;
+    EXPECT_EQ(resolve(), errc::region_missing);
     EXPECT_NE(diag.message.find("HOME is not set, so ~/.aws/config cannot be located"),
               std::string::npos)
         << diag.message;
 }
 
 TEST_F(AwsSettings, MalformedFileIsAnErrorNamingFileAndLine) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "us-east-1";
     fake.files[config_path] = "[default]\nregion = us-east-1\nbroken line\n";
     EXPECT_EQ(resolve(), errc::invalid_config);
     EXPECT_EQ(diag.message, "/home/u/.aws/config:3: expected 'key = value' or a [section] header");
-
-    fake.files.erase(config_path);
-    fake.files[credentials_path] = "[default\n";
-    EXPECT_EQ(resolve(), errc::invalid_config);
-    EXPECT_EQ(diag.message,
-              "/home/u/.aws/credentials:1: section header is missing its closing ']'");
 }
 
 TEST_F(AwsSettings, UnreadableFileIsAnError) {
-    set_env_credentials();
     fake.env["AWS_REGION"] = "us-east-1";
     fake.unreadable[config_path] = make_error_code(boost::system::errc::permission_denied);
     EXPECT_EQ(resolve(), errc::invalid_config);
@@ -342,11 +214,9 @@ TEST_F(AwsSettings, UnreadableFileIsAnError) {
 }
 
 TEST_F(AwsSettings, OutputUntouchedOnFailure) {
-    aws_settings before{
-        .profile = "p", .region = "r", .endpoint_url = "u", .endpoint = {}, .credentials = {}};
+    aws_settings before{.profile = "p", .region = "r", .endpoint_url = "u", .endpoint = {}};
     settings = before;
-    EXPECT_EQ(resolve_aws_settings({}, fake.sources(), settings, diag),
-              errc::credentials_unavailable);
+    EXPECT_EQ(resolve_aws_settings({}, fake.sources(), settings, diag), errc::region_missing);
     EXPECT_EQ(settings.profile, "p");
     EXPECT_EQ(settings.region, "r");
 }

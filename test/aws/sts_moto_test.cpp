@@ -2,6 +2,7 @@
 #include "aws/credentials_cache.hpp"
 #include "coroutine_test_support.hpp"
 #include "fake_sources.hpp"
+#include "local_http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -75,6 +76,50 @@ TEST_F(StsOnMoto, AssumeRoleFromASourceProfile) {
     EXPECT_FALSE(out.session_token.empty());
     ASSERT_TRUE(out.expiration.has_value());
     EXPECT_GT(*out.expiration, std::chrono::system_clock::now());
+}
+
+TEST_F(StsOnMoto, AssumeRoleWithTheEnvironmentAsCredentialSource) {
+    fake.env["AWS_ACCESS_KEY_ID"] = access_key_id;
+    fake.env["AWS_SECRET_ACCESS_KEY"] = secret_access_key;
+    fake.files["/home/u/.aws/config"] = std::string("[profile admin]\nrole_arn = ") + role_arn +
+                                        "\ncredential_source = Environment\n";
+    options.profile = "admin";
+    options.explicit_profile = true;
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(out, diag)) << diag.message;
+    EXPECT_FALSE(out.access_key_id.empty());
+    EXPECT_NE(out.access_key_id, access_key_id);
+    EXPECT_FALSE(out.session_token.empty());
+}
+
+TEST_F(StsOnMoto, AssumeRoleWithTheContainerAsCredentialSource) {
+    // The container endpoint hands out the session credentials moto issued to
+    // the test command, as a task role's would be; AssumeRole is signed with them.
+    const std::string container_document =
+        R"({"AccessKeyId":")" + required_env("DYNALOCK_TEST_MOTO_SESSION_ACCESS_KEY_ID") +
+        R"(","SecretAccessKey":")" + required_env("DYNALOCK_TEST_MOTO_SESSION_SECRET_ACCESS_KEY") +
+        R"(","Token":")" + required_env("DYNALOCK_TEST_MOTO_SESSION_TOKEN") +
+        R"(","Expiration":"2200-01-01T00:00:00Z"})";
+    int container_requests = 0;
+    test::local_http_server container(ctx, [&](const test::local_http_server::request& req) {
+        ++container_requests;
+        return req.target() == "/v2/credentials/task"
+                   ? test::scripted_reply{.status = 200, .body = container_document}
+                   : test::scripted_reply{.status = 404, .body = "no such path"};
+    });
+    fake.env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/task";
+    options.container_base_url = container.url();
+    fake.files["/home/u/.aws/config"] = std::string("[profile admin]\nrole_arn = ") + role_arn +
+                                        "\ncredential_source = EcsContainer\n";
+    options.profile = "admin";
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(out, diag)) << diag.message;
+    EXPECT_EQ(container_requests, 1);
+    EXPECT_FALSE(out.access_key_id.empty());
+    EXPECT_NE(out.access_key_id, required_env("DYNALOCK_TEST_MOTO_SESSION_ACCESS_KEY_ID"));
+    EXPECT_FALSE(out.session_token.empty());
 }
 
 TEST_F(StsOnMoto, AssumeRoleWithAnUnknownSourceKeyFails) {

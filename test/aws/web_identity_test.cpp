@@ -1,3 +1,4 @@
+#include "aws/credential_chain.hpp"
 #include "aws/sts.hpp"
 #include "coroutine_test_support.hpp"
 #include "fake_sources.hpp"
@@ -50,6 +51,48 @@ TEST(WebIdentity, UnsignedFormPostWithTheTokenFromTheFile) {
     EXPECT_EQ(received_body,
               "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%"
               "3Arole%2Fpod&RoleSessionName=pod-1&WebIdentityToken=eyJ.payload.sig");
+}
+
+TEST(WebIdentity, TokenFileAndRoleOfAProfile) {
+    boost::asio::io_context ctx;
+    std::string received_body;
+    test::local_http_server sts(ctx, [&](const test::local_http_server::request& req) {
+        received_body = req.body();
+        return test::scripted_reply{
+            .status = 200,
+            .body =
+                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                "<Credentials><AccessKeyId>ASIAPROFILE</AccessKeyId><SecretAccessKey>S"
+                "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
+                "2200-01-01T00:00:00Z</Expiration></Credentials>"
+                "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
+    });
+    test::fake_sources fake;
+    fake.env = {{"HOME", "/home/u"},
+                {"AWS_EC2_METADATA_DISABLED", "true"},
+                {"AWS_ENDPOINT_URL_STS", sts.url()}};
+    fake.files = {{"/home/u/.aws/config",
+                   "[profile pod]\nrole_arn = arn:aws:iam::1:role/pod\n"
+                   "web_identity_token_file = /var/run/pod-token\nrole_session_name = pod-2\n"},
+                  {"/var/run/pod-token", "eyJ.profile.sig"}};
+    std::unique_ptr<async_credentials_provider> provider;
+    diagnostics diag;
+    ASSERT_FALSE(select_credentials_provider(ctx.get_executor(), fake.sources(),
+                                             {.profile = "pod", .region = "eu-west-1"}, provider,
+                                             diag))
+        << diag.message;
+    credentials out;
+    error_code result;
+    test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+        auto op =
+            provider->fetch(out, diag, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        result = co_await std::move(op);
+    }());
+    ASSERT_FALSE(result) << diag.message;
+    EXPECT_EQ(out.access_key_id, "ASIAPROFILE");
+    EXPECT_EQ(received_body,
+              "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%"
+              "3Arole%2Fpod&RoleSessionName=pod-2&WebIdentityToken=eyJ.profile.sig");
 }
 
 }  // namespace
