@@ -36,5 +36,11 @@ configure
 ninja -C "$build" "test/fuzz/${target}_fuzz"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-exec test/fuzz/run_target.sh "$build/test/fuzz/${target}_fuzz" "test/fuzz/corpus/$target" \
-    "$seconds" "$build/test/fuzz/$target"
+# The target's meson test command (test/fuzz/meson.build), for SECONDS.
+mapfile -t command < <(meson introspect --tests "$build" | python3 -c '
+import json, sys
+test = next(t for t in json.load(sys.stdin) if t["name"] == "fuzz_" + sys.argv[1])
+test["cmd"][3] = sys.argv[2]  # run_target.sh EXECUTABLE SEEDS SECONDS ...
+print("\n".join(test["cmd"]))' "$target" "$seconds")
+cd "$build"  # where meson runs its tests: the executable path is relative to it
+exec "${command[@]}"
