@@ -7,8 +7,12 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
 
+# clang-14 builds the ThreadSanitizer and fuzzing builds of tools/test.sh;
+# libclang-rt-14-dev holds its sanitizer and libFuzzer runtimes (only
+# recommended by clang-14, so not installed without it being named).
 packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
-          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3)
+          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3
+          clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

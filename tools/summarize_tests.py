@@ -3,6 +3,9 @@
 
 usage: summarize_tests.py BUILD_DIR/meson-logs [...]
 
+Every build's log given counts in the one line (tools/test.sh passes all of
+its builds, the fuzz build included); each build's share goes to stderr.
+
 Counts GoogleTest cases (meson's JUnit log lists them for `protocol: 'gtest'`
 tests; a test without that protocol is one case) over every log given, and
 counts as failed every meson test that failed without a failing case to show
@@ -47,7 +50,14 @@ def summarize(logs):
     return passed, failed, skipped
 
 
-totals = [sum(x) for x in zip(*(summarize(logs) for logs in sys.argv[1:]))] or [0, 0, 0]
+def summarize_and_show(logs):
+    """summarize(), and its counts on stderr so each build's share shows."""
+    counts = summarize(logs)
+    print(f"summarize_tests: {logs}: {counts[0]} passed, {counts[1]} failed", file=sys.stderr)
+    return counts
+
+
+totals = [sum(x) for x in zip(*(summarize_and_show(logs) for logs in sys.argv[1:]))] or [0, 0, 0]
 passed, failed, skipped = totals
 if passed + failed == 0:
     print("summarize_tests: no test case ran", file=sys.stderr)

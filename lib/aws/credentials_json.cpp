@@ -96,11 +96,18 @@ bool parse_iso8601(std::string_view text, std::chrono::system_clock::time_point&
     }
     sys_seconds whole =
         sys_days{date} + hours{*hour} + minutes{*minute} + seconds{*second} - offset;
-    // The clock's range ends in 2262; later instants (a "never expires" of
-    // 2999) are as good as its end.
+    // The clock's range is 1677 to 2262; later instants (a "never expires" of
+    // 2999) are as good as its end, earlier ones as good as its start (long
+    // expired), and converting either would overflow.
     constexpr sys_seconds clock_end = floor<seconds>(system_clock::time_point::max()) - seconds{1};
-    out = whole >= clock_end ? system_clock::time_point::max()
-                             : time_point_cast<system_clock::duration>(whole + fraction);
+    constexpr sys_seconds clock_start = ceil<seconds>(system_clock::time_point::min()) + seconds{1};
+    if (whole >= clock_end) {
+        out = system_clock::time_point::max();
+    } else if (whole <= clock_start) {
+        out = system_clock::time_point::min();
+    } else {
+        out = time_point_cast<system_clock::duration>(whole + fraction);
+    }
     return true;
 }
 

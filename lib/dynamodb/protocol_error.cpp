@@ -163,7 +163,8 @@ error_code parse_error(unsigned http_status, std::string_view body, std::string_
         return from_status(http_status);
     }
     const errc code = from_type(type, http_status);
-    if (code == errc::conditional_check_failed) {
+    // An XML error document (object == nullptr) carries no item.
+    if (code == errc::conditional_check_failed && object != nullptr) {
         // The item as it is (ReturnValuesOnConditionCheckFailure=ALL_OLD). A
         // malformed one is dropped: the failed condition is the answer that
         // matters, and the caller can still read the item.

@@ -1,4 +1,5 @@
 #include <http/connection_pool.hpp>
+#include <http/response_parser.hpp>
 #include <http/transport_error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -429,8 +430,6 @@ asio::awaitable<exchange_result> connect(pool_state& pool, connection& conn,
     co_return exchange_result{};
 }
 
-using response_parser = beast::http::response_parser<beast::http::string_body>;
-
 struct round_trip {
     error_code ec;  // as Asio/Beast reported it, so a stale connection can be recognised
     exchange_step step = exchange_step::write;
@@ -440,12 +439,6 @@ struct round_trip {
 
 std::array<asio::const_buffer, 2> request_buffers(const connection& conn, const request& req) {
     return {asio::buffer(conn.head), asio::buffer(req.body)};
-}
-
-void configure(response_parser& parser, std::size_t body_limit) {
-    parser.body_limit(static_cast<std::uint64_t>(body_limit));
-    // Header and body in one put() once both are buffered.
-    parser.eager(true);
 }
 
 round_trip finished(response_parser& parser, connection& conn, response& res) {
