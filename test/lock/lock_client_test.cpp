@@ -655,12 +655,16 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
         std::string option;
         lock_client_options o;
     };
-    std::vector<bad_options> bad{
-        {"lease", base}, {"lease", base}, {"heartbeat_period", base}, {"safety_margin", base}};
+    std::vector<bad_options> bad{{"lease", base},
+                                 {"lease", base},
+                                 {"heartbeat_period", base},
+                                 {"safety_margin", base},
+                                 {"max_in_flight", base}};
     bad[0].o.lease = milliseconds(0);
     bad[1].o.lease = milliseconds(-1000);
     bad[2].o.heartbeat_period = milliseconds(600);
     bad[3].o.safety_margin = milliseconds(-1);
+    bad[4].o.max_in_flight = 0;
     for (const auto& b : bad) {
         try {
             lock_client c(*store_, b.o);
