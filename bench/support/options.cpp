@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "command_line.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -58,17 +60,7 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
 
 options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed) {
     options opts;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view flag = argv[i];
-        std::string_view value;
-        if (const auto eq = flag.find('='); eq != std::string_view::npos) {
-            value = flag.substr(eq + 1);
-            flag = flag.substr(0, eq);
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            throw std::invalid_argument(std::string(flag) + ": missing value");
-        }
+    for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
         if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
             std::string known;
             for (const auto name : allowed)
@@ -95,7 +87,7 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
             opts.floor_conns = parse_count(flag, value, 10000);
         else if (flag == "--floor-seconds")
             opts.floor_seconds = parse_seconds(flag, value);
-    }
+    });
     return opts;
 }
 

@@ -1,12 +1,12 @@
 #include "server.hpp"
 
+#include "child_process.hpp"
+
 #include <dynalock/endpoint.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +28,6 @@ namespace dynalock::bench {
 namespace {
 
 constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
-/// The exit status of a child that could not exec `node`.
-constexpr int node_not_runnable = 127;
 
 /// The dynalite to stop when a signal ends the bench; 0 when none runs. Read by
 /// the signal handler, hence a lock-free atomic.
@@ -103,50 +101,16 @@ bool accepts_connections(std::uint16_t port) {
     return ok;
 }
 
-/// Starts dynalite in its own process group (so a Ctrl-C on the terminal reaches
-/// only us, and we decide how it stops), with our signals blocked meanwhile so
-/// none can slip between the fork and `running_child` knowing the pid. The child
-/// also asks the kernel for SIGTERM when we die, which covers a crash or SIGKILL
-/// of the bench, where no handler of ours runs.
+/// Starts dynalite, published in `running_child` while our signals are still
+/// blocked so that none can slip between the fork and the handler knowing the pid.
 pid_t spawn_dynalite(const std::string& js, std::uint16_t port) {
-    const std::string port_text = std::to_string(port);
-    const char* const argv[] = {"node",   js.c_str(),        "--host",          "127.0.0.1",
-                                "--port", port_text.c_str(), "--createTableMs", "0",
-                                nullptr};
-
-    sigset_t blocked;
-    sigset_t previous;
-    sigemptyset(&blocked);
-    for (const int sig : forwarded_signals)
-        sigaddset(&blocked, sig);
-    ::sigprocmask(SIG_BLOCK, &blocked, &previous);
-
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid == 0) {  // only async-signal-safe calls until exec
-        ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent)
-            ::_exit(126);
-        for (const int sig : forwarded_signals)
-            ::signal(sig, SIG_DFL);
-        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 ||
-            ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-            ::_exit(126);
-        ::execvp("node", const_cast<char* const*>(argv));
-        ::_exit(node_not_runnable);
-    }
-    const int fork_errno = errno;
-    if (pid > 0) {
-        ::setpgid(pid, pid);  // also here: kill(-pid) must find the group at once
-        running_child.store(pid);
-    }
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-    if (pid < 0)
-        throw std::system_error(fork_errno, std::generic_category(), "fork");
-    return pid;
+    return spawn_child({.program = "node",
+                        .search_path = true,
+                        .args = {"node", js, "--host", "127.0.0.1", "--port", std::to_string(port),
+                                 "--createTableMs", "0"},
+                        .death_signal = SIGTERM,
+                        .handled_signals = forwarded_signals,
+                        .published_pid = &running_child});
 }
 
 /// Waits until dynalite listens. Returns false if it exited first (port taken).
@@ -156,7 +120,7 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) {
             running_child.store(0);
-            if (WIFEXITED(status) && WEXITSTATUS(status) == node_not_runnable)
+            if (WIFEXITED(status) && WEXITSTATUS(status) == exec_failed_status)
                 throw std::runtime_error(
                     "could not execute `node`: is Node.js installed and on PATH?");
             std::fprintf(stderr, "bench: dynalite on port %u exited (status %d)\n", port, status);

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "command_line.hpp"
+
 #include <dynalock/dynamodb_store.hpp>
 
 #include <charconv>
@@ -35,47 +37,36 @@ dynalock::item protected_item_key(const std::string& lock_key) {
 
 options parse_options(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view flag = argv[i];
-        if (flag == "--worker") {
-            o.worker = true;
-            continue;
-        }
-        std::string_view value;
-        if (const auto eq = flag.find('='); eq != std::string_view::npos) {
-            value = flag.substr(eq + 1);
-            flag = flag.substr(0, eq);
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            throw std::invalid_argument(std::string(flag) + ": missing value");
-        }
-        if (flag == "--seconds") {
-            o.seconds = parse_number(flag, value, 0.1, 1e7);
-        } else if (flag == "--processes") {
-            o.processes = parse_number(flag, value, 1, 64);
-        } else if (flag == "--keys") {
-            o.keys = parse_number(flag, value, 1, 1000);
-        } else if (flag == "--lease-ms") {
-            o.lease = std::chrono::milliseconds(parse_number(flag, value, 100, 600'000));
-        } else if (flag == "--endpoint-url") {
-            o.endpoint_url = value;
-        } else if (flag == "--seed") {
-            o.seed = parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
-            o.seed_given = true;
-        } else if (flag == "--index") {
-            o.index = parse_number(flag, value, 0, 63);
-        } else if (flag == "--lock-table") {
-            o.lock_table = value;
-        } else if (flag == "--data-table") {
-            o.data_table = value;
-        } else if (flag == "--log") {
-            o.log_path = value;
-        } else {
-            throw std::invalid_argument("unknown flag " + std::string(flag) +
-                                        " (see the comment at the top of torture.cpp)");
-        }
-    }
+    bench::for_each_flag(
+        argc, argv, {"--worker"}, [&](std::string_view flag, std::string_view value) {
+            if (flag == "--worker") {
+                o.worker = true;
+            } else if (flag == "--seconds") {
+                o.seconds = parse_number(flag, value, 0.1, 1e7);
+            } else if (flag == "--processes") {
+                o.processes = parse_number(flag, value, 1, 64);
+            } else if (flag == "--keys") {
+                o.keys = parse_number(flag, value, 1, 1000);
+            } else if (flag == "--lease-ms") {
+                o.lease = std::chrono::milliseconds(parse_number(flag, value, 100, 600'000));
+            } else if (flag == "--endpoint-url") {
+                o.endpoint_url = value;
+            } else if (flag == "--seed") {
+                o.seed = parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
+                o.seed_given = true;
+            } else if (flag == "--index") {
+                o.index = parse_number(flag, value, 0, 63);
+            } else if (flag == "--lock-table") {
+                o.lock_table = value;
+            } else if (flag == "--data-table") {
+                o.data_table = value;
+            } else if (flag == "--log") {
+                o.log_path = value;
+            } else {
+                throw std::invalid_argument("unknown flag " + std::string(flag) +
+                                            " (see the comment at the top of torture.cpp)");
+            }
+        });
     if (o.worker && (o.endpoint_url.empty() || o.lock_table.empty() || o.data_table.empty() ||
                      o.log_path.empty()))
         throw std::invalid_argument(

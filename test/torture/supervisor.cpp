@@ -1,15 +1,14 @@
 #include "supervisor.hpp"
 
 #include "checker.hpp"
+#include "child_process.hpp"
 #include "json_line.hpp"
 #include "server.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,44 +136,11 @@ public:
     std::vector<worker_process>& workers() { return workers_; }
 
     void spawn(const std::vector<std::string>& args) {
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-
-        // Our stop signals stay blocked across the fork, so none is handled
-        // in the child before it resets them.
-        sigset_t blocked;
-        sigset_t previous;
-        sigemptyset(&blocked);
-        for (const int sig : stop_signals)
-            sigaddset(&blocked, sig);
-        ::sigprocmask(SIG_BLOCK, &blocked, &previous);
-        const pid_t parent = ::getpid();
-        const pid_t pid = ::fork();
-        if (pid == 0) {  // only async-signal-safe calls until exec
-            ::setpgid(0, 0);
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (::getppid() != parent)
-                ::_exit(126);
-            for (const int sig : stop_signals)
-                ::signal(sig, SIG_DFL);
-            ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-            const int null_fd = ::open("/dev/null", O_RDONLY);
-            if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 ||
-                ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-                ::_exit(126);
-            ::execv("/proc/self/exe", argv.data());
-            ::_exit(127);
-        }
-        const int fork_errno = errno;
-        if (pid > 0) {
-            ::setpgid(pid, pid);
-            workers_.push_back({.pid = pid, .running = true});
-        }
-        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-        if (pid < 0)
-            throw std::system_error(fork_errno, std::generic_category(), "fork");
+        const pid_t pid = bench::spawn_child({.program = "/proc/self/exe",
+                                              .args = args,
+                                              .death_signal = SIGKILL,
+                                              .handled_signals = stop_signals});
+        workers_.push_back({.pid = pid, .running = true});
     }
 
     /// True when `w` has ended (now reaped).
