@@ -1,10 +1,13 @@
 // Many leases held by one lock_client on one io_context thread: what holding
 // costs the client per heartbeat and per lease, and whether any lease is lost.
-//   hold_many --store dynalite|memory --leases N --lease-ms L --heartbeat-ms H --seconds T
-//             [--endpoint-url http://host:port] [--floor-conns K] [--floor-seconds S]
+//   hold_many --store dynalite|memory|dynamodb --leases N --lease-ms L --heartbeat-ms H
+//             --seconds T [--endpoint-url URL] [--floor-conns K] [--floor-seconds S]
 // With dynalite (started here unless --endpoint-url names a dynalite-compatible
 // plain HTTP server: the floor sends unsigned requests), the raw floor over K
-// connections is measured first on the same server. Then: acquire N leases,
+// connections is measured first on the same server. --store dynamodb speaks
+// to any DynamoDB endpoint, real AWS included, configured as the AWS SDKs are
+// (region and credentials from the environment and profile, --endpoint-url
+// or AWS_ENDPOINT_URL_DYNAMODB to override the endpoint); no floor then. Then: acquire N leases,
 // hold them T seconds, release them all; one JSON line.
 
 #include "support/json_line.hpp"
@@ -31,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -157,7 +161,9 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const double cpu_us_per_heartbeat = hold_cost.cpu_us / static_cast<double>(heartbeats);
     bench::json_line line;
     line.add("bench", "hold_many")
-        .add("store", opts.store == bench::options::store_kind::memory ? "memory" : "dynalite")
+        .add("store", opts.store == bench::options::store_kind::memory     ? "memory"
+                      : opts.store == bench::options::store_kind::dynamodb ? "dynamodb"
+                                                                           : "dynalite")
         .add("leases", opts.leases)
         .add("lease_ms", static_cast<std::int64_t>(opts.lease.count()))
         .add("heartbeat_ms", static_cast<std::int64_t>(opts.heartbeat.count()))
@@ -227,7 +233,7 @@ void run_memory(const bench::options& opts) {
 }
 
 asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const bench::options& opts,
-                                       bench::floor_result floor) {
+                                       std::optional<bench::floor_result> floor) {
     co_await create_table(store);
     dynalock::lock_client client(store, client_options(opts));
     co_await hold_many(client, opts, floor);
@@ -253,6 +259,18 @@ void run_dynalite(const bench::options& opts) {
     run_on(ioc, prepare_and_hold(store, opts, floor));
 }
 
+// Region, credentials and (unless given) the endpoint as the AWS SDKs find them.
+void run_dynamodb(const bench::options& opts) {
+    asio::io_context ioc(1);
+    dynalock::dynamodb::client_options ddb_opts;
+    ddb_opts.endpoint_url = opts.endpoint_url;
+    ddb_opts.http.max_connections = requests_in_flight;
+    dynalock::dynamodb::client ddb(ioc.get_executor(), std::move(ddb_opts));
+    std::cerr << "hold_many: " << ddb.endpoint_url() << " in " << ddb.region() << "\n";
+    dynalock::dynamodb_store store(ddb, {.table_name = table_name});
+    run_on(ioc, prepare_and_hold(store, opts, std::nullopt));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,6 +283,8 @@ int main(int argc, char** argv) {
             if (!opts.endpoint_url.empty())
                 throw std::invalid_argument("--endpoint-url: not used with --store memory");
             run_memory(opts);
+        } else if (opts.store == bench::options::store_kind::dynamodb) {
+            run_dynamodb(opts);
         } else {
             run_dynalite(opts);
         }

@@ -53,6 +53,8 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
         return options::store_kind::dynalite;
     if (text == "memory")
         return options::store_kind::memory;
+    if (text == "dynamodb")
+        return options::store_kind::dynamodb;
     bad_value(flag, text);
 }
 

@@ -17,7 +17,9 @@ struct options {
     /// Empty: start a local dynalite for the run.
     std::string endpoint_url;
     /// hold_many: where the leases live.
-    enum class store_kind { dynalite, memory };
+    /// dynamodb: any DynamoDB endpoint (real AWS included) configured the
+    /// SDKs' way (AWS_REGION, credentials chain; --endpoint-url overrides).
+    enum class store_kind { dynalite, memory, dynamodb };
     store_kind store = store_kind::dynalite;
     int leases = 1000;
     std::chrono::milliseconds lease{10000};
