@@ -2,7 +2,8 @@
 """Runs a command with dynalock's test servers up, on free loopback ports.
 
 Starts dynalite (from the project's node_modules), moto_server with SigV4
-signature checking switched on, and stunnel (TLS) in front of dynalite; exports
+signature checking switched on (and a second one without, for the one call it
+cannot serve with checking on), and stunnel (TLS) in front of dynalite; exports
 their addresses as DYNALOCK_TEST_* environment variables; runs the command; and
 always stops every server it started, also when the command fails or this
 script is interrupted.
@@ -126,6 +127,15 @@ def start_moto(env):
     req = urllib.request.Request(f"{url}/moto-api/reset-auth", data=b"0", method="POST",
                                  headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(req, timeout=10).read()
+
+    # moto 5.2 answers HTTP 500 to an unsigned AssumeRoleWithWebIdentity once
+    # auth is on: it tries to authenticate a call that AWS (and every SDK)
+    # sends without a signature. Web identity is tested on a second moto that
+    # never checks signatures; everything else uses the checking one.
+    open_port = free_port()
+    open_proc = start("moto-open", [exe, "-H", "127.0.0.1", "-p", str(open_port)])
+    wait_listening("moto-open", open_proc, open_port)
+    env["DYNALOCK_TEST_MOTO_OPEN_URL"] = f"http://127.0.0.1:{open_port}"
 
     env["DYNALOCK_TEST_MOTO_URL"] = url
     env["DYNALOCK_TEST_MOTO_ACCESS_KEY_ID"] = key["AccessKeyId"]

@@ -20,6 +20,7 @@ inline void run_coroutine(boost::asio::io_context& ctx, boost::asio::awaitable<v
         // Servers a test starts keep accepting; they end with the context.
         ctx.stop();
     });
+    ctx.restart();  // an earlier run_coroutine stopped it
     ctx.run();
     ASSERT_TRUE(finished) << "the test coroutine did not finish";
     if (thrown) {

@@ -4,7 +4,12 @@
 #include "fake_sources.hpp"
 #include "local_http_server.hpp"
 
+#include <dynalock/dynamodb_client.hpp>
+
 #include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 
 #include <cstdlib>
 
@@ -132,6 +137,39 @@ TEST_F(StsOnMoto, AssumeRoleWithAnUnknownSourceKeyFails) {
     diagnostics diag;
     EXPECT_EQ(get(out, diag), errc::credentials_unavailable);
     EXPECT_TRUE(diag.message.starts_with("STS: ")) << diag.message;
+}
+
+// On the moto that does not check signatures (see tools/test_servers.py: the
+// checking one answers 500 to this unsigned call). The credentials it mints
+// are then accepted by DynamoDB there (a missing table is the answer, not an
+// authorisation error).
+TEST_F(StsOnMoto, WebIdentityFromTheEnvironment) {
+    const std::string open_url = required_env("DYNALOCK_TEST_MOTO_OPEN_URL");
+    ASSERT_FALSE(open_url.empty());
+    fake.env["AWS_ENDPOINT_URL_STS"] = open_url;
+    fake.env["AWS_WEB_IDENTITY_TOKEN_FILE"] = "/var/run/secrets/token";
+    fake.env["AWS_ROLE_ARN"] = role_arn;
+    fake.env["AWS_ROLE_SESSION_NAME"] = "dynalock-web-identity";
+    fake.files["/var/run/secrets/token"] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkeW5hbG9jayJ9.";
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(out, diag)) << diag.message;
+    EXPECT_TRUE(out.access_key_id.starts_with("ASIA")) << out.access_key_id;
+    EXPECT_FALSE(out.secret_access_key.empty());
+    EXPECT_FALSE(out.session_token.empty());
+    ASSERT_TRUE(out.expiration.has_value());
+    EXPECT_GT(*out.expiration, std::chrono::system_clock::now());
+
+    dynamodb::client db(ctx.get_executor(),
+                        {.region = "us-east-1", .endpoint_url = open_url, .credentials = out});
+    error_code described;
+    test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+        auto op = db.async_execute(dynamodb::describe_table_request{.table_name = "no-such-table"},
+                                   boost::asio::as_tuple(boost::asio::deferred));
+        auto [ec, r] = co_await std::move(op);
+        described = ec;
+    }());
+    EXPECT_EQ(described, errc::resource_not_found) << described.message();
 }
 
 TEST_F(StsOnMoto, WebIdentityTokenFileMissing) {
