@@ -199,6 +199,7 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     next_heartbeat_ = next_heartbeat_after(sent_at_, later_spread);
     sent_data_.reset();
     danger_announced_ = false;
+    ++renewals_;
     return next(now);
 }
 

@@ -13,6 +13,7 @@
 #include <dynalock/store.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -88,6 +89,8 @@ public:
     clock::time_point deadline() const noexcept { return deadline_; }
     /// When the granting write was sent: the start of this holder's validity.
     clock::time_point acquired_at() const noexcept { return acquired_at_; }
+    /// Heartbeats that renewed the lease so far.
+    std::uint64_t renewals() const noexcept { return renewals_; }
     bool ended() const noexcept { return reason_ != loss_reason::none; }
     loss_reason reason() const noexcept { return reason_; }
     /// Whether a release was asked for (and so a coming end is `released`).
@@ -126,6 +129,7 @@ private:
     bool release_requested_ = false;
     bool heartbeat_requested_ = false;
     bool danger_announced_ = false;
+    std::uint64_t renewals_ = 0;
     loss_reason reason_ = loss_reason::none;
 };
 

@@ -103,20 +103,20 @@ lease_step lease_scheduler::on_write(scheduled_lease& l, clock::time_point now, 
     if (l.heartbeat_pending_ && ec) {
         ++counters_.heartbeats_failed;
     }
-    const std::string version_before = l.machine.record().record_version;
+    const std::uint64_t renewals_before = l.machine.renewals();
     lease_action next = l.machine.on_write(now, ec, result);
-    return completed(l, now, ec, version_before, std::move(next));
+    return completed(l, now, ec, renewals_before, std::move(next));
 }
 
 lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, error_code ec,
                                     const std::optional<lock_record>& record) {
-    const std::string version_before = l.machine.record().record_version;
+    const std::uint64_t renewals_before = l.machine.renewals();
     lease_action next = l.machine.on_read(now, ec, record);
-    return completed(l, now, ec, version_before, std::move(next));
+    return completed(l, now, ec, renewals_before, std::move(next));
 }
 
 lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                                      const std::string& version_before, lease_action next) {
+                                      std::uint64_t renewals_before, lease_action next) {
     --in_flight_;
     l.at_ = place::outside;
     if (ec == errc::throttled) {
@@ -126,8 +126,8 @@ lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now,
         ++limit_;
     }
     counters_.in_flight_limit = limit_;
-    if (l.heartbeat_pending_ && !l.machine.ended() &&
-        l.machine.record().record_version != version_before) {
+    const bool renewed = l.machine.renewals() != renewals_before;
+    if (renewed) {
         using std::chrono::duration_cast;
         using std::chrono::microseconds;
         counters_.heartbeat_latency.record(duration_cast<microseconds>(now - l.heartbeat_sent_at_));
@@ -137,7 +137,9 @@ lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now,
     }
     // Settled unless a read now finds out whether it applied.
     l.heartbeat_pending_ = l.heartbeat_pending_ && next.type == lease_action::kind::read;
-    return settle(l, std::move(next), now);
+    lease_step step = settle(l, std::move(next), now);
+    step.renewed = renewed;
+    return step;
 }
 
 std::optional<clock::time_point> lease_scheduler::next_wake() const {

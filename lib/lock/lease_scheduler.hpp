@@ -48,6 +48,9 @@ private:
 struct lease_step {
     scheduled_lease* lease = nullptr;
     lease_action action{};
+    /// From on_write/on_read: the completion renewed the lease (whatever the
+    /// lease does next).
+    bool renewed = false;
 
     explicit operator bool() const noexcept { return lease != nullptr; }
 };
@@ -85,7 +88,7 @@ private:
 
     lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
     lease_step completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                         const std::string& version_before, lease_action next);
+                         std::uint64_t renewals_before, lease_action next);
     void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
     void leave(scheduled_lease& l);
 

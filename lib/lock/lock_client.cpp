@@ -494,12 +494,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 }
                 st.async_write(std::move(a.write), a.until,
                                [self = shared_from_this(), s](error_code ec, write_result r) {
-                                   if (ec == errc::throttled && self->opts.on_throttled) {
-                                       self->opts.on_throttled(s->machine.record().key);
-                                   }
-                                   self->completed(*s, [&](clock::time_point now) {
-                                       return self->scheduler.on_write(*s, now, ec, r);
-                                   });
+                                   self->completed(
+                                       *s, ec, self->scheduler.on_write(*s, clock::now(), ec, r));
                                });
                 break;
             }
@@ -507,12 +503,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 st.async_read(
                     a.write.key, a.until,
                     [self = shared_from_this(), s](error_code ec, std::optional<lock_record> r) {
-                        if (ec == errc::throttled && self->opts.on_throttled) {
-                            self->opts.on_throttled(s->machine.record().key);
-                        }
-                        self->completed(*s, [&](clock::time_point now) {
-                            return self->scheduler.on_read(*s, now, ec, r);
-                        });
+                        self->completed(*s, ec, self->scheduler.on_read(*s, clock::now(), ec, r));
                     });
                 break;
             case lock::lease_action::kind::danger:
@@ -528,13 +519,11 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         }
     }
 
-    // A lease's request completed: `report` tells the scheduler, which answers
-    // with the lease's next step; a freed slot may let others go.
-    template <class Report>
-    void completed(detail::lease_state& s, Report report) {
-        const std::string version_before = s.machine.record().record_version;
-        lock::lease_step step = report(clock::now());
-        if (s.machine.record().record_version != version_before && !s.heartbeat_waiters.empty()) {
+    // A lease's request completed and the scheduler answered with the
+    // lease's next step; a freed slot may let others go.
+    void completed(detail::lease_state& s, error_code ec, lock::lease_step step) {
+        report_throttled(ec, s.machine.record().key);
+        if (step.renewed && !s.heartbeat_waiters.empty()) {
             complete_heartbeats(s, s.heartbeats_started);
         }
         if (step) {
@@ -605,9 +594,13 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     void count_throttled(error_code ec, const lock_key& key) {
         if (ec == errc::throttled) {
             ++acquires_throttled;
-            if (opts.on_throttled) {
-                opts.on_throttled(key);
-            }
+        }
+        report_throttled(ec, key);
+    }
+
+    void report_throttled(error_code ec, const lock_key& key) const {
+        if (ec == errc::throttled && opts.on_throttled) {
+            opts.on_throttled(key);
         }
     }
 
