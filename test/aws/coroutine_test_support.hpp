@@ -1,10 +1,13 @@
 #pragma once
 
+#include "aws/async_credentials_provider.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <exception>
 
 namespace dynalock::test {
@@ -26,6 +29,19 @@ inline void run_coroutine(boost::asio::io_context& ctx, boost::asio::awaitable<v
     if (thrown) {
         std::rethrow_exception(thrown);
     }
+}
+
+/// One fetch from `provider`, run on `ctx` to its end, with `timeout` from now.
+inline error_code fetch_credentials(boost::asio::io_context& ctx,
+                                    aws::async_credentials_provider& provider, credentials& out,
+                                    diagnostics& diag,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    error_code result;
+    run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
+        auto op = provider.fetch(out, diag, std::chrono::steady_clock::now() + timeout);
+        result = co_await std::move(op);
+    }());
+    return result;
 }
 
 }  // namespace dynalock::test

@@ -24,11 +24,7 @@ protected:
     credentials fetch_static() {
         credentials out;
         diagnostics diag;
-        ctx.restart();
-        test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
-            auto op = provider->fetch(out, diag, std::chrono::steady_clock::now());
-            EXPECT_FALSE(co_await std::move(op));
-        }());
+        EXPECT_FALSE(test::fetch_credentials(ctx, *provider, out, diag, {})) << diag.message;
         return out;
     }
 

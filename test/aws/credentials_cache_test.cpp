@@ -87,7 +87,6 @@ protected:
     // One `get`, with the context run until it and any refresh it started end.
     error_code get(credentials_cache& cache, credentials& out, diagnostics& diag) {
         error_code result;
-        ctx.restart();
         test::run_coroutine(ctx, [&]() -> asio::awaitable<void> {
             auto op = cache.get(out, diag);
             result = co_await std::move(op);

@@ -65,13 +65,7 @@ protected:
     }
 
     error_code fetch(credentials& out, diagnostics& diag, std::chrono::milliseconds timeout = 5s) {
-        error_code result;
-        ctx.restart();
-        test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
-            auto op = provider->fetch(out, diag, std::chrono::steady_clock::now() + timeout);
-            result = co_await std::move(op);
-        }());
-        return result;
+        return test::fetch_credentials(ctx, *provider, out, diag, timeout);
     }
 
     boost::asio::io_context ctx;

@@ -39,13 +39,7 @@ TEST(WebIdentity, UnsignedFormPostWithTheTokenFromTheFile) {
                                                          "eu-west-1", provider, diag))
         << diag.message;
     credentials out;
-    error_code result;
-    test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
-        auto op =
-            provider->fetch(out, diag, std::chrono::steady_clock::now() + std::chrono::seconds(5));
-        result = co_await std::move(op);
-    }());
-    ASSERT_FALSE(result) << diag.message;
+    ASSERT_FALSE(test::fetch_credentials(ctx, *provider, out, diag)) << diag.message;
     EXPECT_EQ(out.access_key_id, "ASIAWEB");
     EXPECT_FALSE(signed_request);
     EXPECT_EQ(received_body,
@@ -82,13 +76,7 @@ TEST(WebIdentity, TokenFileAndRoleOfAProfile) {
                                              diag))
         << diag.message;
     credentials out;
-    error_code result;
-    test::run_coroutine(ctx, [&]() -> boost::asio::awaitable<void> {
-        auto op =
-            provider->fetch(out, diag, std::chrono::steady_clock::now() + std::chrono::seconds(5));
-        result = co_await std::move(op);
-    }());
-    ASSERT_FALSE(result) << diag.message;
+    ASSERT_FALSE(test::fetch_credentials(ctx, *provider, out, diag)) << diag.message;
     EXPECT_EQ(out.access_key_id, "ASIAPROFILE");
     EXPECT_EQ(received_body,
               "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%"
