@@ -40,9 +40,7 @@ constexpr milliseconds margin{300};
 // a loopback answer may come before a bound below counts as broken.
 constexpr milliseconds slack{250};
 
-long long ms_between(clock_type::time_point from, clock_type::time_point to) {
-    return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
+using test::ms_between;
 
 class lock_faults_test : public test::store_fixture {
 protected:

@@ -39,9 +39,7 @@ constexpr milliseconds lease_length{1000};
 constexpr milliseconds heartbeat{250};
 constexpr milliseconds margin{100};
 
-long long ms_between(clock_type::time_point from, clock_type::time_point to) {
-    return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
+using test::ms_between;
 
 class lock_client_test : public test::store_fixture {
 protected:

@@ -45,6 +45,12 @@ inline bytes to_bytes(std::string_view s) {
     return b;
 }
 
+/// Milliseconds from `from` to `to`, for failure messages.
+inline long long ms_between(std::chrono::steady_clock::time_point from,
+                            std::chrono::steady_clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
 class store_fixture : public ::testing::TestWithParam<backend> {
 protected:
     /// `list_page_size`: records per listing page; unset: each store's default.
