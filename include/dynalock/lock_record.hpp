@@ -6,12 +6,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dynalock {
 
 /// The name of one lock: the partition key value and, for tables with a sort
-/// key, the sort key value.
-struct lock_key {
+/// key, the sort key value. Converts from a string, so that
+/// `locks.async_acquire("job")` names a lock of a table without sort key.
+class lock_key {
+public:
+    lock_key() = default;
+    lock_key(std::string partition) : partition(std::move(partition)) {}
+    lock_key(const char* partition) : partition(partition) {}
+    lock_key(std::string_view partition) : partition(partition) {}
+    lock_key(std::string partition, std::optional<std::string> sort)
+        : partition(std::move(partition)), sort(std::move(sort)) {}
+
     std::string partition{};
     std::optional<std::string> sort{};
 

@@ -101,7 +101,7 @@ error_code check_list(const dynamodb_store_options& o, const std::optional<std::
         return ec;
     }
     std::string why;
-    if (partition && lock::validate_key(lock_key{.partition = *partition}, why)) {
+    if (partition && lock::validate_key(lock_key{*partition}, why)) {
         return errc::invalid_argument;
     }
     return after ? check_read(o, *after, deadline) : error_code{};

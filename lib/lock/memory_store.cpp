@@ -125,14 +125,14 @@ void memory_store::do_list(std::optional<std::string> partition, std::optional<l
     std::string why;
     if (expired(deadline)) {
         ec = errc::timeout;
-    } else if ((partition && lock::validate_key(lock_key{.partition = *partition}, why)) ||
+    } else if ((partition && lock::validate_key(lock_key{*partition}, why)) ||
                (after && lock::validate_key(*after, why))) {
         ec = errc::invalid_argument;
     } else {
         auto it = after ? items_.upper_bound(*after) : items_.begin();
         if (partition) {
             // Keys sort by partition first: one partition is one contiguous run.
-            const auto first = items_.lower_bound(lock_key{.partition = *partition});
+            const auto first = items_.lower_bound(lock_key{*partition});
             if (it != items_.end() && first != items_.end() && first->first > it->first) {
                 it = first;
             }

@@ -327,7 +327,7 @@ asio::awaitable<void> hold_leases(dynamodb::client& client, const std::string& t
         {.owner = "refresh-test", .lease = lease_length, .heartbeat_period = heartbeat_period});
     std::vector<lease> leases;
     for (int i = 0; i < lease_count; ++i) {
-        auto acquiring = locks.async_acquire(lock_key{.partition = "shard-" + std::to_string(i)},
+        auto acquiring = locks.async_acquire(lock_key{"shard-" + std::to_string(i)},
                                              {.diagnostics = &diag}, use_tuple);
         auto [ec, granted] = co_await std::move(acquiring);
         if (ec) {

@@ -202,7 +202,7 @@ std::variant<lock_key, usage_error> key_from(const scanned& s, const global_opti
     if (s.positionals.empty()) {
         return usage_error{"dynalock " + s.subcommand + " needs a lock KEY"};
     }
-    lock_key key{.partition = s.positionals.front()};
+    lock_key key{s.positionals.front()};
     if (key.partition.empty()) {
         return usage_error{"the lock KEY must not be empty"};
     }
