@@ -89,6 +89,10 @@ public:
             },
             token, new_lease, std::move(new_data));
     }
+    template <boost::asio::completion_token_for<void(error_code)> Token>
+    auto async_heartbeat(Token&& token) {
+        return async_heartbeat(std::nullopt, std::nullopt, std::forward<Token>(token));
+    }
 
     explicit operator bool() const noexcept { return state_ != nullptr; }
 

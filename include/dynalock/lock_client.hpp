@@ -157,6 +157,10 @@ public:
             },
             token, std::move(key), std::move(opts));
     }
+    template <boost::asio::completion_token_for<void(error_code, lease)> Token>
+    auto async_acquire(lock_key key, Token&& token) {
+        return async_acquire(std::move(key), acquire_options{}, std::forward<Token>(token));
+    }
 
     /// Acquires `key` only if that needs no waiting: it is free, released, or
     /// its holder was already seen past its lease by an earlier acquire.
@@ -170,6 +174,10 @@ public:
                 start_acquire(std::move(key), std::move(opts), false, std::move(handler));
             },
             token, std::move(key), std::move(opts));
+    }
+    template <boost::asio::completion_token_for<void(error_code, lease)> Token>
+    auto async_try_acquire(lock_key key, Token&& token) {
+        return async_try_acquire(std::move(key), acquire_options{}, std::forward<Token>(token));
     }
 
     /// Acquires a set of keys, `concurrency` at a time, each as async_acquire
@@ -192,6 +200,11 @@ public:
             },
             token, std::move(keys), std::move(opts));
     }
+    template <boost::asio::completion_token_for<void(error_code, acquire_many_result)> Token>
+    auto async_acquire_many(std::vector<lock_key> keys, Token&& token) {
+        return async_acquire_many(std::move(keys), acquire_many_options{},
+                                  std::forward<Token>(token));
+    }
 
     /// Releases the lease (after a heartbeat in flight), optionally writing a
     /// last payload. Completes with success once the item is released (or
@@ -205,6 +218,10 @@ public:
                 start_release(std::move(l), std::move(data), std::move(handler));
             },
             token, std::move(l), std::move(data));
+    }
+    template <boost::asio::completion_token_for<void(error_code)> Token>
+    auto async_release(lease l, Token&& token) {
+        return async_release(std::move(l), std::nullopt, std::forward<Token>(token));
     }
 
     /// The lock's item as it is (consistent read), without acquiring;
@@ -228,6 +245,10 @@ public:
                 start_list(std::move(partition), std::move(handler));
             },
             token, std::move(partition));
+    }
+    template <boost::asio::completion_token_for<void(error_code, std::vector<lock_record>)> Token>
+    auto async_list(Token&& token) {
+        return async_list(std::nullopt, std::forward<Token>(token));
     }
 
     /// Runs `work` while `l` is held: if the lease ends first (lost, or
