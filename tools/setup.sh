@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
 
-# clang-14 builds the ThreadSanitizer and fuzzing builds of tools/test.sh;
-# libclang-rt-14-dev holds its sanitizer and libFuzzer runtimes (only
-# recommended by clang-14, so not installed without it being named).
+# clang-14 is the compiler (docs/compilers.md); g++ is kept for the check
+# that dynalock's headers refuse it. libclang-rt-14-dev holds clang's
+# sanitizer and libFuzzer runtimes (only recommended by clang-14, so not
+# installed without it being named).
 packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3
           clang-14 libclang-rt-14-dev)
@@ -35,6 +36,8 @@ if ! [ -e node_modules/dynalite/cli.js ] || [ package-lock.json -nt node_modules
 fi
 
 if ! [ -e "$build/build.ninja" ]; then
-    meson setup "$build" "$@"
+    # clang unless told otherwise: Debian 12's g++ 12 compiles coroutine code
+    # wrongly and is refused (docs/compilers.md).
+    CC=${CC:-clang-14} CXX=${CXX:-clang++-14} meson setup "$build" "$@"
 fi
 ninja -C "$build"

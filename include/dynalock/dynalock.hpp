@@ -4,6 +4,7 @@
 
 #include <dynalock/attribute_value.hpp>
 #include <dynalock/aws_settings.hpp>
+#include <dynalock/compiler.hpp>
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/dynamodb_client.hpp>

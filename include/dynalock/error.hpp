@@ -1,5 +1,9 @@
 #pragma once
 
+// Every header with asynchronous operations includes this one, and with it
+// the check of the compiler.
+#include <dynalock/compiler.hpp>
+
 #include <boost/system/error_code.hpp>
 
 #include <type_traits>
