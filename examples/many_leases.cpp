@@ -28,8 +28,8 @@ asio::awaitable<bool> hold_shards(dynalock::lock_client& locks) {
     for (int i = 0; i < 1000; ++i) {
         keys.push_back({"shard-" + std::to_string(i)});
     }
-    auto many = locks.async_acquire_many(keys, {.concurrency = 64}, asio::as_tuple(asio::deferred));
-    auto [ec, got] = co_await std::move(many);
+    auto [ec, got] = co_await locks.async_acquire_many(keys, {.concurrency = 64},
+                                                       asio::as_tuple(asio::deferred));
     for (const auto& r : got.refused) {
         std::cerr << r.key.partition << ": " << r.error.message() << " " << r.message << "\n";
     }
@@ -43,8 +43,7 @@ asio::awaitable<bool> hold_shards(dynalock::lock_client& locks) {
               << s.heartbeats_sent << " (" << s.heartbeats_failed << " failed, " << s.throttled
               << " throttled), p99 " << s.heartbeat_latency.quantile(0.99).count() / 1000.0
               << " ms, longest gap " << s.max_heartbeat_gap.count() / 1000 << " ms\n";
-    auto close = locks.async_close();
-    co_await std::move(close);
+    co_await locks.async_close();
     co_return !ec && got.refused.empty() && s.held == keys.size();
 }
 

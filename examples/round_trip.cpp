@@ -5,9 +5,6 @@
 //   export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
 //   export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y
 //   ./round_trip [TABLE]
-//
-// Requests are named variables, never temporaries inside a `co_await`
-// expression: g++ 12 miscompiles such temporaries (destroys them twice).
 
 #include <dynalock/dynamodb_client.hpp>
 

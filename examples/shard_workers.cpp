@@ -60,8 +60,7 @@ public:
 
     asio::awaitable<void> run() {
         while (!stopping_) {
-            auto op = balance();
-            co_await std::move(op);
+            co_await balance();
             round_.expires_after(500ms);
             co_await round_.async_wait(as_tuple);
         }
@@ -73,8 +72,7 @@ public:
             round_.expires_after(50ms);
             co_await round_.async_wait(as_tuple);
         }
-        auto close = locks_.async_close(as_tuple);  // releases the membership lease
-        co_await std::move(close);
+        co_await locks_.async_close(as_tuple);  // releases the membership lease
         event(name_, "stopped", "-", 0);
     }
 
@@ -103,8 +101,7 @@ private:
 
     asio::awaitable<void> hold(std::string key, dynalock::lease lease) {
         shard& s = shards_.at(key);
-        auto work = locks_.async_with_lease(lease, process(s));
-        const dynalock::error_code ec = co_await std::move(work);
+        const dynalock::error_code ec = co_await locks_.async_with_lease(lease, process(s));
         if (ec) {
             event(name_, "lost", key, lease.fence(), std::string(to_string(lease.reason())));
         } else {
@@ -117,8 +114,8 @@ private:
     // take more until this worker holds its fair share.
     asio::awaitable<void> balance() {
         if (!membership_.held()) {
-            auto join = locks_.async_acquire({std::string(member_prefix) + name_}, {}, as_tuple);
-            auto [ec, lease] = co_await std::move(join);
+            auto [ec, lease] =
+                co_await locks_.async_acquire(std::string(member_prefix) + name_, as_tuple);
             if (ec) {
                 co_return;
             }
@@ -126,8 +123,7 @@ private:
             event(name_, "joined", lease.key().partition, lease.fence());
             co_return;  // shards from the next round on, once the others have joined too
         }
-        auto list = locks_.async_list({}, as_tuple);
-        auto [ec, rows] = co_await std::move(list);
+        auto [ec, rows] = co_await locks_.async_list(as_tuple);
         if (ec) {
             co_return;
         }
@@ -143,15 +139,13 @@ private:
             // A member counts as alive until its membership lease can be taken
             // over: try_acquire grants only once its record version has stood
             // still for longer than its lease.
-            auto probe = locks_.async_try_acquire(row.key, {}, as_tuple);
-            auto [probe_ec, taken] = co_await std::move(probe);
+            auto [probe_ec, taken] = co_await locks_.async_try_acquire(row.key, as_tuple);
             if (probe_ec) {
                 alive.insert(row.owner);
                 continue;
             }
             event(name_, "noticed-gone", row.owner, taken.fence(), "its membership lease ran out");
-            auto release = locks_.async_release(taken, {}, as_tuple);
-            co_await std::move(release);
+            co_await locks_.async_release(taken, as_tuple);
         }
         const std::size_t fair_share = (shard_count_ + alive.size() - 1) / alive.size();
 
@@ -185,8 +179,7 @@ private:
             if (held && alive.contains(previous)) {
                 continue;
             }
-            auto take = locks_.async_try_acquire({key}, {}, as_tuple);
-            auto [take_ec, lease] = co_await std::move(take);
+            auto [take_ec, lease] = co_await locks_.async_try_acquire(key, as_tuple);
             if (take_ec) {
                 continue;
             }
