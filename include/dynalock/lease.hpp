@@ -5,8 +5,10 @@
 #include <dynalock/loss_reason.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -18,7 +20,8 @@ namespace dynalock {
 
 namespace detail {
 struct lease_state;
-}
+class lease_driver;
+}  // namespace detail
 
 /// A held lock: what `lock_client::async_acquire` grants. Copies share one
 /// lease. While it is held, the client heartbeats it (unless automatic
@@ -36,7 +39,7 @@ class lease {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// An empty lease (held() is false).
+    /// An empty lease (see empty()).
     lease() = default;
 
     const lock_key& key() const;
@@ -62,30 +65,45 @@ public:
     /// Why it ended, or loss_reason::none while held.
     loss_reason reason() const;
 
-    /// Completes when the lease ends, with the reason. Throws
-    /// std::system_error (errc::invalid_argument) on an empty lease.
-    /// Signature: `void(error_code, loss_reason)`. Per-operation cancellation
-    /// (terminal): stops waiting (operation_aborted); the lease is unaffected.
+    /// Completes when the lease ends, with the reason. Signature:
+    /// `void(error_code, loss_reason)`; errc::invalid_argument on an empty
+    /// lease. Per-operation cancellation (terminal): stops waiting
+    /// (operation_aborted); the lease is unaffected.
     template <boost::asio::completion_token_for<void(error_code, loss_reason)> Token =
                   boost::asio::deferred_t>
     auto async_wait_lost(Token&& token = {}) {
         return boost::asio::async_initiate<Token, void(error_code, loss_reason)>(
-            [this](auto handler) { start_wait_lost(std::move(handler)); }, token);
+            [s = state_](auto handler) {
+                if (!s) {
+                    complete_here(std::move(handler), make_error_code(errc::invalid_argument),
+                                  loss_reason::none);
+                } else if (!has_client(s)) {
+                    complete_here(std::move(handler), error_code{}, lease(s).reason());
+                } else {
+                    start_wait_lost(s, std::move(handler));
+                }
+            },
+            token);
     }
 
     /// Heartbeats now instead of at the next period, optionally with a new
     /// lease length or payload that later heartbeats keep. Completes after a
     /// heartbeat sent after this call succeeded (errc::lease_lost if the lease
-    /// ended first). Signature: `void(error_code)`. Throws on an empty lease
-    /// like async_wait_lost. Per-operation
-    /// cancellation: not supported (the heartbeat is the lease's, not the
-    /// caller's).
+    /// ended first). Signature: `void(error_code)`; errc::invalid_argument on
+    /// an empty lease. Per-operation cancellation: not supported (the
+    /// heartbeat is the lease's, not the caller's).
     template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
     auto async_heartbeat(std::optional<std::chrono::milliseconds> new_lease = {},
                          std::optional<bytes> new_data = {}, Token&& token = {}) {
         return boost::asio::async_initiate<Token, void(error_code)>(
-            [this](auto handler, auto lease, auto data) {
-                start_heartbeat(lease, std::move(data), std::move(handler));
+            [s = state_](auto handler, auto lease, auto data) {
+                if (!s) {
+                    complete_here(std::move(handler), make_error_code(errc::invalid_argument));
+                } else if (!has_client(s)) {
+                    complete_here(std::move(handler), make_error_code(errc::lease_lost));
+                } else {
+                    start_heartbeat(s, lease, std::move(data), std::move(handler));
+                }
             },
             token, new_lease, std::move(new_data));
     }
@@ -94,15 +112,33 @@ public:
         return async_heartbeat(std::nullopt, std::nullopt, std::forward<Token>(token));
     }
 
-    explicit operator bool() const noexcept { return state_ != nullptr; }
+    /// No grant behind this handle: default-constructed or moved from. Every
+    /// operation on an empty lease completes with errc::invalid_argument, on
+    /// the handler's associated executor (an empty lease has no client, hence
+    /// no executor of its own), as do operations on a lease whose client was
+    /// destroyed. An empty lease is never held.
+    bool empty() const noexcept { return state_ == nullptr; }
 
 private:
     friend class lock_client;
+    friend class detail::lease_driver;
     explicit lease(std::shared_ptr<detail::lease_state> s) : state_(std::move(s)) {}
 
-    void start_wait_lost(boost::asio::any_completion_handler<void(error_code, loss_reason)> h);
-    void start_heartbeat(std::optional<std::chrono::milliseconds> lease, std::optional<bytes> data,
-                         boost::asio::any_completion_handler<void(error_code)> h);
+    // Completes an operation that needs no client: on an empty lease, or on
+    // one that ended with its client destroyed. There is no executor but
+    // the handler's.
+    template <class Handler, class... Args>
+    static void complete_here(Handler handler, Args... args) {
+        boost::asio::post(boost::asio::append(std::move(handler), args...));
+    }
+    static bool has_client(const std::shared_ptr<detail::lease_state>& s);
+    static void start_wait_lost(
+        const std::shared_ptr<detail::lease_state>& s,
+        boost::asio::any_completion_handler<void(error_code, loss_reason)> h);
+    static void start_heartbeat(const std::shared_ptr<detail::lease_state>& s,
+                                std::optional<std::chrono::milliseconds> lease,
+                                std::optional<bytes> data,
+                                boost::asio::any_completion_handler<void(error_code)> h);
 
     std::shared_ptr<detail::lease_state> state_;
 };

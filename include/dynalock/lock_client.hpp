@@ -25,6 +25,10 @@
 
 namespace dynalock {
 
+namespace detail {
+class time_source;
+}  // namespace detail
+
 /// How a lock client holds its leases. An aggregate: set what you need with
 /// designated initializers; `lock_client` rejects invalid combinations.
 struct lock_client_options {
@@ -131,6 +135,13 @@ public:
     /// Throws std::system_error (errc::invalid_argument) naming the option
     /// when the options are invalid.
     lock_client(store& s, lock_client_options options = {});
+    /// Same, with time (the clock and timers of acquires and heartbeats) from
+    /// `time`: for the library's own scripted tests.
+    lock_client(store& s, lock_client_options options, std::shared_ptr<detail::time_source> time);
+    /// Ends every lease of this client at once with loss_reason::client_closed
+    /// (bound work is cancelled, waiters complete), stops acquires in flight
+    /// (they complete with errc::client_closed) and sends nothing more: the
+    /// items expire after their lease. async_close first releases them.
     ~lock_client();
     lock_client(const lock_client&) = delete;
     lock_client& operator=(const lock_client&) = delete;
@@ -253,16 +264,27 @@ public:
 
     /// Runs `work` while `l` is held: if the lease ends first (lost, or
     /// released by someone calling async_release), `work` gets terminal
-    /// cancellation; when `work` finishes, the lease is released. Completes
-    /// with success only when the lease was held until `work` finished and
-    /// then released; errc::lease_lost when it was lost on the way (the
-    /// cancellation `work` saw is then swallowed). An exception `work` throws
-    /// for another reason propagates after the release.
+    /// cancellation; when `work` finishes, the lease is released.
+    ///
+    /// Completes with success when the lease was held until `work` finished
+    /// and was then released; with errc::lease_lost when it ended on the way;
+    /// errc::invalid_argument for an empty lease. An exception `work` throws
+    /// propagates (after the release, when the lease was still held), even
+    /// when the lease was lost meanwhile: the caller learns what failed, and
+    /// `l.reason()` says what became of the lease. Only the cancellation
+    /// error (asio::error::operation_aborted) that the loss or the caller's
+    /// cancellation caused is not rethrown.
     ///
     /// Completion signature: `void(std::exception_ptr, error_code)`, as with
-    /// `co_spawn`. The default token is `use_awaitable` rather than
-    /// `deferred`: Boost 1.81 cannot `co_await` a deferred operation whose
-    /// signature starts with an exception_ptr.
+    /// `co_spawn`. The default token is `use_awaitable`, the one exception to
+    /// `deferred` in this library: Boost 1.81 cannot `co_await` a deferred
+    /// operation whose signature starts with an exception_ptr
+    /// (`as_tuple(deferred)` works).
+    ///
+    /// Per-operation cancellation (terminal): `work` gets terminal
+    /// cancellation; when it finishes, the lease is released, and the
+    /// operation completes with operation_aborted if `work` ended with that
+    /// error.
     template <class Token = boost::asio::use_awaitable_t<>>
     auto async_with_lease(lease l, boost::asio::awaitable<void> work, Token&& token = {}) {
         return boost::asio::co_spawn(get_executor(), run_with_lease(std::move(l), std::move(work)),
@@ -297,7 +319,6 @@ private:
     boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);
 
     struct impl;
-    friend struct detail::lease_state;
     std::shared_ptr<impl> impl_;
 };
 

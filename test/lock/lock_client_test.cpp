@@ -343,7 +343,7 @@ TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
 
     const auto before_a = clock_type::now();
     const lease held = granted(*a.client, key);
-    ASSERT_TRUE(held);
+    ASSERT_FALSE(held.empty());
     const std::string held_version = held.record_version();
     // The holder's local deadline counts from before its write was sent.
     const auto deadline = clock_type::now() + held.remaining();
@@ -354,7 +354,7 @@ TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
     EXPECT_GE(deadline, before_a + lease_length - margin);
 
     const lease taken = granted(*b.client, key);
-    ASSERT_TRUE(taken);
+    ASSERT_FALSE(taken.empty());
     expect_waited_out(b, held_version, lease_length);
     EXPECT_EQ(taken.fence(), held.fence() + 1);
     EXPECT_EQ(taken.owner(), "contender");
@@ -375,7 +375,7 @@ TEST_P(lock_client_test, a_heartbeating_holder_is_never_taken_over) {
     const auto start = clock_type::now();
     auto [ec, l] = acquire(*b.client, key, {.wait = budget, .diagnostics = &d});
     EXPECT_EQ(ec, errc::lock_not_granted) << ec.message();
-    EXPECT_FALSE(l);
+    EXPECT_TRUE(l.empty());
     EXPECT_GE(clock_type::now() - start, budget);
     EXPECT_NE(d.message.find("live-holder"), std::string::npos) << d.message;
     EXPECT_TRUE(held.held());
@@ -469,7 +469,7 @@ TEST_P(lock_client_test, a_grant_and_a_release_whose_responses_were_lost_are_res
     party& b = join("next");
     a.store->lose_response_of(write_kind::grant, 1);
     const lease l = granted(*a.client, key);
-    ASSERT_TRUE(l);
+    ASSERT_FALSE(l.empty());
     EXPECT_EQ(l.fence(), 1u);
     auto item = get(*a.client, key);
     ASSERT_TRUE(item.has_value());
@@ -570,7 +570,7 @@ TEST_P(lock_client_test, a_cancelled_acquire_stops_at_once_and_sends_nothing_mor
     });
     const auto done_at = clock_type::now();
     EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
-    EXPECT_FALSE(l);
+    EXPECT_TRUE(l.empty());
     EXPECT_LT(done_at - emitted_at, milliseconds(100))
         << "completed " << ms_between(emitted_at, done_at) << " ms after the cancellation";
     const std::size_t sent = b.store->operations();
@@ -600,7 +600,7 @@ TEST_P(lock_client_test, a_cancellation_crossing_a_request_completes_with_operat
         b.client->async_acquire(key, {}, asio::bind_cancellation_slot(cancel.slot(), std::move(h)));
     });
     b.store->on_start = nullptr;
-    EXPECT_FALSE(l);
+    EXPECT_TRUE(l.empty());
     if (ec != asio::error::operation_aborted) {
         // Closing or destroying this client could touch state the failed
         // acquire left behind (with g++ 12 / Boost 1.81 it did: a freed timer
@@ -943,7 +943,7 @@ TEST_P(server_lock_test, a_java_client_row_is_respected_for_its_lease_then_taken
                  {"recordVersionNumber", attribute_value{"java-rvn-1"}}});
     party& b = join("contender");
     const lease l = granted(*b.client, lock_key{"java-lock"});
-    ASSERT_TRUE(l);
+    ASSERT_FALSE(l.empty());
     expect_waited_out(b, "java-rvn-1", milliseconds(1500));
     EXPECT_EQ(l.fence(), 1u);
     EXPECT_EQ(l.owner(), "contender");

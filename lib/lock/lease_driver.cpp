@@ -1,0 +1,272 @@
+#include "lock/lease_driver.hpp"
+
+#include "lock/lock_item.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace dynalock::detail {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+lease_driver::lease_driver(store& s, const lock_client_options& o,
+                           std::shared_ptr<time_source> time, std::function<void()> on_idle)
+    : store_(s),
+      ex_(s.get_executor()),
+      time_(std::move(time)),
+      on_danger_(o.on_danger),
+      on_throttled_(o.on_throttled),
+      on_idle_(std::move(on_idle)),
+      params_(std::make_shared<const lock::lease_params>(lock::lease_params{
+          .owner = o.owner,
+          .lease = o.lease,
+          .heartbeat_period = o.heartbeat_period,
+          .safety_margin = o.safety_margin,
+          .danger_zone = o.danger_zone,
+          .retry_delay = o.heartbeat_retry_delay,
+          .automatic_heartbeats = o.automatic_heartbeats,
+          .delete_on_release = o.delete_on_release,
+          .new_version = lock::new_record_version,
+          // A hundredth of the period at most: far below any lease, and
+          // 10,000 leases on a 3 s period wake the client 100 times a
+          // second instead of 3,333.
+          .heartbeat_tick = std::min(milliseconds(10), o.heartbeat_period / 100),
+          .random_unit = lock::random_unit,
+      })),
+      scheduler_(o.max_in_flight),
+      wake_timer_(time_->make_timer(ex_)) {}
+
+std::shared_ptr<lease_state> lease_driver::start(lock_record granted,
+                                                 steady_clock::time_point sent_at) {
+    const lock_key key = granted.key;
+    auto state = std::make_shared<lease_state>(
+        weak_from_this(), lock::lease_machine(params_, std::move(granted), sent_at));
+    held_[key] = state;
+    scheduler_.add(*state, now());
+    drive();
+    return state;
+}
+
+std::shared_ptr<lease_state> lease_driver::find(const lock_key& key) const {
+    auto it = held_.find(key);
+    return it == held_.end() ? nullptr : it->second;
+}
+
+// Performs every step due now, then sleeps until the next one.
+void lease_driver::drive() {
+    if (abandoned_) {
+        return;
+    }
+    const auto t = now();
+    while (lock::lease_step step = scheduler_.poll(t)) {
+        perform(std::move(step));
+    }
+    arm_timer();
+}
+
+void lease_driver::arm_timer() {
+    const auto next = scheduler_.next_wake();
+    if (!next || (timer_armed_ && *next >= timer_at_)) {
+        return;  // an earlier wake-up is harmless: drive() finds nothing due
+    }
+    timer_armed_ = true;
+    timer_at_ = *next;
+    // A wait already pending ends, stale: only the newest generation drives.
+    wake_timer_->async_wait_until(
+        *next, [self = shared_from_this(), generation = ++timer_generation_](error_code) {
+            if (generation == self->timer_generation_) {
+                self->timer_armed_ = false;
+                self->drive();
+            }
+        });
+}
+
+void lease_driver::perform(lock::lease_step step) {
+    auto s = static_cast<lease_state*>(step.lease)->shared_from_this();
+    auto& a = step.action;
+    switch (a.type) {
+        case lock::lease_action::kind::write:
+            if (a.write.kind == write_kind::refresh) {
+                ++s->heartbeats_started;
+            }
+            store_.async_write(
+                std::move(a.write), a.until,
+                [self = shared_from_this(), s](error_code ec, write_result r) {
+                    if (!self->abandoned_) {
+                        self->completed(*s, ec, self->scheduler_.on_write(*s, self->now(), ec, r));
+                    }
+                });
+            break;
+        case lock::lease_action::kind::read:
+            store_.async_read(
+                a.write.key, a.until,
+                [self = shared_from_this(), s](error_code ec, std::optional<lock_record> r) {
+                    if (!self->abandoned_) {
+                        self->completed(*s, ec, self->scheduler_.on_read(*s, self->now(), ec, r));
+                    }
+                });
+            break;
+        case lock::lease_action::kind::danger:
+            if (on_danger_) {
+                on_danger_(lease(s));
+            }
+            break;
+        case lock::lease_action::kind::wait:
+            break;  // the scheduler keeps waits to itself
+        case lock::lease_action::kind::ended:
+            finish(*s, a.reason);
+            break;
+    }
+}
+
+// A lease's request completed and the scheduler answered with the lease's
+// next step; a freed slot may let others go.
+void lease_driver::completed(lease_state& s, error_code ec, lock::lease_step step) {
+    report_throttled(ec, s.machine.record().key);
+    if (step.renewed && !s.heartbeat_waiters.empty()) {
+        complete_heartbeats(s, s.heartbeats_started);
+    }
+    if (step) {
+        perform(std::move(step));
+    }
+    drive();
+}
+
+void lease_driver::wake(lease_state& s) {
+    scheduler_.wake(s, now());
+    drive();
+}
+
+void lease_driver::complete_heartbeats(lease_state& s, std::uint64_t done_upto) {
+    auto& waiters = s.heartbeat_waiters;
+    for (auto it = waiters.begin(); it != waiters.end();) {
+        if (it->needed <= done_upto) {
+            complete_later(ex_, std::move(it->handler), error_code{});
+            it = waiters.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void lease_driver::finish(lease_state& s, loss_reason reason) {
+    if (reason == loss_reason::released && s.closing) {
+        reason = loss_reason::client_closed;
+    }
+    s.final_reason = reason;
+    for (auto* signal : s.bound_work) {
+        signal->emit(asio::cancellation_type::terminal);
+    }
+    for (auto& w : std::exchange(s.lost_waiters, {})) {
+        if (w.slot.is_connected()) {
+            w.slot.clear();
+        }
+        complete_later(ex_, std::move(w.handler), error_code{}, reason);
+    }
+    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
+    for (auto& h : std::exchange(s.release_waiters, {})) {
+        complete_later(ex_, std::move(h),
+                       released ? error_code{} : make_error_code(errc::lease_lost));
+    }
+    for (auto& w : std::exchange(s.heartbeat_waiters, {})) {
+        complete_later(ex_, std::move(w.handler), make_error_code(errc::lease_lost));
+    }
+    if (auto it = held_.find(s.machine.record().key); it != held_.end() && it->second.get() == &s) {
+        held_.erase(it);
+    }
+    if (held_.empty() && on_idle_) {
+        on_idle_();
+    }
+}
+
+void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<bytes> data,
+                           asio::any_completion_handler<void(error_code)> h) {
+    if (s->final_reason != loss_reason::none) {
+        const bool released = s->final_reason == loss_reason::released ||
+                              s->final_reason == loss_reason::client_closed;
+        complete_later(ex_, std::move(h),
+                       released ? error_code{} : make_error_code(errc::lease_lost));
+        return;
+    }
+    s->release_waiters.push_back(std::move(h));
+    s->machine.request_release(std::move(data));
+    wake(*s);
+}
+
+void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
+                             std::optional<milliseconds> lease, std::optional<bytes> data,
+                             asio::any_completion_handler<void(error_code)> h) {
+    if (s->final_reason != loss_reason::none) {
+        complete_later(ex_, std::move(h), make_error_code(errc::lease_lost));
+        return;
+    }
+    s->heartbeat_waiters.push_back({s->heartbeats_started + 1, std::move(h)});
+    s->machine.request_heartbeat(lease, std::move(data));
+    wake(*s);
+}
+
+void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
+                             asio::any_completion_handler<void(error_code, loss_reason)> h) {
+    if (s->final_reason != loss_reason::none) {
+        complete_later(ex_, std::move(h), error_code{}, s->final_reason);
+        return;
+    }
+    auto slot = asio::get_associated_cancellation_slot(h);
+    auto it = s->lost_waiters.insert(s->lost_waiters.end(), {std::move(h), slot});
+    if (slot.is_connected()) {
+        // finish() clears the slot before it completes the wait, so the
+        // iterator is valid whenever this runs.
+        slot.assign([weak = std::weak_ptr(s), it, ex = ex_](asio::cancellation_type) {
+            auto state = weak.lock();
+            if (!state) {
+                return;
+            }
+            auto handler = std::move(it->handler);
+            state->lost_waiters.erase(it);  // the slot (running this) is not cleared
+            complete_later(ex, std::move(handler), make_error_code(asio::error::operation_aborted),
+                           loss_reason::none);
+        });
+    }
+}
+
+void lease_driver::bind(lease_state& s, asio::cancellation_signal& signal) {
+    s.bound_work.push_back(&signal);
+}
+
+void lease_driver::unbind(lease_state& s, asio::cancellation_signal& signal) {
+    std::erase(s.bound_work, &signal);
+}
+
+void lease_driver::release_all() {
+    const auto t = now();
+    for (auto& [key, s] : held_) {
+        s->closing = true;
+        s->machine.request_release();
+        scheduler_.wake(*s, t);
+    }
+    drive();
+}
+
+void lease_driver::abandon() {
+    abandoned_ = true;
+    wake_timer_->cancel();
+    // finish() erases from held_: walk a copy.
+    for (auto& [key, s] : std::map(held_)) {
+        finish(*s, loss_reason::client_closed);
+    }
+}
+
+lock_client_stats lease_driver::counters() const {
+    lock_client_stats r = scheduler_.counters();
+    r.held = held_.size();
+    return r;
+}
+
+void lease_driver::report_throttled(error_code ec, const lock_key& key) const {
+    if (ec == errc::throttled && on_throttled_) {
+        on_throttled_(key);
+    }
+}
+
+}  // namespace dynalock::detail

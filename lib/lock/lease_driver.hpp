@@ -1,0 +1,139 @@
+#pragma once
+
+// Holding leases: the shell around lease_scheduler. It performs the steps
+// that the scheduler and the lease machines decide (heartbeats, releases, the
+// reads that resolve ambiguous writes) with callbacks on the store, keeps one
+// timer for every lease of a client, and delivers the end of each lease to
+// whoever waits for it or works under it. Its time comes from a time_source,
+// so that tests script it.
+//
+// One concurrency style: callbacks on the store's executor, no coroutines.
+// Acquiring is lock_client.cpp's (coroutines); a grant becomes a lease here.
+
+#include "lock/lease_scheduler.hpp"
+#include "lock/time_source.hpp"
+
+#include <dynalock/lease.hpp>
+#include <dynalock/lock_client.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace dynalock::detail {
+
+class lease_driver;
+
+/// Completes `h` with `args` from the executor's queue, never inline: a
+/// caller's handler must not run inside the call that started it.
+template <class Executor, class Handler, class... Args>
+void complete_later(const Executor& ex, Handler h, Args... args) {
+    boost::asio::post(ex, boost::asio::append(std::move(h), std::move(args)...));
+}
+
+/// One held lease: its machine (inside the scheduler's view of it) and who
+/// waits for what from it. `lease` handles share it.
+struct lease_state : lock::scheduled_lease, std::enable_shared_from_this<lease_state> {
+    lease_state(std::weak_ptr<lease_driver> d, lock::lease_machine m)
+        : scheduled_lease(std::move(m)), driver(std::move(d)) {}
+
+    struct lost_waiter {
+        boost::asio::any_completion_handler<void(error_code, loss_reason)> handler;
+        boost::asio::cancellation_slot slot;  // cleared when the wait completes
+    };
+    struct heartbeat_waiter {
+        std::uint64_t needed;  // heartbeats_started after which it completes
+        boost::asio::any_completion_handler<void(error_code)> handler;
+    };
+
+    std::weak_ptr<lease_driver> driver;
+    loss_reason final_reason = loss_reason::none;
+    bool closing = false;  // released because the client closes
+    std::uint64_t heartbeats_started = 0;
+    // A list: a waiter's cancellation handler keeps its iterator.
+    std::list<lost_waiter> lost_waiters;
+    std::vector<boost::asio::any_completion_handler<void(error_code)>> release_waiters;
+    std::vector<heartbeat_waiter> heartbeat_waiters;
+    std::vector<boost::asio::cancellation_signal*> bound_work;
+};
+
+class lease_driver : public std::enable_shared_from_this<lease_driver> {
+public:
+    /// `options` must be valid (lock_client checks them). `on_idle` is called
+    /// whenever the last held lease has ended.
+    lease_driver(store& s, const lock_client_options& options, std::shared_ptr<time_source> time,
+                 std::function<void()> on_idle);
+    lease_driver(const lease_driver&) = delete;
+    lease_driver& operator=(const lease_driver&) = delete;
+
+    steady_clock::time_point now() const { return time_->now(); }
+    const std::shared_ptr<time_source>& time() const noexcept { return time_; }
+    boost::asio::any_io_executor executor() const { return ex_; }
+
+    /// A grant becomes a held lease; `sent_at` is when its write was sent.
+    std::shared_ptr<lease_state> start(lock_record granted, steady_clock::time_point sent_at);
+    /// The lease this client holds on `key`, if any.
+    std::shared_ptr<lease_state> find(const lock_key& key) const;
+    std::size_t held() const noexcept { return held_.size(); }
+
+    /// Completes with success once released (or deleted), with
+    /// errc::lease_lost if the lease ended otherwise.
+    void release(const std::shared_ptr<lease_state>& s, std::optional<bytes> data,
+                 boost::asio::any_completion_handler<void(error_code)> h);
+    /// Completes after a heartbeat sent after this call succeeded.
+    void heartbeat(const std::shared_ptr<lease_state>& s,
+                   std::optional<std::chrono::milliseconds> lease, std::optional<bytes> data,
+                   boost::asio::any_completion_handler<void(error_code)> h);
+    void wait_lost(const std::shared_ptr<lease_state>& s,
+                   boost::asio::any_completion_handler<void(error_code, loss_reason)> h);
+    /// `signal` is emitted (terminal) when the lease ends; until unbind.
+    void bind(lease_state& s, boost::asio::cancellation_signal& signal);
+    void unbind(lease_state& s, boost::asio::cancellation_signal& signal);
+
+    /// Releases every held lease; each ends with loss_reason::client_closed.
+    void release_all();
+    /// Ends every held lease here and now with loss_reason::client_closed,
+    /// sending nothing (the items expire after their lease): what destroying
+    /// the client does. Requests in flight complete into nothing.
+    void abandon();
+
+    /// The lease-side counters (the client adds the acquire side).
+    lock_client_stats counters() const;
+    /// Calls lock_client_options::on_throttled when `ec` says throttled.
+    void report_throttled(error_code ec, const lock_key& key) const;
+
+private:
+    void drive();
+    void arm_timer();
+    void perform(lock::lease_step step);
+    void completed(lease_state& s, error_code ec, lock::lease_step step);
+    void wake(lease_state& s);
+    void complete_heartbeats(lease_state& s, std::uint64_t done_upto);
+    void finish(lease_state& s, loss_reason reason);
+
+    store& store_;
+    boost::asio::any_io_executor ex_;
+    std::shared_ptr<time_source> time_;
+    std::function<void(const lease&)> on_danger_;
+    std::function<void(const lock_key&)> on_throttled_;
+    std::function<void()> on_idle_;
+    // Shared by every lease: one copy of the owner and the timing.
+    std::shared_ptr<const lock::lease_params> params_;
+    lock::lease_scheduler scheduler_;
+    std::unique_ptr<timer> wake_timer_;
+    bool timer_armed_ = false;
+    steady_clock::time_point timer_at_{};
+    std::uint64_t timer_generation_ = 0;
+    bool abandoned_ = false;
+    std::map<lock_key, std::shared_ptr<lease_state>> held_;
+};
+
+}  // namespace dynalock::detail
