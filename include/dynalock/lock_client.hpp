@@ -30,7 +30,7 @@ namespace dynalock {
 struct lock_client_options {
     /// Who we are in `ownerName`; empty: the host name plus a random suffix.
     std::string owner{};
-    /// The lease written with every grant and heartbeat.
+    /// The lease written with every grant and heartbeat; at most max_lease (7 days).
     std::chrono::milliseconds lease{std::chrono::seconds(20)};
     /// Between heartbeats; the lease must be at least twice this (three times
     /// or more leaves room for a failed heartbeat and its retry).
@@ -38,10 +38,10 @@ struct lock_client_options {
     /// Subtracted from the holder's local deadline: the bound on clock-rate
     /// drift and scheduling delay between holder and contenders.
     std::chrono::milliseconds safety_margin{std::chrono::milliseconds(500)};
-    /// Between reads while waiting for a held lock.
+    /// Between reads while waiting for a held lock; at most 7 days.
     std::chrono::milliseconds poll_period{std::chrono::milliseconds(500)};
     /// Deadline of each single request of an acquire (heartbeats and releases
-    /// use the lease's remaining time instead).
+    /// use the lease's remaining time instead); at most 1 hour.
     std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
     /// Pause after a heartbeat that failed without ambiguity (throttled,
     /// unreachable) before the next try, within the lease.
@@ -56,7 +56,7 @@ struct lock_client_options {
     std::function<void(const lock_key&)> on_throttled{};
     /// The bound on lease requests (heartbeats, releases) in flight at once;
     /// match it to the store's connections (http_options::max_connections).
-    /// Throttling halves the bound in use, each success adds one back.
+    /// Throttling halves the bound in use, each success adds one back. 1 to 65536.
     std::size_t max_in_flight = 64;
     /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
     bool automatic_heartbeats = true;
@@ -64,7 +64,7 @@ struct lock_client_options {
     /// default keeps the row, so the fence keeps counting up).
     bool delete_on_release = false;
     /// Locks whose holders were seen, remembered so that try_acquire can take
-    /// a lock already known expired without waiting again.
+    /// a lock already known expired without waiting again. At most 10,000,000.
     std::size_t observation_cache_size = 1024;
 
     /// Why these options cannot be used, or nullopt when they can.
@@ -73,8 +73,8 @@ struct lock_client_options {
 
 /// Per-acquire choices.
 struct acquire_options {
-    /// How long to wait for a held lock; empty: the lease stored in it plus a
-    /// poll period.
+    /// How long to wait for a held lock (at most 7 days); empty: the lease
+    /// stored in it plus a poll period.
     std::optional<std::chrono::milliseconds> wait{};
     /// Store this payload in `data` with the grant; empty: keep what is there
     /// (or see `remove_data`).

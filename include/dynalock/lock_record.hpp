@@ -19,6 +19,12 @@ struct lock_key {
     friend auto operator<=>(const lock_key&, const lock_key&) = default;
 };
 
+/// The longest lease a lock item may carry, written or read: 7 days. A lease
+/// is how long a crashed holder keeps everyone else out, so anything longer
+/// is almost surely a unit mistake; and every local deadline (steady clock
+/// plus lease, in nanoseconds) stays far from overflowing.
+inline constexpr std::chrono::milliseconds max_lease{std::chrono::hours(24 * 7)};
+
 /// One lock item as stored (DESIGN §2; attribute names compatible with the
 /// AWS Java lock client, so mixed fleets can share a table).
 struct lock_record {

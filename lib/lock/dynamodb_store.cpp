@@ -272,8 +272,10 @@ dynamodb_store::dynamodb_store(ddb::client& client, dynamodb_store_options opts)
         (!opts_.sort_key_name.empty() && opts_.sort_key_name == opts_.ttl_attribute_name)) {
         reject("the partition key, sort key and TTL attribute names must differ");
     }
-    if (opts_.ttl_horizon.count() < 0) {
-        reject("ttl_horizon is negative");
+    // A year is far beyond any use (the TTL only collects abandoned rows), and
+    // keeps the TTL time from overflowing the system clock.
+    if (opts_.ttl_horizon.count() < 0 || opts_.ttl_horizon > std::chrono::days(365)) {
+        reject("ttl_horizon must be from 0 to 365 days");
     }
     if (opts_.list_page_size && *opts_.list_page_size == 0) {
         reject("list_page_size is 0");
@@ -488,9 +490,16 @@ std::string key_schema_difference(const dynamodb_store_options& so,
 }  // namespace
 
 void dynamodb_store::create_table(table_creation_options o, table_handler h) {
+    const char* problem = nullptr;
     if (o.enable_ttl && opts_.ttl_attribute_name.empty()) {
+        problem = "enable_ttl needs dynamodb_store_options::ttl_attribute_name";
+    } else if (o.timeout <= std::chrono::milliseconds::zero() ||
+               o.timeout > std::chrono::hours(1)) {
+        problem = "table_creation_options::timeout must be positive and at most 1 hour";
+    }
+    if (problem != nullptr) {
         if (o.diagnostics != nullptr) {
-            o.diagnostics->message = "enable_ttl needs dynamodb_store_options::ttl_attribute_name";
+            o.diagnostics->message = problem;
         }
         asio::post(client_.get_executor(),
                    asio::append(std::move(h), make_error_code(errc::invalid_argument)));

@@ -124,6 +124,14 @@ def test_usage_errors():
     check(rc == 64 and "unknown subcommand" in err, "unknown subcommand: 64", rc, err)
     rc, _, err = dynalock("run", "k", "--lease", "2s", "--heartbeat", "2s", "--", "true")
     check(rc == 64 and "heartbeat" in err, "heartbeat not below lease: 64", rc, err)
+    rc, _, err = dynalock("run", "k", "--lease", "99999999999h", "--", "true")
+    check(rc == 64 and "--lease 99999999999h" in err and "168h (7 days)" in err,
+          "a lease beyond 7 days: 64 naming --lease and the limit", rc, err)
+    rc, _, err = dynalock("run", "k", "--wait", "10081m", "--", "true")
+    check(rc == 64 and "--wait" in err and "168h" in err, "a wait beyond 7 days: 64", rc, err)
+    rc, _, err = dynalock("create-table", "--provisioned", "1,99999999999")
+    check(rc == 64 and "--provisioned" in err and "1000000" in err,
+          "provisioned units beyond the bound: 64 naming the limit", rc, err)
     rc, out, _ = dynalock("run", "--help")
     check(rc == 0 and "--grace" in out, "run --help: 0 with the options", rc, out)
     check(len(err.strip().splitlines()) <= 1, "an error is one line", err)

@@ -653,16 +653,30 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
         std::string option;
         lock_client_options o;
     };
-    std::vector<bad_options> bad{{"lease", base},
-                                 {"lease", base},
-                                 {"heartbeat_period", base},
-                                 {"safety_margin", base},
-                                 {"max_in_flight", base}};
+    std::vector<bad_options> bad(10, {"", base});
+    bad[0] = {"lease", base};
     bad[0].o.lease = milliseconds(0);
+    bad[1] = {"lease", base};
     bad[1].o.lease = milliseconds(-1000);
+    bad[2] = {"heartbeat_period", base};
     bad[2].o.heartbeat_period = milliseconds(600);
+    bad[3] = {"safety_margin", base};
     bad[3].o.safety_margin = milliseconds(-1);
+    bad[4] = {"max_in_flight", base};
     bad[4].o.max_in_flight = 0;
+    // Beyond the limits, where a deadline would overflow the steady clock:
+    // each names its limit.
+    bad[5] = {"at most 604800000 ms", base};
+    bad[5].o.lease = std::chrono::hours(99999999999);
+    bad[5].o.heartbeat_period = std::chrono::hours(1);
+    bad[6] = {"poll_period (691200000 ms) must be positive and at most 604800000 ms", base};
+    bad[6].o.poll_period = std::chrono::hours(24 * 8);
+    bad[7] = {"request_timeout (7200000 ms) must be positive and at most 3600000 ms", base};
+    bad[7].o.request_timeout = std::chrono::hours(2);
+    bad[8] = {"max_in_flight (65537) must be from 1 to 65536", base};
+    bad[8].o.max_in_flight = 65537;
+    bad[9] = {"observation_cache_size", base};
+    bad[9].o.observation_cache_size = std::size_t{1} << 40;
     for (const auto& b : bad) {
         try {
             lock_client c(*store_, b.o);
@@ -672,6 +686,18 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
             EXPECT_NE(std::string(e.what()).find(b.option), std::string::npos) << e.what();
         }
     }
+    // The longest lease is accepted.
+    lock_client_options longest = base;
+    longest.lease = max_lease;
+    EXPECT_FALSE(longest.validate()) << *longest.validate();
+
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"p", "s"},
+                           {.wait = max_lease + milliseconds(1), .diagnostics = &d});
+    EXPECT_EQ(ec, errc::invalid_argument) << ec.message();
+    EXPECT_NE(d.message.find("acquire_options::wait must be from 0 to 7 days"), std::string::npos)
+        << d.message;
+    EXPECT_EQ(a.store->operations(), 0u) << "a request was sent for bad input";
 }
 
 // --- 9. try_acquire ---------------------------------------------------------------

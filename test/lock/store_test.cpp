@@ -515,6 +515,14 @@ TEST_P(dynamodb_store_test, create_table_with_ttl) {
     EXPECT_EQ(
         wait<>([&](auto h) { no_ttl.async_create_table({.enable_ttl = true}, std::move(h)); }),
         errc::invalid_argument);
+    diagnostics why;
+    EXPECT_EQ(wait<>([&](auto h) {
+                  no_ttl.async_create_table(
+                      {.timeout = std::chrono::hours(99999999999), .diagnostics = &why},
+                      std::move(h));
+              }),
+              errc::invalid_argument);
+    EXPECT_EQ(why.message, "table_creation_options::timeout must be positive and at most 1 hour");
 }
 
 TEST_P(dynamodb_store_test, unusable_options_are_rejected_at_construction) {
@@ -528,6 +536,8 @@ TEST_P(dynamodb_store_test, unusable_options_are_rejected_at_construction) {
         {.table_name = "t", .partition_key_name = "fence"},
         {.table_name = "t", .ttl_attribute_name = "leaseDuration"},
         {.table_name = "t", .list_page_size = 0},
+        {.table_name = "t", .ttl_horizon = std::chrono::days(366)},
+        {.table_name = "t", .ttl_horizon = std::chrono::seconds(-1)},
     };
     for (const auto& o : bad) {
         try {

@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
-#include <limits>
 #include <map>
 
 namespace dynalock::cli {
@@ -346,8 +345,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
     }
     std::int64_t value = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc{} || value > std::numeric_limits<std::int64_t>::max() / u->second) {
-        why = "too long";
+    if (ec != std::errc{} || value > max_duration.count() / u->second) {
+        why = "more than " + std::to_string(max_duration.count() / 3'600'000) +
+              "h (7 days), the longest lease";
         return std::nullopt;
     }
     return std::chrono::milliseconds(value * u->second);
@@ -358,7 +358,8 @@ std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std:
     auto units = [](std::string_view part) -> std::optional<std::uint64_t> {
         std::uint64_t v = 0;
         auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v == 0) {
+        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v == 0 ||
+            v > max_capacity_units) {
             return std::nullopt;
         }
         return v;
@@ -371,7 +372,8 @@ std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std:
                                         .write_capacity_units = *write};
         }
     }
-    why = "expected RCU,WCU: read and write capacity units, whole numbers of at least 1";
+    why = "expected RCU,WCU: read and write capacity units, whole numbers from 1 to " +
+          std::to_string(max_capacity_units);
     return std::nullopt;
 }
 
