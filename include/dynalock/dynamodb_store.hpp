@@ -48,9 +48,12 @@ struct table_creation_options {
 /// GetItem within the same deadline. Conditional writes are never retried;
 /// an ambiguous failure is reported as is (`is_ambiguous(ec)`).
 ///
-/// Items are read strictly: a lock attribute of the wrong type or value is
-/// errc::malformed_response. Rows written by the AWS Java lock client (no
-/// `fence`) are read and granted (the first grant by us makes the fence 1).
+/// Items are read strictly: a lock attribute of the wrong type or value makes
+/// the item malformed (see store: errc::malformed_item, lock_record::malformed).
+/// Rows written by the AWS Java lock client (no `fence`) are read and granted
+/// (the first grant by us makes the fence 1). A grant is conditioned on a
+/// fence that is a number from 0 to 2^64 - 2 (or none), so it never writes
+/// one it could not read back.
 ///
 /// Lifetime: the client must outlive the store, and the store every operation
 /// it started. Thread safety: as the client's.

@@ -39,6 +39,12 @@ struct lock_record {
     bool released = false;        ///< `isReleased` = "1"
     /// Every other attribute of the item (the user's own, the TTL attribute).
     attribute_map other{};
+    /// Set when the item is not a well-formed lock item (a lock attribute
+    /// missing, of another type or out of range, e.g. written by another
+    /// tool): what is wrong, naming each such attribute, its value (escaped,
+    /// bounded) and what was expected. The key and the attributes that could
+    /// be read are filled; the others stay in `other` as they were.
+    std::optional<std::string> malformed{};
 
     friend bool operator==(const lock_record&, const lock_record&) = default;
 };
