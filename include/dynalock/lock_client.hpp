@@ -143,7 +143,10 @@ public:
     /// Acquires `key`: at once when it is free or released; when held, after
     /// its holder's record version stayed the same for longer than the lease
     /// stored with it (timed here), or fails with errc::lock_not_granted once
-    /// the wait is over. Signature: `void(error_code, lease)`.
+    /// the wait is over; with errc::malformed_item or errc::fence_exhausted
+    /// when its item cannot be granted (acquire_options::diagnostics says
+    /// which attribute, and what became of a grant that had applied).
+    /// Signature: `void(error_code, lease)`.
     ///
     /// Per-operation cancellation (terminal): stops waiting at once and sends
     /// nothing more; a grant in flight at that moment may still apply, and its
@@ -208,7 +211,8 @@ public:
     }
 
     /// The lock's item as it is (consistent read), without acquiring;
-    /// absent when there is none. Signature:
+    /// absent when there is none; errc::malformed_item, with the record (its
+    /// `malformed` says why), when the item is not a lock item. Signature:
     /// `void(error_code, std::optional<lock_record>)`. Cancellation: terminal.
     template <boost::asio::completion_token_for<void(error_code, std::optional<lock_record>)>
                   Token = boost::asio::deferred_t>
@@ -218,7 +222,8 @@ public:
             token, std::move(key));
     }
 
-    /// Every lock item (all pages), or those of one partition key.
+    /// Every lock item (all pages), or those of one partition key. Items that
+    /// are not lock items are listed too, with `malformed` saying why.
     /// Signature: `void(error_code, std::vector<lock_record>)`. Cancellation: terminal.
     template <boost::asio::completion_token_for<void(error_code, std::vector<lock_record>)> Token =
                   boost::asio::deferred_t>

@@ -365,6 +365,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     co_return std::tuple{action.ec, lease{}};
                 case lock::acquire_action::kind::failed:
+                    if (!action.message.empty()) {
+                        diag.message = std::move(action.message);
+                    }
                     co_return std::tuple{action.ec, lease{}};
             }
         }

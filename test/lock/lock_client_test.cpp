@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -1033,6 +1034,158 @@ TEST_P(server_lock_test, a_fenced_write_of_a_taken_over_holder_is_refused) {
     ASSERT_FALSE(gec) << gec.message();
     ASSERT_TRUE(got.item.has_value());
     EXPECT_EQ(got.item->at("writer"), attribute_value{"b"});
+}
+
+// --- rows another tool wrote badly -------------------------------------------------
+
+const item well_formed_row{{"ownerName", attribute_value{"other-tool"}},
+                           {"leaseDuration", attribute_value{"1000"}},
+                           {"recordVersionNumber", attribute_value{"r1"}}};
+
+/// `well_formed_row` under `key`, with `changes` applied (a null_value erases).
+item row(const std::string& key, const item& changes) {
+    item it = well_formed_row;
+    for (const auto& [name, value] : changes) {
+        if (value.is<null_value>()) {
+            it.erase(name);
+        } else {
+            it.insert_or_assign(name, value);
+        }
+    }
+    it.emplace("key", attribute_value{key});
+    return it;
+}
+
+TEST_P(server_lock_test, an_acquire_on_a_malformed_row_fails_at_once_naming_what_is_wrong) {
+    open();
+    struct bad_row {
+        std::string key;
+        item changes;
+        std::vector<std::string> said;
+    };
+    const std::vector<bad_row> rows{
+        {"lease-abc",
+         {{"leaseDuration", attribute_value{"abc"}}},
+         {"lock \"lease-abc\"", "leaseDuration is the string \"abc\"",
+          "expected a whole number of milliseconds from 0 to 604800000"}},
+        {"lease-huge",
+         {{"leaseDuration", attribute_value{"99999999999999999999999"}}},
+         {"lock \"lease-huge\"", "leaseDuration is the string \"99999999999999999999999\""}},
+        {"no-owner",
+         {{"ownerName", attribute_value{null_value{}}}},
+         {"lock \"no-owner\"", "ownerName is missing, expected a string"}},
+        // Released: the grant's condition would hold, and the server would
+        // refuse `fence + 1` without naming the attribute.
+        {"fence-string",
+         {{"fence", attribute_value{"12"}}, {"isReleased", attribute_value{"1"}}},
+         {"lock \"fence-string\"", "fence is the string \"12\"",
+          "expected a number from 0 to 18446744073709551615"}},
+    };
+    party& a = join("contender");
+    for (const auto& r : rows) {
+        SCOPED_TRACE(r.key);
+        put_raw(row(r.key, r.changes));
+        const std::size_t before = a.store->operations();
+        diagnostics d;
+        auto [ec, l] = acquire(*a.client, lock_key{r.key},
+                               {.wait = std::chrono::seconds(30), .diagnostics = &d});
+        EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+        EXPECT_FALSE(l);
+        for (const auto& part : r.said) {
+            EXPECT_NE(d.message.find(part), std::string::npos) << d.message << "\nlacks " << part;
+        }
+        // At once: one refused grant, whose failure shows the item (on
+        // dynalite through the store's own read), and no waiting on the row.
+        EXPECT_LE(a.store->operations() - before, 1u);
+        // Nothing written.
+        auto [gec, got] =
+            test::execute(io_, *client_,
+                          ddb::get_item_request{.table_name = dstore_->options().table_name,
+                                                .key = {{"key", attribute_value{r.key}}},
+                                                .consistent_read = true});
+        ASSERT_FALSE(gec) << gec.message();
+        EXPECT_EQ(got.item, std::optional(row(r.key, r.changes)));
+    }
+}
+
+TEST_P(server_lock_test, a_fence_at_its_largest_is_never_pushed_past_it) {
+    open();
+    const item top = row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
+                                       {"isReleased", attribute_value{"1"}}});
+    put_raw(top);
+    party& a = join("contender");
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"fence-top"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::fence_exhausted) << ec.message();
+    EXPECT_NE(d.message.find("lock \"fence-top\": its fence is 18446744073709551615"),
+              std::string::npos)
+        << d.message;
+    auto [gec, got] =
+        test::execute(io_, *client_,
+                      ddb::get_item_request{.table_name = dstore_->options().table_name,
+                                            .key = {{"key", attribute_value{"fence-top"}}},
+                                            .consistent_read = true});
+    ASSERT_FALSE(gec) << gec.message();
+    EXPECT_EQ(got.item, std::optional(top)) << "the row was written";
+}
+
+TEST_P(server_lock_test, a_grant_that_applied_on_a_malformed_row_is_released_again) {
+    open();
+    // Released, so the grant applies; but `data`, which the grant keeps, is a
+    // string: the item it leaves cannot be read as a lock.
+    put_raw(row("bad-data", {{"data", attribute_value{"text"}},
+                             {"isReleased", attribute_value{"1"}},
+                             {"fence", attribute_value{number{"4"}}}}));
+    party& a = join("contender");
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"bad-data"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+    EXPECT_FALSE(l);
+    for (const std::string part : {"lock \"bad-data\"", "data is the string \"text\"",
+                                   "the grant had applied", "released again"}) {
+        EXPECT_NE(d.message.find(part), std::string::npos) << d.message << "\nlacks " << part;
+    }
+    // Held by nobody: released, by the version the grant wrote.
+    auto [gec, got] =
+        test::execute(io_, *client_,
+                      ddb::get_item_request{.table_name = dstore_->options().table_name,
+                                            .key = {{"key", attribute_value{"bad-data"}}},
+                                            .consistent_read = true});
+    ASSERT_FALSE(gec) << gec.message();
+    ASSERT_TRUE(got.item);
+    EXPECT_EQ(got.item->at("isReleased"), attribute_value{"1"});
+    EXPECT_EQ(got.item->at("ownerName"), attribute_value{"contender"});
+    EXPECT_EQ(got.item->at("fence"), attribute_value{number{"5"}});
+    EXPECT_EQ(got.item->at("data"), attribute_value{"text"});
+    EXPECT_EQ(a.client->stats().held, 0u);
+}
+
+TEST_P(server_lock_test, list_and_get_show_a_malformed_row_among_the_others) {
+    open();
+    party& a = join("lister");
+    const lease held = granted(*a.client, lock_key{"good-1"});
+    put_raw(row("bad", {{"leaseDuration", attribute_value{"abc"}}}));
+    put_raw(row("good-2", {}));
+    auto [ec, rows] =
+        wait<std::vector<lock_record>>([&](auto h) { a.client->async_list({}, std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    std::map<std::string, const lock_record*> by_key;
+    for (const auto& r : rows) {
+        by_key[r.key.partition] = &r;
+    }
+    ASSERT_EQ(by_key.size(), 3u);
+    EXPECT_FALSE(by_key["good-1"]->malformed);
+    EXPECT_EQ(by_key["good-1"]->owner, "lister");
+    EXPECT_FALSE(by_key["good-2"]->malformed);
+    ASSERT_TRUE(by_key["bad"]->malformed);
+    EXPECT_EQ(by_key["bad"]->malformed->find("leaseDuration is the string \"abc\""), 0u);
+
+    auto [gec, got] = wait<std::optional<lock_record>>(
+        [&](auto h) { a.client->async_get({"bad"}, std::move(h)); });
+    EXPECT_EQ(gec, errc::malformed_item) << gec.message();
+    ASSERT_TRUE(got && got->malformed);
+    EXPECT_EQ(*got->malformed, *by_key["bad"]->malformed);
+    EXPECT_TRUE(held.held());
 }
 
 INSTANTIATE_TEST_SUITE_P(stores, lock_client_test,
