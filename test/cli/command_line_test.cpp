@@ -225,6 +225,8 @@ TEST(CommandLine, UsageErrorsNameWhatToFix) {
 TEST(ExitStatus, ForErrors) {
     EXPECT_EQ(exit_status_for(make_error_code(errc::lock_not_granted)), 75);
     EXPECT_EQ(exit_status_for(make_error_code(errc::lease_lost)), 76);
+    EXPECT_EQ(exit_status_for(make_error_code(errc::malformed_item)), 65);
+    EXPECT_EQ(exit_status_for(make_error_code(errc::fence_exhausted)), 65);
     for (errc e : {errc::invalid_argument, errc::region_missing, errc::invalid_endpoint,
                    errc::invalid_config}) {
         EXPECT_EQ(exit_status_for(make_error_code(e)), 64) << make_error_code(e).message();

@@ -42,9 +42,11 @@ constexpr std::array<subcommand_spec, 5> subcommands{{
      "grant and heartbeat, for DynamoDB's TTL to delete abandoned rows; never used for expiry.\n"
      "Exit status: CMD's own (128+N when it died of signal N) when the lease held throughout;\n"
      "75 lock not granted within the wait; 76 lease lost while CMD ran; 64 usage or\n"
-     "configuration error; 69 DynamoDB unreachable or refused the request.\n"},
+     "configuration error; 65 the lock's row is malformed or its fence exhausted;\n"
+     "69 DynamoDB unreachable or refused the request.\n"},
     {"list", "dynalock list",
-     "Every lock in the table: key, owner, fence, lease, released, version.\n"},
+     "Every lock in the table: key, owner, fence, lease, released, version. A row that is\n"
+     "not a lock item is listed as MALFORMED with what is wrong with it.\n"},
     {"show", "dynalock show KEY [--sort-key VALUE]", "One lock, same fields as list.\n"},
     {"release", "dynalock release KEY [--sort-key VALUE] --force",
      "Operator override for a stuck lock: marks it released whoever holds it (the fence is\n"
