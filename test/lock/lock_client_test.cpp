@@ -1038,24 +1038,6 @@ TEST_P(server_lock_test, a_fenced_write_of_a_taken_over_holder_is_refused) {
 
 // --- rows another tool wrote badly -------------------------------------------------
 
-const item well_formed_row{{"ownerName", attribute_value{"other-tool"}},
-                           {"leaseDuration", attribute_value{"1000"}},
-                           {"recordVersionNumber", attribute_value{"r1"}}};
-
-/// `well_formed_row` under `key`, with `changes` applied (a null_value erases).
-item row(const std::string& key, const item& changes) {
-    item it = well_formed_row;
-    for (const auto& [name, value] : changes) {
-        if (value.is<null_value>()) {
-            it.erase(name);
-        } else {
-            it.insert_or_assign(name, value);
-        }
-    }
-    it.emplace("key", attribute_value{key});
-    return it;
-}
-
 TEST_P(server_lock_test, an_acquire_on_a_malformed_row_fails_at_once_naming_what_is_wrong) {
     open();
     struct bad_row {
@@ -1084,7 +1066,7 @@ TEST_P(server_lock_test, an_acquire_on_a_malformed_row_fails_at_once_naming_what
     party& a = join("contender");
     for (const auto& r : rows) {
         SCOPED_TRACE(r.key);
-        put_raw(row(r.key, r.changes));
+        put_raw(test::foreign_row(r.key, r.changes));
         const std::size_t before = a.store->operations();
         diagnostics d;
         auto [ec, l] = acquire(*a.client, lock_key{r.key},
@@ -1098,20 +1080,15 @@ TEST_P(server_lock_test, an_acquire_on_a_malformed_row_fails_at_once_naming_what
         // dynalite through the store's own read), and no waiting on the row.
         EXPECT_LE(a.store->operations() - before, 1u);
         // Nothing written.
-        auto [gec, got] =
-            test::execute(io_, *client_,
-                          ddb::get_item_request{.table_name = dstore_->options().table_name,
-                                                .key = {{"key", attribute_value{r.key}}},
-                                                .consistent_read = true});
-        ASSERT_FALSE(gec) << gec.message();
-        EXPECT_EQ(got.item, std::optional(row(r.key, r.changes)));
+        EXPECT_EQ(get_raw(r.key), std::optional(test::foreign_row(r.key, r.changes)));
     }
 }
 
 TEST_P(server_lock_test, a_fence_at_its_largest_is_never_pushed_past_it) {
     open();
-    const item top = row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
-                                       {"isReleased", attribute_value{"1"}}});
+    const item top =
+        test::foreign_row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
+                                        {"isReleased", attribute_value{"1"}}});
     put_raw(top);
     party& a = join("contender");
     diagnostics d;
@@ -1120,22 +1097,16 @@ TEST_P(server_lock_test, a_fence_at_its_largest_is_never_pushed_past_it) {
     EXPECT_NE(d.message.find("lock \"fence-top\": its fence is 18446744073709551615"),
               std::string::npos)
         << d.message;
-    auto [gec, got] =
-        test::execute(io_, *client_,
-                      ddb::get_item_request{.table_name = dstore_->options().table_name,
-                                            .key = {{"key", attribute_value{"fence-top"}}},
-                                            .consistent_read = true});
-    ASSERT_FALSE(gec) << gec.message();
-    EXPECT_EQ(got.item, std::optional(top)) << "the row was written";
+    EXPECT_EQ(get_raw("fence-top"), std::optional(top)) << "the row was written";
 }
 
 TEST_P(server_lock_test, a_grant_that_applied_on_a_malformed_row_is_released_again) {
     open();
     // Released, so the grant applies; but `data`, which the grant keeps, is a
     // string: the item it leaves cannot be read as a lock.
-    put_raw(row("bad-data", {{"data", attribute_value{"text"}},
-                             {"isReleased", attribute_value{"1"}},
-                             {"fence", attribute_value{number{"4"}}}}));
+    put_raw(test::foreign_row("bad-data", {{"data", attribute_value{"text"}},
+                                           {"isReleased", attribute_value{"1"}},
+                                           {"fence", attribute_value{number{"4"}}}}));
     party& a = join("contender");
     diagnostics d;
     auto [ec, l] = acquire(*a.client, lock_key{"bad-data"}, {.diagnostics = &d});
@@ -1146,17 +1117,12 @@ TEST_P(server_lock_test, a_grant_that_applied_on_a_malformed_row_is_released_aga
         EXPECT_NE(d.message.find(part), std::string::npos) << d.message << "\nlacks " << part;
     }
     // Held by nobody: released, by the version the grant wrote.
-    auto [gec, got] =
-        test::execute(io_, *client_,
-                      ddb::get_item_request{.table_name = dstore_->options().table_name,
-                                            .key = {{"key", attribute_value{"bad-data"}}},
-                                            .consistent_read = true});
-    ASSERT_FALSE(gec) << gec.message();
-    ASSERT_TRUE(got.item);
-    EXPECT_EQ(got.item->at("isReleased"), attribute_value{"1"});
-    EXPECT_EQ(got.item->at("ownerName"), attribute_value{"contender"});
-    EXPECT_EQ(got.item->at("fence"), attribute_value{number{"5"}});
-    EXPECT_EQ(got.item->at("data"), attribute_value{"text"});
+    const std::optional<item> got = get_raw("bad-data");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->at("isReleased"), attribute_value{"1"});
+    EXPECT_EQ(got->at("ownerName"), attribute_value{"contender"});
+    EXPECT_EQ(got->at("fence"), attribute_value{number{"5"}});
+    EXPECT_EQ(got->at("data"), attribute_value{"text"});
     EXPECT_EQ(a.client->stats().held, 0u);
 }
 
@@ -1164,8 +1130,8 @@ TEST_P(server_lock_test, list_and_get_show_a_malformed_row_among_the_others) {
     open();
     party& a = join("lister");
     const lease held = granted(*a.client, lock_key{"good-1"});
-    put_raw(row("bad", {{"leaseDuration", attribute_value{"abc"}}}));
-    put_raw(row("good-2", {}));
+    put_raw(test::foreign_row("bad", {{"leaseDuration", attribute_value{"abc"}}}));
+    put_raw(test::foreign_row("good-2"));
     auto [ec, rows] =
         wait<std::vector<lock_record>>([&](auto h) { a.client->async_list({}, std::move(h)); });
     ASSERT_FALSE(ec) << ec.message();

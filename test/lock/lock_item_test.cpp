@@ -5,6 +5,8 @@
 
 #include "lock/lock_item.hpp"
 
+#include "foreign_row.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -22,26 +24,11 @@ namespace {
 
 const lock::key_schema schema{"key", ""};
 
-item good_item() {
-    return {{"key", attribute_value{"k"}},
-            {"ownerName", attribute_value{"x"}},
-            {"leaseDuration", attribute_value{"1000"}},
-            {"recordVersionNumber", attribute_value{"r"}}};
-}
-
-/// `good_item()` with `changes` applied (a null_value erases), parsed.
+/// test::foreign_row("k", changes), parsed.
 lock_record parsed(const item& changes) {
-    item in = good_item();
-    for (const auto& [name, value] : changes) {
-        if (value.is<null_value>()) {
-            in.erase(name);
-        } else {
-            in.insert_or_assign(name, value);
-        }
-    }
     lock_record r;
     std::string why;
-    EXPECT_FALSE(lock::parse_lock_item(in, schema, r, why)) << why;
+    EXPECT_FALSE(lock::parse_lock_item(test::foreign_row("k", changes), schema, r, why)) << why;
     return r;
 }
 
@@ -52,8 +39,8 @@ TEST(LockItem, AWellFormedItemIsReadIntoItsFields) {
                                   {"team", attribute_value{"blue"}}});
     EXPECT_FALSE(r.malformed) << *r.malformed;
     EXPECT_EQ(r.key, lock_key{"k"});
-    EXPECT_EQ(r.owner, "x");
-    EXPECT_EQ(r.record_version, "r");
+    EXPECT_EQ(r.owner, "other-tool");
+    EXPECT_EQ(r.record_version, "r1");
     EXPECT_EQ(r.lease, max_lease);
     EXPECT_EQ(r.fence, std::optional(std::numeric_limits<std::uint64_t>::max()));
     EXPECT_TRUE(r.released);
@@ -112,7 +99,7 @@ TEST(LockItem, EveryDeviationOfAnItemIsListed) {
     EXPECT_EQ(r.malformed->find("ownerName is missing"), 0u) << *r.malformed;
     EXPECT_NE(r.malformed->find("; leaseDuration is the string \"abc\""), std::string::npos);
     EXPECT_NE(r.malformed->find("; data is the string \"text\""), std::string::npos);
-    EXPECT_EQ(r.record_version, "r");  // what could be read, was
+    EXPECT_EQ(r.record_version, "r1");  // what could be read, was
 }
 
 TEST(LockItem, ValuesInMessagesAreEscapedAndBounded) {
@@ -128,7 +115,7 @@ TEST(LockItem, ValuesInMessagesAreEscapedAndBounded) {
 }
 
 TEST(LockItem, OnlyAnUnreadableKeyIsAnError) {
-    item in = good_item();
+    item in = test::foreign_row("k");
     in.insert_or_assign("key", attribute_value{number{"1"}});
     lock_record r;
     std::string why;
@@ -155,7 +142,7 @@ TEST(LockItem, AGrantNeedsAFenceItCanRaise) {
     const lock_write refresh{.key = lock_key{"k"},
                              .kind = write_kind::refresh,
                              .condition = write_condition::version,
-                             .expected_version = "r",
+                             .expected_version = "r1",
                              .new_version = "v2"};
     EXPECT_TRUE(lock::condition_holds(refresh, &current));
     EXPECT_TRUE(lock::condition_holds(w, nullptr));

@@ -387,23 +387,7 @@ TEST_P(dynamodb_store_test, a_java_client_row_is_read_and_granted) {
     EXPECT_EQ(n.value_or(lock_record{}).lease, milliseconds(2500));
 }
 
-const item well_formed{{"ownerName", attribute_value{"x"}},
-                       {"leaseDuration", attribute_value{"1000"}},
-                       {"recordVersionNumber", attribute_value{"r"}}};
-
-/// `well_formed` under `key`, with `changes` applied (a null_value erases).
-item row(std::string key, const item& changes) {
-    item it = well_formed;
-    for (const auto& [attr, value] : changes) {
-        if (value.is<null_value>()) {
-            it.erase(attr);
-        } else {
-            it.insert_or_assign(attr, value);
-        }
-    }
-    it.emplace("key", attribute_value{std::move(key)});
-    return it;
-}
+using test::foreign_row;
 
 TEST_P(dynamodb_store_test, malformed_rows_are_read_with_what_is_wrong) {
     open();
@@ -442,7 +426,7 @@ TEST_P(dynamodb_store_test, malformed_rows_are_read_with_what_is_wrong) {
     };
     for (const auto& [name, change, said] : cases) {
         SCOPED_TRACE(name);
-        put_raw(row(name, change));
+        put_raw(foreign_row(name, change));
         auto [ec, got] = read(lock_key{name});
         EXPECT_EQ(ec, errc::malformed_item) << ec.message();
         ASSERT_TRUE(got && got->malformed);
@@ -457,9 +441,9 @@ TEST_P(dynamodb_store_test, malformed_rows_are_read_with_what_is_wrong) {
 
 TEST_P(dynamodb_store_test, a_listing_returns_every_row_and_says_which_are_malformed) {
     open();
-    put_raw(row("a-fine", {}));
-    put_raw(row("b-bad", {{"leaseDuration", attribute_value{"abc"}}}));
-    put_raw(row("c-fine", {{"fence", attribute_value{number{"3"}}}}));
+    put_raw(foreign_row("a-fine"));
+    put_raw(foreign_row("b-bad", {{"leaseDuration", attribute_value{"abc"}}}));
+    put_raw(foreign_row("c-fine", {{"fence", attribute_value{number{"3"}}}}));
     std::map<std::string, std::optional<std::string>> seen;
     std::optional<lock_key> after;
     do {
@@ -486,34 +470,34 @@ TEST_P(dynamodb_store_test, a_grant_refuses_a_fence_it_cannot_raise_and_writes_n
     open();
     // A string fence would make the server refuse the update itself, without
     // saying which attribute; the grant's condition refuses it instead.
-    put_raw(row("fence-string",
-                {{"fence", attribute_value{"7"}}, {"isReleased", attribute_value{"1"}}}));
+    put_raw(foreign_row("fence-string",
+                        {{"fence", attribute_value{"7"}}, {"isReleased", attribute_value{"1"}}}));
     auto [ec, r] = write(grant(lock_key{"fence-string"}, "alice", "v1"));
     EXPECT_EQ(ec, errc::conditional_check_failed) << ec.message();
     ASSERT_TRUE(r.record && r.record->malformed);
     EXPECT_EQ(r.record->malformed->find("fence is the string \"7\""), 0u) << *r.record->malformed;
 
     // The largest fence a client can hold: no grant may go past it.
-    put_raw(row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
-                              {"isReleased", attribute_value{"1"}}}));
+    put_raw(foreign_row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
+                                      {"isReleased", attribute_value{"1"}}}));
     auto [ec2, top] = write(grant(lock_key{"fence-top"}, "alice", "v1"));
     EXPECT_EQ(ec2, errc::conditional_check_failed) << ec2.message();
     ASSERT_TRUE(top.record);
     EXPECT_FALSE(top.record->malformed);
     EXPECT_EQ(top.record->fence, std::optional(std::numeric_limits<std::uint64_t>::max()));
     // Nothing was written: not by the free grant, nor by a takeover on its version.
-    auto [ec3, taken] = write(takeover(lock_key{"fence-top"}, "r", "alice", "v2"));
+    auto [ec3, taken] = write(takeover(lock_key{"fence-top"}, "r1", "alice", "v2"));
     EXPECT_EQ(ec3, errc::conditional_check_failed) << ec3.message();
     auto [ec4, after] = read(lock_key{"fence-top"});
     ASSERT_FALSE(ec4) << ec4.message();
     ASSERT_TRUE(after);
-    EXPECT_EQ(after->owner, "x");
-    EXPECT_EQ(after->record_version, "r");
+    EXPECT_EQ(after->owner, "other-tool");
+    EXPECT_EQ(after->record_version, "r1");
     EXPECT_TRUE(after->released);
 
     // One below is the last fence granted.
-    put_raw(row("fence-last", {{"fence", attribute_value{number{"18446744073709551614"}}},
-                               {"isReleased", attribute_value{"1"}}}));
+    put_raw(foreign_row("fence-last", {{"fence", attribute_value{number{"18446744073709551614"}}},
+                                       {"isReleased", attribute_value{"1"}}}));
     const lock_record last = written(grant(lock_key{"fence-last"}, "alice", "v1"));
     EXPECT_EQ(last.fence, std::optional(std::numeric_limits<std::uint64_t>::max()));
 }
@@ -522,8 +506,8 @@ TEST_P(dynamodb_store_test, a_write_that_applied_on_a_malformed_row_says_so) {
     open();
     // Released, so the grant's condition holds; `data` (not the grant's to
     // set) is a string, so the item it leaves is malformed.
-    put_raw(
-        row("bad-data", {{"data", attribute_value{"text"}}, {"isReleased", attribute_value{"1"}}}));
+    put_raw(foreign_row("bad-data",
+                        {{"data", attribute_value{"text"}}, {"isReleased", attribute_value{"1"}}}));
     auto [ec, r] = write(grant(lock_key{"bad-data"}, "alice", "v1"));
     EXPECT_EQ(ec, errc::malformed_item) << ec.message();
     ASSERT_TRUE(r.record && r.record->malformed);
