@@ -130,6 +130,9 @@ private:
         std::set<std::string> alive{name_};
         std::map<std::string, const dynalock::lock_record*> current;
         for (const auto& row : rows) {
+            if (row.malformed) {
+                continue;  // not a lock item (another tool's row): nothing to balance
+            }
             current[row.key.partition] = &row;
             const std::string& key = row.key.partition;
             if (!key.starts_with(member_prefix) || key == membership_.key().partition ||

@@ -73,6 +73,10 @@ public:
                 return "the lease was lost";
             case errc::client_closed:
                 return "the lock client is closed";
+            case errc::malformed_item:
+                return "the lock item is malformed";
+            case errc::fence_exhausted:
+                return "the lock's fence cannot be raised any further";
         }
         return "unknown dynalock error";
     }

@@ -3,45 +3,20 @@
 #include "command_line.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 
 namespace dynalock::bench {
 namespace {
 
-[[noreturn]] void bad_value(std::string_view flag, std::string_view value) {
-    throw std::invalid_argument(std::string(flag) + ": invalid value '" + std::string(value) + "'");
-}
+constexpr int max_count = 10000;
 
-double parse_seconds(std::string_view flag, std::string_view text) {
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0) || value > 3600)
-        bad_value(flag, text);
-    return value;
-}
-
-/// A whole number in [1, max]; `whole` is what the error names (the list it is from).
-int parse_count(std::string_view flag, std::string_view text, int max, std::string_view whole) {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > max)
-        bad_value(flag, whole);
-    return value;
-}
-
-int parse_count(std::string_view flag, std::string_view text, int max) {
-    return parse_count(flag, text, max, text);
-}
-
-/// A comma-separated list of positive counts, e.g. "1,16,64".
+/// A comma-separated list of counts from 1 to max_count, e.g. "1,16,64".
 std::vector<int> parse_counts(std::string_view flag, std::string_view text) {
     std::vector<int> counts;
-    const auto whole = text;
     while (true) {
         const auto comma = text.find(',');
-        counts.push_back(parse_count(flag, text.substr(0, comma), 10000, whole));
+        counts.push_back(parse_number(flag, text.substr(0, comma), 1, max_count));
         if (comma == std::string_view::npos)
             return counts;
         text.remove_prefix(comma + 1);
@@ -55,7 +30,9 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
         return options::store_kind::memory;
     if (text == "dynamodb")
         return options::store_kind::dynamodb;
-    bad_value(flag, text);
+    throw std::invalid_argument(std::string(flag) +
+                                ": expected dynalite, memory or dynamodb, got '" +
+                                std::string(text) + "'");
 }
 
 }  // namespace
@@ -70,7 +47,7 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
             throw std::invalid_argument("unknown flag '" + std::string(flag) + "'; known:" + known);
         }
         if (flag == "--seconds")
-            opts.seconds = parse_seconds(flag, value);
+            opts.seconds = parse_number(flag, value, 0.001, 3600.0);
         else if (flag == "--conns")
             opts.conns = parse_counts(flag, value);
         else if (flag == "--in-flight")
@@ -80,15 +57,15 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
         else if (flag == "--store")
             opts.store = parse_store(flag, value);
         else if (flag == "--leases")
-            opts.leases = parse_count(flag, value, 10'000'000);
+            opts.leases = parse_number(flag, value, 1, 10'000'000);
         else if (flag == "--lease-ms")
-            opts.lease = std::chrono::milliseconds(parse_count(flag, value, 3'600'000));
+            opts.lease = std::chrono::milliseconds(parse_number(flag, value, 1, 3'600'000));
         else if (flag == "--heartbeat-ms")
-            opts.heartbeat = std::chrono::milliseconds(parse_count(flag, value, 3'600'000));
+            opts.heartbeat = std::chrono::milliseconds(parse_number(flag, value, 1, 3'600'000));
         else if (flag == "--floor-conns")
-            opts.floor_conns = parse_count(flag, value, 10000);
+            opts.floor_conns = parse_number(flag, value, 1, max_count);
         else if (flag == "--floor-seconds")
-            opts.floor_seconds = parse_seconds(flag, value);
+            opts.floor_seconds = parse_number(flag, value, 0.001, 3600.0);
     });
     return opts;
 }

@@ -37,11 +37,12 @@ struct client_options {
     /// Temporary credentials from the chain are refreshed this long before
     /// they expire (but not before half their lifetime has passed), so that no
     /// request waits for a refresh or is signed with expired credentials.
+    /// At most 12 hours.
     std::chrono::seconds credentials_refresh_margin{std::chrono::minutes(5)};
     http_options http{};
     retry_options retry{};
     /// Deadline of an operation that names none, from its start, covering
-    /// every attempt and every backoff.
+    /// every attempt and every backoff. At most 1 hour.
     std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
 };
 

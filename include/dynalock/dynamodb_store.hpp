@@ -21,6 +21,7 @@ struct dynamodb_store_options {
     /// clock, epoch seconds) + lease + ttl_horizon, for DynamoDB's TTL to
     /// delete rows abandoned long ago; never used to decide expiry.
     std::string ttl_attribute_name{};
+    /// At most 365 days.
     std::chrono::seconds ttl_horizon{std::chrono::hours(24 * 7)};
     /// Items per Scan or Query page of `async_list`; unset: DynamoDB's 1 MB pages.
     std::optional<std::uint32_t> list_page_size{};
@@ -33,7 +34,7 @@ struct table_creation_options {
     dynamodb::billing_mode billing_mode = dynamodb::billing_mode::pay_per_request;
     /// With billing_mode::provisioned only.
     dynamodb::throughput provisioned_throughput{};
-    /// For the whole creation, waiting for ACTIVE included.
+    /// For the whole creation, waiting for ACTIVE included; at most 1 hour.
     std::chrono::milliseconds timeout{std::chrono::seconds(60)};
     /// When set, filled with what the server said on failure.
     dynalock::diagnostics* diagnostics = nullptr;
@@ -47,9 +48,12 @@ struct table_creation_options {
 /// GetItem within the same deadline. Conditional writes are never retried;
 /// an ambiguous failure is reported as is (`is_ambiguous(ec)`).
 ///
-/// Items are read strictly: a lock attribute of the wrong type or value is
-/// errc::malformed_response. Rows written by the AWS Java lock client (no
-/// `fence`) are read and granted (the first grant by us makes the fence 1).
+/// Items are read strictly: a lock attribute of the wrong type or value makes
+/// the item malformed (see store: errc::malformed_item, lock_record::malformed).
+/// Rows written by the AWS Java lock client (no `fence`) are read and granted
+/// (the first grant by us makes the fence 1). A grant is conditioned on a
+/// fence that is a number from 0 to 2^64 - 2 (or none), so it never writes
+/// one it could not read back.
 ///
 /// Lifetime: the client must outlive the store, and the store every operation
 /// it started. Thread safety: as the client's.
@@ -57,7 +61,8 @@ class dynamodb_store final : public store {
 public:
     /// Throws std::system_error(errc::invalid_argument) with the reason when
     /// the options are unusable: no table name, an empty partition key name,
-    /// two equal attribute names, a name that is a lock attribute's.
+    /// two equal attribute names, a name that is a lock attribute's, a
+    /// ttl_horizon out of range.
     dynamodb_store(dynamodb::client& client, dynamodb_store_options opts);
 
     executor_type get_executor() const override;

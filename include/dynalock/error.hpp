@@ -55,6 +55,12 @@ enum class errc {
                        ///< held)
     lease_lost,        ///< the lease ended before the operation (see lease::loss())
     client_closed,     ///< the lock client was closed
+    /// A lock item that is not one: an attribute of the wrong type or value,
+    /// or one missing (lock_record::malformed says which, with its value).
+    malformed_item,
+    /// The lock's fence is at the largest value a client can hold: no grant
+    /// can raise it, so none is written.
+    fence_exhausted,
 };
 
 const boost::system::error_category& dynalock_category() noexcept;

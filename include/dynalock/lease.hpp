@@ -90,7 +90,8 @@ public:
     /// lease length or payload that later heartbeats keep. Completes after a
     /// heartbeat sent after this call succeeded (errc::lease_lost if the lease
     /// ended first). Signature: `void(error_code)`; errc::invalid_argument on
-    /// an empty lease. Per-operation cancellation: not supported (the
+    /// an empty lease, or for a new lease outside the bounds of
+    /// lock_client_options::lease. Per-operation cancellation: not supported (the
     /// heartbeat is the lease's, not the caller's).
     template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
     auto async_heartbeat(std::optional<std::chrono::milliseconds> new_lease = {},

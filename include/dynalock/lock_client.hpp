@@ -34,7 +34,7 @@ class time_source;
 struct lock_client_options {
     /// Who we are in `ownerName`; empty: the host name plus a random suffix.
     std::string owner{};
-    /// The lease written with every grant and heartbeat.
+    /// The lease written with every grant and heartbeat; at most max_lease (7 days).
     std::chrono::milliseconds lease{std::chrono::seconds(20)};
     /// Between heartbeats; the lease must be at least twice this (three times
     /// or more leaves room for a failed heartbeat and its retry).
@@ -42,10 +42,10 @@ struct lock_client_options {
     /// Subtracted from the holder's local deadline: the bound on clock-rate
     /// drift and scheduling delay between holder and contenders.
     std::chrono::milliseconds safety_margin{std::chrono::milliseconds(500)};
-    /// Between reads while waiting for a held lock.
+    /// Between reads while waiting for a held lock; at most 7 days.
     std::chrono::milliseconds poll_period{std::chrono::milliseconds(500)};
     /// Deadline of each single request of an acquire (heartbeats and releases
-    /// use the lease's remaining time instead).
+    /// use the lease's remaining time instead); at most 1 hour.
     std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
     /// Pause after a heartbeat that failed without ambiguity (throttled,
     /// unreachable) before the next try, within the lease.
@@ -60,7 +60,7 @@ struct lock_client_options {
     std::function<void(const lock_key&)> on_throttled{};
     /// The bound on lease requests (heartbeats, releases) in flight at once;
     /// match it to the store's connections (http_options::max_connections).
-    /// Throttling halves the bound in use, each success adds one back.
+    /// Throttling halves the bound in use, each success adds one back. 1 to 65536.
     std::size_t max_in_flight = 64;
     /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
     bool automatic_heartbeats = true;
@@ -68,7 +68,7 @@ struct lock_client_options {
     /// default keeps the row, so the fence keeps counting up).
     bool delete_on_release = false;
     /// Locks whose holders were seen, remembered so that try_acquire can take
-    /// a lock already known expired without waiting again.
+    /// a lock already known expired without waiting again. At most 10,000,000.
     std::size_t observation_cache_size = 1024;
 
     /// Why these options cannot be used, or nullopt when they can.
@@ -77,8 +77,8 @@ struct lock_client_options {
 
 /// Per-acquire choices.
 struct acquire_options {
-    /// How long to wait for a held lock; empty: the lease stored in it plus a
-    /// poll period.
+    /// How long to wait for a held lock (at most 7 days); empty: the lease
+    /// stored in it plus a poll period.
     std::optional<std::chrono::milliseconds> wait{};
     /// Store this payload in `data` with the grant; empty: keep what is there
     /// (or see `remove_data`).
@@ -154,7 +154,10 @@ public:
     /// Acquires `key`: at once when it is free or released; when held, after
     /// its holder's record version stayed the same for longer than the lease
     /// stored with it (timed here), or fails with errc::lock_not_granted once
-    /// the wait is over. Signature: `void(error_code, lease)`.
+    /// the wait is over; with errc::malformed_item or errc::fence_exhausted
+    /// when its item cannot be granted (acquire_options::diagnostics says
+    /// which attribute, and what became of a grant that had applied).
+    /// Signature: `void(error_code, lease)`.
     ///
     /// Per-operation cancellation (terminal): stops waiting at once and sends
     /// nothing more; a grant in flight at that moment may still apply, and its
@@ -236,7 +239,8 @@ public:
     }
 
     /// The lock's item as it is (consistent read), without acquiring;
-    /// absent when there is none. Signature:
+    /// absent when there is none; errc::malformed_item, with the record (its
+    /// `malformed` says why), when the item is not a lock item. Signature:
     /// `void(error_code, std::optional<lock_record>)`. Cancellation: terminal.
     template <boost::asio::completion_token_for<void(error_code, std::optional<lock_record>)>
                   Token = boost::asio::deferred_t>
@@ -246,7 +250,8 @@ public:
             token, std::move(key));
     }
 
-    /// Every lock item (all pages), or those of one partition key.
+    /// Every lock item (all pages), or those of one partition key. Items that
+    /// are not lock items are listed too, with `malformed` saying why.
     /// Signature: `void(error_code, std::vector<lock_record>)`. Cancellation: terminal.
     template <boost::asio::completion_token_for<void(error_code, std::vector<lock_record>)> Token =
                   boost::asio::deferred_t>

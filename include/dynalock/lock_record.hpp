@@ -29,6 +29,12 @@ public:
     friend auto operator<=>(const lock_key&, const lock_key&) = default;
 };
 
+/// The longest lease a lock item may carry, written or read: 7 days. A lease
+/// is how long a crashed holder keeps everyone else out, so anything longer
+/// is almost surely a unit mistake; and every local deadline (steady clock
+/// plus lease, in nanoseconds) stays far from overflowing.
+inline constexpr std::chrono::milliseconds max_lease{std::chrono::hours(24 * 7)};
+
 /// One lock item as stored (DESIGN §2; attribute names compatible with the
 /// AWS Java lock client, so mixed fleets can share a table).
 struct lock_record {
@@ -43,6 +49,12 @@ struct lock_record {
     bool released = false;        ///< `isReleased` = "1"
     /// Every other attribute of the item (the user's own, the TTL attribute).
     attribute_map other{};
+    /// Set when the item is not a well-formed lock item (a lock attribute
+    /// missing, of another type or out of range, e.g. written by another
+    /// tool): what is wrong, naming each such attribute, its value (escaped,
+    /// bounded) and what was expected. The key and the attributes that could
+    /// be read are filled; the others stay in `other` as they were.
+    std::optional<std::string> malformed{};
 
     friend bool operator==(const lock_record&, const lock_record&) = default;
 };

@@ -10,8 +10,9 @@ namespace dynalock {
 /// A store that keeps lock items in this process: for tests of the lock layer
 /// and for locks shared by the coroutines of one process. It accepts, refuses
 /// and answers every write exactly as dynamodb_store does (same validation,
-/// same conditions, same fence arithmetic, same record on a failed condition),
-/// without TTL attribute.
+/// same conditions, same fence arithmetic and bound, same record on a failed
+/// condition), without TTL attribute. Its items are written by its own writes
+/// only, so none is ever malformed.
 ///
 /// Every operation takes effect when it is initiated, atomically; its
 /// completion is always posted to the executor, never invoked inline. A

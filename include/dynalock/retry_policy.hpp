@@ -5,13 +5,15 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace dynalock {
 
 /// The AWS SDKs' "standard" retry mode: full-jitter exponential backoff and a
 /// retry-token bucket per client, so a failing service is not hammered by
 /// retries. The base delays are far below the SDKs' 1 s because a lock's
-/// retries must fit inside a lease of a few seconds.
+/// retries must fit inside a lease of a few seconds. Bounds: 1 to 100
+/// attempts, delays from 0 to 1 hour, token counts from 0 to 1,000,000.
 struct retry_options {
     /// Attempts per request, the first included; 1 disables retries.
     int max_attempts = 3;
@@ -26,6 +28,9 @@ struct retry_options {
     int success_refill = 1;       ///< tokens a first-attempt success returns
     /// Seed of the jitter generator; nullopt seeds from std::random_device.
     std::optional<std::uint64_t> seed{};
+
+    /// Why these options cannot be used, or nullopt when they can.
+    std::optional<std::string> validate() const;
 };
 
 /// Bookkeeping of one logical request across its attempts.

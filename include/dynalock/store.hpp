@@ -38,7 +38,9 @@ enum class write_condition {
 enum class write_kind {
     /// Take the lock: set owner, lease, new record version; fence =
     /// (fence or 0) + 1; clear the released mark; apply `data` and `extra`;
-    /// set the TTL attribute when the store has one.
+    /// set the TTL attribute when the store has one. Besides its condition, a
+    /// grant needs the item's fence (if any) to be a number from 0 to
+    /// 2^64 - 2, so that the new one fits lock_record::fence.
     grant,
     /// Heartbeat: set a new record version and lease (and `data` when set).
     refresh,
@@ -59,7 +61,7 @@ struct lock_write {
     std::string expected_version{};     ///< for version, version_and_owner
     std::string owner{};                ///< grant: the new owner; version_and_owner: the holder
     std::string new_version{};          ///< grant, refresh
-    std::chrono::milliseconds lease{};  ///< grant, refresh
+    std::chrono::milliseconds lease{};  ///< grant, refresh; at most max_lease
     data_change data_action = data_change::keep;
     bytes data{};  ///< with data_change::replace
     /// grant only: more attributes to set; must not collide with lock attributes.
@@ -90,8 +92,14 @@ struct record_page {
 ///
 /// Errors: errc::conditional_check_failed (with `write_result::record`) when a
 /// write's condition does not hold; `is_ambiguous(ec)` when a write may or may
-/// not have applied (the caller resolves it with a read); any other error
-/// means the write did not apply.
+/// not have applied (the caller resolves it with a read); errc::malformed_item
+/// when a write applied but the item it left is not a well-formed lock item
+/// (an attribute the write does not set is wrong: `write_result::record` has
+/// `malformed` set); any other error means the write did not apply.
+///
+/// Malformed items (lock_record::malformed): a read of one completes with
+/// errc::malformed_item and the record; a failed condition returns it as the
+/// item as it is; a listing returns it among the others, without error.
 ///
 /// Per-operation cancellation: terminal; a cancelled write may have applied.
 class store {

@@ -12,21 +12,6 @@ std::uint64_t random_seed() {
     return (std::uint64_t{device()} << 32) ^ device();
 }
 
-void validate(const retry_options& o) {
-    auto require = [](bool ok, const char* what) {
-        if (!ok) {
-            throw std::invalid_argument(std::string("dynalock::retry_options: ") + what);
-        }
-    };
-    require(o.max_attempts >= 1, "max_attempts must be at least 1");
-    require(o.base_delay.count() >= 0 && o.throttling_base_delay.count() >= 0,
-            "base delays must not be negative");
-    require(o.max_backoff.count() >= 0, "max_backoff must not be negative");
-    require(o.bucket_capacity >= 0, "bucket_capacity must not be negative");
-    require(o.retry_cost >= 0 && o.timeout_retry_cost >= 0 && o.success_refill >= 0,
-            "token costs and refill must not be negative");
-}
-
 bool is_timeout_like(error_code ec) {
     return ec == errc::timeout || ec == errc::connection_lost || ec == errc::connect_failed;
 }
@@ -43,11 +28,40 @@ std::chrono::milliseconds capped_backoff(std::chrono::milliseconds base, int exp
 
 }  // namespace
 
+std::optional<std::string> retry_options::validate() const {
+    // The upper bounds are far beyond any use; they keep the token arithmetic
+    // from overflowing an int.
+    constexpr std::chrono::milliseconds max_delay = std::chrono::hours(1);
+    constexpr int max_tokens = 1'000'000;
+    const auto delay_ok = [&](std::chrono::milliseconds d) {
+        return d.count() >= 0 && d <= max_delay;
+    };
+    const auto tokens_ok = [&](int n) { return n >= 0 && n <= max_tokens; };
+    if (max_attempts < 1 || max_attempts > 100) {
+        return "max_attempts must be from 1 to 100";
+    }
+    if (!delay_ok(base_delay) || !delay_ok(throttling_base_delay)) {
+        return "base delays must be from 0 to 1 hour";
+    }
+    if (!delay_ok(max_backoff)) {
+        return "max_backoff must be from 0 to 1 hour";
+    }
+    if (!tokens_ok(bucket_capacity)) {
+        return "bucket_capacity must be from 0 to 1000000";
+    }
+    if (!tokens_ok(retry_cost) || !tokens_ok(timeout_retry_cost) || !tokens_ok(success_refill)) {
+        return "token costs and refill must be from 0 to 1000000";
+    }
+    return std::nullopt;
+}
+
 retry_policy::retry_policy(retry_options options)
     : options_(std::move(options)),
       tokens_(options_.bucket_capacity),
       rng_state_(options_.seed.value_or(random_seed())) {
-    validate(options_);
+    if (auto problem = options_.validate()) {
+        throw std::invalid_argument("dynalock::retry_options: " + *problem);
+    }
 }
 
 std::optional<std::chrono::milliseconds> retry_policy::next_delay(

@@ -80,18 +80,23 @@ aws_settings resolve(const client_options& o) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::http: " + *problem);
     }
-    if (o.default_timeout <= std::chrono::milliseconds::zero()) {
-        throw std::system_error(make_error_code(errc::invalid_argument),
-                                "dynamodb::client_options::default_timeout must be positive");
-    }
-    if (o.credentials_refresh_margin < std::chrono::seconds::zero()) {
+    // Bounds far beyond any use, so that no deadline or refresh time computed
+    // from them can overflow a clock.
+    if (o.default_timeout <= std::chrono::milliseconds::zero() ||
+        o.default_timeout > std::chrono::hours(1)) {
         throw std::system_error(
             make_error_code(errc::invalid_argument),
-            "dynamodb::client_options::credentials_refresh_margin must not be negative");
+            "dynamodb::client_options::default_timeout must be positive and at most 1 hour");
     }
-    if (o.retry.max_attempts < 1) {
+    if (o.credentials_refresh_margin < std::chrono::seconds::zero() ||
+        o.credentials_refresh_margin > std::chrono::hours(12)) {
         throw std::system_error(make_error_code(errc::invalid_argument),
-                                "dynamodb::client_options::retry.max_attempts must be at least 1");
+                                "dynamodb::client_options::credentials_refresh_margin must be "
+                                "from 0 to 12 hours (the longest STS session)");
+    }
+    if (auto problem = o.retry.validate()) {
+        throw std::system_error(make_error_code(errc::invalid_argument),
+                                "dynamodb::client_options::retry: " + *problem);
     }
     aws_settings s;
     diagnostics diag;

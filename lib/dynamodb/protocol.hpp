@@ -95,6 +95,12 @@ error_code decode(std::string_view body, describe_time_to_live_response& respons
 
 // --- errors -------------------------------------------------------------------------
 
+/// Server text (or values from a table) kept as data for messages: at most
+/// `limit` bytes (cut before a UTF-8 character, "..." added), control
+/// characters written as escapes, so it cannot forge log lines or terminal
+/// escapes.
+std::string sanitized(std::string_view text, std::size_t limit);
+
 /// Maps a non-2xx answer to its errc and fills `diag` (aws_type without its
 /// prefix, the server's message sanitized and truncated, status, request id;
 /// for ConditionalCheckFailedException with ALL_OLD, `diag.item`). A body that

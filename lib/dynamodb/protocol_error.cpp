@@ -13,42 +13,6 @@ namespace {
 constexpr std::size_t max_message_bytes = 1024;
 constexpr std::size_t max_type_bytes = 128;
 
-std::string sanitized(std::string_view text, std::size_t limit) {
-    static constexpr char hex[] = "0123456789abcdef";
-    bool truncated = false;
-    if (text.size() > limit) {
-        std::size_t end = limit;
-        // Cut before a UTF-8 continuation byte rather than through a character.
-        while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) {
-            --end;
-        }
-        text = text.substr(0, end);
-        truncated = true;
-    }
-    std::string out;
-    out.reserve(text.size() + 16);
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c >= 0x20 && c != 0x7f) {
-            out += ch;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    if (truncated) {
-        out += "...";
-    }
-    return out;
-}
-
 // "com.amazonaws.dynamodb.v20120810#ThrottlingException" and
 // "com.amazon.coral.service#ThrottlingException" both name ThrottlingException.
 std::string_view without_prefix(std::string_view type) {
@@ -119,6 +83,42 @@ errc from_type(std::string_view type, unsigned status) {
 }
 
 }  // namespace
+
+std::string sanitized(std::string_view text, std::size_t limit) {
+    static constexpr char hex[] = "0123456789abcdef";
+    bool truncated = false;
+    if (text.size() > limit) {
+        std::size_t end = limit;
+        // Cut before a UTF-8 continuation byte rather than through a character.
+        while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) {
+            --end;
+        }
+        text = text.substr(0, end);
+        truncated = true;
+    }
+    std::string out;
+    out.reserve(text.size() + 16);
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    if (truncated) {
+        out += "...";
+    }
+    return out;
+}
 
 error_code parse_error(unsigned http_status, std::string_view body, std::string_view request_id,
                        diagnostics& diag) {

@@ -1,5 +1,7 @@
 #include "lock/acquire_machine.hpp"
 
+#include "lock/lock_item.hpp"
+
 #include <algorithm>
 
 namespace dynalock::lock {
@@ -26,13 +28,21 @@ acquire_action acquire_machine::start(clock::time_point now) {
 
 acquire_action acquire_machine::on_write(clock::time_point now, error_code ec,
                                          const write_result& result) {
+    if (withdrawing_) {
+        return on_withdrawal(now, ec);
+    }
     if (!ec) {
         if (!result.record) {
-            return finish(acquire_action::kind::failed, errc::malformed_response);
+            // It applied, but the answer lacks the item: read it.
+            resolving_ = true;
+            return read(now);
         }
         acquire_action a{.type = acquire_action::kind::granted, .record = *result.record};
         a.sent_at = sent_at_;
         return a;
+    }
+    if (ec == errc::malformed_item && result.record) {
+        return withdraw_grant(now, *result.record);
     }
     if (ec == errc::conditional_check_failed) {
         return on_current(now, result.record);
@@ -50,7 +60,8 @@ acquire_action acquire_machine::on_write(clock::time_point now, error_code ec,
 
 acquire_action acquire_machine::on_read(clock::time_point now, error_code ec,
                                         const std::optional<lock_record>& record) {
-    if (ec) {
+    // A malformed item is an answer too: on_current says what is wrong with it.
+    if (ec && !(ec == errc::malformed_item && record)) {
         if (is_retryable(ec) && p_.wait && !out_of_time(now)) {
             return wait_or_give_up(now);
         }
@@ -60,6 +71,9 @@ acquire_action acquire_machine::on_read(clock::time_point now, error_code ec,
         resolving_ = false;
         if (record && !record->released && record->record_version == pending_version_ &&
             record->owner == p_.owner) {
+            if (record->malformed) {
+                return withdraw_grant(now, *record);
+            }
             acquire_action a{.type = acquire_action::kind::granted, .record = *record};
             a.sent_at = sent_at_;
             return a;
@@ -69,6 +83,9 @@ acquire_action acquire_machine::on_read(clock::time_point now, error_code ec,
 }
 
 acquire_action acquire_machine::on_wake(clock::time_point now) {
+    if (withdrawing_) {
+        return send_withdrawal(now);
+    }
     if (resolving_) {
         return read(now);
     }
@@ -83,6 +100,17 @@ acquire_action acquire_machine::on_wake(clock::time_point now) {
 
 acquire_action acquire_machine::on_current(clock::time_point now,
                                            const std::optional<lock_record>& current) {
+    if (current && current->malformed) {
+        return finish(acquire_action::kind::failed, errc::malformed_item,
+                      describe_lock(p_.key) + ": " + *current->malformed);
+    }
+    if (current && current->fence.value_or(0) > max_fence_before_grant) {
+        // No grant can apply (the store's condition refuses it), so none is tried.
+        return finish(acquire_action::kind::failed, errc::fence_exhausted,
+                      describe_lock(p_.key) + ": its fence is " + std::to_string(*current->fence) +
+                          ", the largest a client can hold, so no grant can raise it; nothing "
+                          "was written");
+    }
     if (!current || current->released) {
         if (!current && p_.require_existing) {
             return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
@@ -161,8 +189,52 @@ acquire_action acquire_machine::wait_or_give_up(clock::time_point now) {
     return a;
 }
 
-acquire_action acquire_machine::finish(acquire_action::kind kind, error_code ec) {
-    acquire_action a{.type = kind, .ec = ec};
+// The grant applied (the item carries our new version), but the item it left
+// is not a lock item: release it by that version, so nobody holds it.
+acquire_action acquire_machine::withdraw_grant(clock::time_point now, const lock_record& left) {
+    withdrawing_ = describe_lock(p_.key) + ": " + left.malformed.value_or("not a lock item") +
+                   "; the grant had applied";
+    return send_withdrawal(now);
+}
+
+acquire_action acquire_machine::send_withdrawal(clock::time_point now) {
+    acquire_action a{.type = acquire_action::kind::write};
+    a.write = lock_write{.key = p_.key,
+                         .kind = write_kind::release,
+                         .condition = write_condition::version_and_owner,
+                         .expected_version = pending_version_,
+                         .owner = p_.owner};
+    a.until = now + p_.request_timeout;
+    return a;
+}
+
+acquire_action acquire_machine::on_withdrawal(clock::time_point now, error_code ec) {
+    // malformed_item: the release applied; its item is as unreadable as before.
+    if (!ec || ec == errc::malformed_item) {
+        return finish(acquire_action::kind::failed, errc::malformed_item,
+                      *withdrawing_ + " and was released again at once");
+    }
+    if (ec == errc::conditional_check_failed) {
+        return finish(acquire_action::kind::failed, errc::malformed_item,
+                      *withdrawing_ + "; another writer changed the item before it was released");
+    }
+    // Sending it again is safe: it is conditioned on the version our grant
+    // wrote. Past our lease, the lock is free for others anyway.
+    const clock::time_point lease_end = sent_at_ + p_.lease;
+    if ((is_retryable(ec) || is_ambiguous(ec)) && now + p_.poll_period < lease_end) {
+        acquire_action a{.type = acquire_action::kind::wait};
+        a.until = now + p_.poll_period;
+        return a;
+    }
+    return finish(acquire_action::kind::failed, errc::malformed_item,
+                  *withdrawing_ + "; releasing it failed (" + ec.message() +
+                      "), so it stays held by nobody until its lease of " +
+                      std::to_string(p_.lease.count()) + " ms has passed");
+}
+
+acquire_action acquire_machine::finish(acquire_action::kind kind, error_code ec,
+                                       std::string message) {
+    acquire_action a{.type = kind, .ec = ec, .message = std::move(message)};
     if (kind == acquire_action::kind::not_granted && holder_) {
         a.record = *holder_;
     }

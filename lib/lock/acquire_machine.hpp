@@ -9,6 +9,11 @@
 // lease stored in it, timed from when the read that saw it *returned*. The
 // takeover write is conditioned on that version, so the write itself is the
 // final observation.
+//
+// A grant that applied but left an item that is not a well-formed lock item
+// (an attribute the grant does not set is wrong) cannot be handed out, and
+// must not stay held by nobody for a whole lease: it is released at once,
+// conditioned on the record version it wrote, and the acquire fails saying so.
 
 #include <dynalock/error.hpp>
 #include <dynalock/store.hpp>
@@ -70,6 +75,9 @@ struct acquire_action {
     lock_record record{};
     clock::time_point sent_at{};
     error_code ec{};
+    /// With `failed`: what the caller should be told beyond `ec` (which lock,
+    /// which attribute, what became of a grant that applied), or empty.
+    std::string message{};
 
     bool done() const noexcept { return type >= kind::granted; }
 };
@@ -97,7 +105,10 @@ private:
     acquire_action read(clock::time_point now);
     acquire_action wait_or_give_up(clock::time_point now);
     acquire_action on_current(clock::time_point now, const std::optional<lock_record>& current);
-    acquire_action finish(acquire_action::kind kind, error_code ec);
+    acquire_action withdraw_grant(clock::time_point now, const lock_record& left);
+    acquire_action send_withdrawal(clock::time_point now);
+    acquire_action on_withdrawal(clock::time_point now, error_code ec);
+    acquire_action finish(acquire_action::kind kind, error_code ec, std::string message = {});
     bool out_of_time(clock::time_point now) const;
 
     acquire_params p_;
@@ -108,6 +119,9 @@ private:
     clock::time_point sent_at_{};
     std::string pending_version_;
     bool resolving_ = false;  // reading to learn whether an ambiguous write applied
+    // Set while releasing a grant that applied but left an item that is not a
+    // lock item (nobody could hold it): the message to fail with once done.
+    std::optional<std::string> withdrawing_;
     int immediate_retries_ = 0;
 };
 

@@ -138,6 +138,19 @@ std::string condition_expression(const dynamodb_store_options& o, const lock_wri
         names["#pk"] = o.partition_key_name;
         c = "attribute_exists(#pk) AND (" + c + ")";
     }
+    if (w.kind == write_kind::grant) {
+        // The grant adds one to the fence: a fence of another type would fail
+        // the update on the server without saying which attribute, and one at
+        // the top would go past what a client can hold. Either fails the
+        // condition instead, and the item shows why.
+        names["#fence"] = lock::fence_attribute;
+        values[":number"] = std::string("N");
+        values[":zero"] = number{"0"};
+        values[":fence_max"] = number{std::to_string(lock::max_fence_before_grant)};
+        c = "(" + c +
+            ") AND (attribute_not_exists(#fence) OR (attribute_type(#fence, :number) AND "
+            "#fence BETWEEN :zero AND :fence_max))";
+    }
     return c;
 }
 
@@ -195,15 +208,18 @@ std::string update_expression(const dynamodb_store_options& o, const lock_write&
     return "SET " + set + (remove.empty() ? "" : " REMOVE " + remove);
 }
 
-/// `in` as a lock_record, or errc::malformed_response.
+/// `in` as a lock_record: errc::malformed_item when it is not a well-formed
+/// lock item (`out` is set all the same, with `malformed` saying why), or
+/// errc::malformed_response when not even its key can be read.
 error_code parse(const dynamodb_store_options& o, const item& in, std::optional<lock_record>& out) {
     std::string why;
     lock_record r;
     if (auto ec = lock::parse_lock_item(in, schema_of(o), r, why)) {
         return ec;
     }
+    const bool malformed = r.malformed.has_value();
     out = std::move(r);
-    return {};
+    return malformed ? make_error_code(errc::malformed_item) : error_code{};
 }
 
 /// A consistent GetItem of `key`; `f(error_code, std::optional<lock_record>)`.
@@ -227,6 +243,8 @@ void get_record(ddb::client& c, const dynamodb_store_options& o, const lock_key&
 /// The end of every write: the item it returned (absent after a delete), or
 /// on a failed condition the item as it is (from the failure, else read).
 /// A fallback read that fails reports its own error: the write did not apply.
+/// A malformed item returned by a write that applied is errc::malformed_item;
+/// a failed condition stays errc::conditional_check_failed, whatever the item.
 void finish_write(ddb::client& c, const dynamodb_store_options& o, error_code ec,
                   std::optional<item> returned, std::optional<item> as_it_is, const lock_key& key,
                   store::clock::time_point deadline, const handler_context& ctx, write_handler h) {
@@ -234,14 +252,17 @@ void finish_write(ddb::client& c, const dynamodb_store_options& o, error_code ec
     if (ec == errc::conditional_check_failed && !as_it_is) {
         get_record(c, o, key, deadline, ctx,
                    [h = std::move(h)](error_code ec, std::optional<lock_record> r) mutable {
-                       std::move(h)(ec ? ec : make_error_code(errc::conditional_check_failed),
-                                    write_result{std::move(r)});
+                       if (!ec || ec == errc::malformed_item) {
+                           ec = errc::conditional_check_failed;
+                       }
+                       std::move(h)(ec, write_result{std::move(r)});
                    });
         return;
     }
     const std::optional<item>& shown = ec ? as_it_is : returned;
     if ((!ec || ec == errc::conditional_check_failed) && shown) {
-        if (auto pec = parse(o, *shown, result.record)) {
+        const error_code pec = parse(o, *shown, result.record);
+        if (pec && (!ec || pec != errc::malformed_item)) {
             ec = pec;
         }
     }
@@ -272,8 +293,10 @@ dynamodb_store::dynamodb_store(ddb::client& client, dynamodb_store_options opts)
         (!opts_.sort_key_name.empty() && opts_.sort_key_name == opts_.ttl_attribute_name)) {
         reject("the partition key, sort key and TTL attribute names must differ");
     }
-    if (opts_.ttl_horizon.count() < 0) {
-        reject("ttl_horizon is negative");
+    // A year is far beyond any use (the TTL only collects abandoned rows), and
+    // keeps the TTL time from overflowing the system clock.
+    if (opts_.ttl_horizon.count() < 0 || opts_.ttl_horizon > std::chrono::days(365)) {
+        reject("ttl_horizon must be from 0 to 365 days");
     }
     if (opts_.list_page_size && *opts_.list_page_size == 0) {
         reject("list_page_size is 0");
@@ -367,9 +390,13 @@ void dynamodb_store::do_list(std::optional<std::string> partition, std::optional
     auto finish = ctx.bind([this, h = std::move(h)](error_code ec, ddb::item_page p) mutable {
         record_page page;
         std::string why;
+        // A malformed row is listed with what is wrong with it: one bad row
+        // must not hide the others.
         for (std::size_t i = 0; !ec && i < p.items.size(); ++i) {
             std::optional<lock_record> r;
-            ec = parse(opts_, p.items[i], r);
+            if (const error_code pec = parse(opts_, p.items[i], r); pec != errc::malformed_item) {
+                ec = pec;
+            }
             if (r) {
                 page.records.push_back(std::move(*r));
             }
@@ -488,9 +515,16 @@ std::string key_schema_difference(const dynamodb_store_options& so,
 }  // namespace
 
 void dynamodb_store::create_table(table_creation_options o, table_handler h) {
+    const char* problem = nullptr;
     if (o.enable_ttl && opts_.ttl_attribute_name.empty()) {
+        problem = "enable_ttl needs dynamodb_store_options::ttl_attribute_name";
+    } else if (o.timeout <= std::chrono::milliseconds::zero() ||
+               o.timeout > std::chrono::hours(1)) {
+        problem = "table_creation_options::timeout must be positive and at most 1 hour";
+    }
+    if (problem != nullptr) {
         if (o.diagnostics != nullptr) {
-            o.diagnostics->message = "enable_ttl needs dynamodb_store_options::ttl_attribute_name";
+            o.diagnostics->message = problem;
         }
         asio::post(client_.get_executor(),
                    asio::append(std::move(h), make_error_code(errc::invalid_argument)));

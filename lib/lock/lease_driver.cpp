@@ -197,6 +197,12 @@ void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<
 void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
                              std::optional<milliseconds> lease, std::optional<bytes> data,
                              asio::any_completion_handler<void(error_code)> h) {
+    if (lease && (*lease < 2 * params_->heartbeat_period || *lease > max_lease ||
+                  *lease <= params_->heartbeat_period + params_->safety_margin)) {
+        // The same bounds as lock_client_options::lease.
+        complete_later(ex_, std::move(h), make_error_code(errc::invalid_argument));
+        return;
+    }
     if (s->final_reason != loss_reason::none) {
         complete_later(ex_, std::move(h), make_error_code(errc::lease_lost));
         return;

@@ -118,9 +118,11 @@ lease_action lease_machine::on_write(clock::time_point now, error_code ec,
     if (ended()) {
         return {.type = lease_action::kind::ended, .reason = reason_};
     }
-    if (!ec) {
+    // malformed_item: the write applied, but an attribute it does not set is
+    // wrong (another tool's doing); what it wrote is known all the same.
+    if (!ec || ec == errc::malformed_item) {
         const in_flight what = std::exchange(in_flight_, in_flight::none);
-        return what == in_flight::heartbeat ? heartbeat_succeeded(now, result.record)
+        return what == in_flight::heartbeat ? heartbeat_succeeded(now, readable(result.record))
                                             : end(loss_reason::released);
     }
     if (ec == errc::conditional_check_failed) {
@@ -147,7 +149,9 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
     if (ended()) {
         return {.type = lease_action::kind::ended, .reason = reason_};
     }
-    if (ec) {
+    // A malformed item still tells whose it is (owner and version read, or
+    // it is not ours).
+    if (ec && !(ec == errc::malformed_item && record)) {
         hold_until_ = now + p_->retry_delay;
         return next(now);
     }
@@ -156,7 +160,7 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
     const bool ours = record && !record->released && record->owner == p_->owner;
     if (what == in_flight::heartbeat) {
         if (ours && record->record_version == pending_version_) {
-            return heartbeat_succeeded(now, record);
+            return heartbeat_succeeded(now, readable(record));
         }
         if (ours && record->record_version == record_.record_version) {
             heartbeat_not_applied();
@@ -168,6 +172,12 @@ lease_action lease_machine::on_read(clock::time_point now, error_code ec,
         return next(now);  // the release did not apply: release_requested_ sends it again
     }
     return end(loss_reason::released);
+}
+
+// `r` unless it is malformed: only a well-formed item replaces what the lease
+// knows of its own.
+std::optional<lock_record> lease_machine::readable(const std::optional<lock_record>& r) {
+    return r && !r->malformed ? r : std::nullopt;
 }
 
 // The heartbeat in flight certainly did not apply: send it again, with its
@@ -192,6 +202,8 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     }
     if (r) {
         record_ = *r;
+    } else if (sent_data_) {
+        record_.data = sent_data_;
     }
     record_.record_version = pending_version_;
     record_.lease = sent_lease_;

@@ -101,6 +101,7 @@ private:
 
     lease_action end(loss_reason reason);
     lease_action heartbeat_succeeded(clock::time_point now, const std::optional<lock_record>& r);
+    static std::optional<lock_record> readable(const std::optional<lock_record>& r);
     void heartbeat_not_applied();
     lease_action wait_until(clock::time_point until) const;
     lease_action read(clock::time_point now);

@@ -103,8 +103,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                                                         "' is one of the lock's own");
             }
         }
-        if (o.wait && *o.wait < milliseconds::zero()) {
-            return fail(errc::invalid_argument, "acquire_options::wait is negative");
+        if (o.wait && (*o.wait < milliseconds::zero() || *o.wait > max_lease)) {
+            return fail(errc::invalid_argument,
+                        "acquire_options::wait must be from 0 to 7 days (max_lease)");
         }
         if (o.data && o.remove_data) {
             return fail(errc::invalid_argument,
@@ -230,6 +231,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     co_return std::tuple{action.ec, lease{}};
                 case lock::acquire_action::kind::failed:
+                    if (!action.message.empty()) {
+                        diag.message = std::move(action.message);
+                    }
                     co_return std::tuple{action.ec, lease{}};
             }
         }

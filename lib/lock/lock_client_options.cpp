@@ -8,8 +8,14 @@ using std::chrono::milliseconds;
 
 std::optional<std::string> lock_client_options::validate() const {
     auto ms = [](milliseconds d) { return std::to_string(d.count()) + " ms"; };
-    if (lease <= milliseconds::zero()) {
-        return "lease must be positive";
+    // Bounds far beyond any use, so that no deadline computed from them can
+    // overflow the steady clock.
+    constexpr milliseconds max_request_timeout = std::chrono::hours(1);
+    constexpr std::size_t max_in_flight_limit = 65536;
+    constexpr std::size_t max_observations = 10'000'000;
+    if (lease <= milliseconds::zero() || lease > max_lease) {
+        return "lease (" + ms(lease) + ") must be positive and at most " + ms(max_lease) +
+               " (7 days, max_lease)";
     }
     if (heartbeat_period <= milliseconds::zero()) {
         return "heartbeat_period must be positive";
@@ -22,11 +28,13 @@ std::optional<std::string> lock_client_options::validate() const {
         return "safety_margin (" + ms(safety_margin) +
                ") must be zero or more and leave room for a heartbeat within the lease";
     }
-    if (poll_period <= milliseconds::zero()) {
-        return "poll_period must be positive";
+    if (poll_period <= milliseconds::zero() || poll_period > max_lease) {
+        return "poll_period (" + ms(poll_period) + ") must be positive and at most " +
+               ms(max_lease) + " (7 days)";
     }
-    if (request_timeout <= milliseconds::zero()) {
-        return "request_timeout must be positive";
+    if (request_timeout <= milliseconds::zero() || request_timeout > max_request_timeout) {
+        return "request_timeout (" + ms(request_timeout) + ") must be positive and at most " +
+               ms(max_request_timeout) + " (1 hour)";
     }
     if (heartbeat_retry_delay <= milliseconds::zero() || heartbeat_retry_delay >= lease) {
         return "heartbeat_retry_delay must be positive and below the lease";
@@ -34,8 +42,13 @@ std::optional<std::string> lock_client_options::validate() const {
     if (danger_zone < milliseconds::zero() || danger_zone >= lease) {
         return "danger_zone must be zero or more and below the lease";
     }
-    if (max_in_flight == 0) {
-        return "max_in_flight must be at least 1";
+    if (max_in_flight == 0 || max_in_flight > max_in_flight_limit) {
+        return "max_in_flight (" + std::to_string(max_in_flight) + ") must be from 1 to " +
+               std::to_string(max_in_flight_limit);
+    }
+    if (observation_cache_size > max_observations) {
+        return "observation_cache_size (" + std::to_string(observation_cache_size) +
+               ") must be at most " + std::to_string(max_observations);
     }
     if (owner.size() > 1024) {
         return "owner must be at most 1024 bytes";

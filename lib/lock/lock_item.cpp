@@ -1,6 +1,7 @@
 #include "lock/lock_item.hpp"
 
 #include "dynamodb/decimal.hpp"
+#include "dynamodb/protocol.hpp"
 
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <variant>
 
 namespace dynalock::lock {
 
@@ -46,22 +48,47 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
     return value;
 }
 
-error_code malformed(std::string& why, std::string reason) {
-    why = std::move(reason);
-    return errc::malformed_response;
+// Values from a table are data: quoted, escaped and bounded in messages.
+constexpr std::size_t max_value_bytes = 64;
+
+std::string quoted(std::string_view text) {
+    return "\"" + dynamodb::sanitized(text, max_value_bytes) + "\"";
 }
 
-/// The S value of attribute `name`; nullptr (with `why` set) when it is
+/// What `v` is, for a message: its type, and its value when it is a scalar.
+std::string describe_value(const attribute_value& v) {
+    if (const std::string* s = v.as_string()) {
+        return "the string " + quoted(*s);
+    }
+    if (const number* n = v.as_number()) {
+        return "the number " + dynamodb::sanitized(n->text, max_value_bytes);
+    }
+    if (const bytes* b = v.as_bytes()) {
+        return "binary data of " + std::to_string(b->size()) + " bytes";
+    }
+    if (const bool* b = std::get_if<bool>(&v.value())) {
+        return *b ? "the boolean true" : "the boolean false";
+    }
+    return v.is<null_value>()       ? "null"
+           : v.is<attribute_list>() ? "a list"
+           : v.is<attribute_map>()  ? "a map"
+           : v.is<string_set>()     ? "a string set"
+           : v.is<number_set>()     ? "a number set"
+                                    : "a binary set";
+}
+
+/// The S value of key attribute `name`; nullptr (with `why` set) when it is
 /// missing or of another type.
 const std::string* string_attribute(const item& in, std::string_view name, std::string& why) {
     const auto it = in.find(name);
     if (it == in.end()) {
-        why = "lock item lacks " + std::string(name);
+        why = "lock item lacks its key attribute " + std::string(name);
         return nullptr;
     }
     const std::string* s = it->second.as_string();
     if (s == nullptr) {
-        why = "lock item attribute " + std::string(name) + " is not a string";
+        why = "lock item key attribute " + std::string(name) + " is " + describe_value(it->second) +
+              ", not a string";
     }
     return s;
 }
@@ -181,48 +208,71 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
     if (auto ec = parse_lock_key(in, schema, r.key, why)) {
         return ec;
     }
-    const std::string* owner = string_attribute(in, owner_attribute, why);
-    const std::string* version = string_attribute(in, record_version_attribute, why);
-    if (owner == nullptr || version == nullptr) {
-        return errc::malformed_response;
-    }
-    r.owner = *owner;
-    r.record_version = *version;
+    std::string problems;
+    // Attribute `name` (nullptr: absent) is not what the protocol needs: say
+    // so, and keep it as it was.
+    const auto deviates = [&](std::string_view name, const attribute_value* value,
+                              std::string_view expected) {
+        problems += (problems.empty() ? "" : "; ") + std::string(name) + " is " +
+                    (value ? describe_value(*value) : "missing") + ", expected " +
+                    std::string(expected);
+        if (value != nullptr) {
+            r.other.emplace(name, *value);
+        }
+    };
+    const auto find = [&in](std::string_view name) -> const attribute_value* {
+        const auto it = in.find(name);
+        return it == in.end() ? nullptr : &it->second;
+    };
 
-    const auto lease = in.find(lease_attribute);
-    if (lease == in.end()) {
-        return malformed(why, "lock item lacks leaseDuration");
+    for (auto [name, field] : {std::pair{owner_attribute, &r.owner},
+                               std::pair{record_version_attribute, &r.record_version}}) {
+        const attribute_value* v = find(name);
+        if (const std::string* s = v ? v->as_string() : nullptr) {
+            *field = *s;
+        } else {
+            deviates(name, v, "a string");
+        }
     }
-    const std::string* lease_text = lease->second.as_string();
-    if (lease_text == nullptr && lease->second.as_number() != nullptr) {
-        lease_text = &lease->second.as_number()->text;
+
+    const attribute_value* lease = find(lease_attribute);
+    const std::string* lease_text = lease ? lease->as_string() : nullptr;
+    if (lease != nullptr && lease->as_number() != nullptr) {
+        lease_text = &lease->as_number()->text;
     }
     const auto lease_ms = lease_text ? parse_unsigned(*lease_text) : std::nullopt;
-    if (!lease_ms || *lease_ms > static_cast<std::uint64_t>(
-                                     std::numeric_limits<std::chrono::milliseconds::rep>::max())) {
-        return malformed(why, "lock item leaseDuration is not a whole number of milliseconds");
+    if (lease_ms && *lease_ms <= static_cast<std::uint64_t>(max_lease.count())) {
+        r.lease = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*lease_ms));
+    } else {
+        deviates(lease_attribute, lease,
+                 "a whole number of milliseconds from 0 to " + std::to_string(max_lease.count()) +
+                     " (7 days)");
     }
-    r.lease = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*lease_ms));
 
-    if (const auto fence = in.find(fence_attribute); fence != in.end()) {
-        const number* n = fence->second.as_number();
+    if (const attribute_value* fence = find(fence_attribute)) {
+        const number* n = fence->as_number();
         r.fence = n ? parse_unsigned(n->text) : std::nullopt;
         if (!r.fence) {
-            return malformed(why, "lock item fence is not an unsigned 64-bit number");
+            deviates(fence_attribute, fence,
+                     "a number from 0 to " +
+                         std::to_string(std::numeric_limits<std::uint64_t>::max()) +
+                         ", or no fence");
         }
     }
-    if (const auto data = in.find(data_attribute); data != in.end()) {
-        if (data->second.as_bytes() == nullptr) {
-            return malformed(why, "lock item data is not binary");
+    if (const attribute_value* data = find(data_attribute)) {
+        if (data->as_bytes() != nullptr) {
+            r.data = *data->as_bytes();
+        } else {
+            deviates(data_attribute, data, "binary data, or no data");
         }
-        r.data = *data->second.as_bytes();
     }
-    if (const auto released = in.find(released_attribute); released != in.end()) {
-        const std::string* s = released->second.as_string();
-        if (s == nullptr || *s != released_value) {
-            return malformed(why, "lock item isReleased is not the string \"1\"");
+    if (const attribute_value* released = find(released_attribute)) {
+        const std::string* s = released->as_string();
+        if (s != nullptr && *s == released_value) {
+            r.released = true;
+        } else {
+            deviates(released_attribute, released, "the string \"1\", or no isReleased");
         }
-        r.released = true;
     }
     for (const auto& [name, value] : in) {
         if (!is_lock_attribute(name) && name != schema.partition_key_name &&
@@ -230,8 +280,36 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
             r.other.emplace(name, value);
         }
     }
+    if (!problems.empty()) {
+        r.malformed = std::move(problems);
+    }
     out = std::move(r);
     return {};
+}
+
+std::string describe_lock(const lock_key& key) {
+    return "lock " + quoted(key.partition) +
+           (key.sort ? " (sort key " + quoted(*key.sort) + ")" : "");
+}
+
+bool condition_holds(const lock_write& w, const lock_record* current) {
+    if (w.require_existing && current == nullptr) {
+        return false;
+    }
+    if (w.kind == write_kind::grant && current != nullptr &&
+        current->fence.value_or(0) > max_fence_before_grant) {
+        return false;
+    }
+    switch (w.condition) {
+        case write_condition::free:
+            return current == nullptr || current->released;
+        case write_condition::version:
+            return current != nullptr && current->record_version == w.expected_version;
+        case write_condition::version_and_owner:
+            return current != nullptr && current->record_version == w.expected_version &&
+                   current->owner == w.owner && !current->released;
+    }
+    return false;
 }
 
 error_code validate_write(const lock_write& w, std::string& why) {
@@ -256,6 +334,9 @@ error_code validate_write(const lock_write& w, std::string& why) {
     }
     if (w.kind != write_kind::release && (w.new_version.empty() || w.lease.count() < 0)) {
         return invalid("a grant or refresh needs a new record version and a lease >= 0");
+    }
+    if (w.lease > max_lease) {
+        return invalid("a lease is at most 7 days (max_lease)");
     }
     if (w.kind != write_kind::release && w.delete_item) {
         return invalid("only a release may delete the item");

@@ -10,6 +10,8 @@
 #include <dynalock/lock_record.hpp>
 #include <dynalock/store.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,11 @@ inline constexpr std::string_view released_value = "1";
 
 inline constexpr std::size_t max_partition_key_bytes = 2048;
 inline constexpr std::size_t max_sort_key_bytes = 1024;
+
+/// The largest fence a grant may find on the item: the grant makes it one
+/// more, and a fence must stay within what lock_record::fence can hold.
+inline constexpr std::uint64_t max_fence_before_grant =
+    std::numeric_limits<std::uint64_t>::max() - 1;
 
 /// `bytes` (at most 32) random bytes from OpenSSL's CSPRNG, as lowercase hex.
 /// Throws std::runtime_error when the generator fails.
@@ -57,21 +64,37 @@ error_code parse_lock_key(const item& in, const key_schema& schema, lock_key& ou
                           std::string& why);
 
 /// Reads a lock item: the key attributes into `key`, the lock attributes into
-/// their fields (`leaseDuration` as S or N decimal milliseconds, `fence` as an
-/// unsigned N, `isReleased` only as S "1"), everything else into `other`.
-/// `fence` and `data` may be absent (rows of the Java client have no fence);
-/// `ownerName`, `leaseDuration` and `recordVersionNumber` may not. Any other
-/// deviation is errc::malformed_response with the reason in `why`.
+/// their fields (`leaseDuration` as S or N decimal milliseconds up to
+/// max_lease, `fence` as an N from 0 to 2^64 - 1, `data` as B, `isReleased`
+/// only as S "1"), everything else into `other`. `fence`, `data` and
+/// `isReleased` may be absent (rows of the Java client have no fence);
+/// `ownerName`, `leaseDuration` and `recordVersionNumber` may not.
+///
+/// A lock attribute that deviates leaves `out.malformed` set (every deviation,
+/// each with its value and what was expected) and stays in `out.other` as it
+/// was. Only a key that cannot be read is an error: errc::malformed_response,
+/// with the reason in `why`.
 error_code parse_lock_item(const item& in, const key_schema& schema, lock_record& out,
                            std::string& why);
+
+/// `lock "name"` (with the sort key when there is one), escaped and bounded,
+/// for messages about one lock.
+std::string describe_lock(const lock_key& key);
+
+/// Whether `w`'s condition holds on the item as it is (nullptr: none), with
+/// the meaning DynamoDB gives the condition dynamodb_store sends: memory_store
+/// applies it as is. A grant also needs a fence of at most
+/// max_fence_before_grant (or none).
+bool condition_holds(const lock_write& w, const lock_record* current);
 
 /// A key DynamoDB accepts: partition 1 to 2048 bytes, sort (when set) 1 to
 /// 1024 bytes. errc::invalid_argument with the reason in `why`.
 error_code validate_key(const lock_key& key, std::string& why);
 
 /// The checks common to every store: a usable key, the fields the write kind
-/// needs, no `extra` outside a grant or colliding with a lock attribute, no
-/// payload change on a delete. errc::invalid_argument with the reason in `why`.
+/// needs, a lease from 0 to max_lease, no `extra` outside a grant or colliding
+/// with a lock attribute, no payload change on a delete. errc::invalid_argument
+/// with the reason in `why`.
 error_code validate_write(const lock_write& w, std::string& why);
 
 }  // namespace dynalock::lock

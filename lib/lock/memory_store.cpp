@@ -14,24 +14,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// The condition of `w` against the item as it is (nullptr: none), with the
-/// meaning DynamoDB gives the expressions dynamodb_store sends.
-bool condition_holds(const lock_write& w, const lock_record* current) {
-    if (w.require_existing && current == nullptr) {
-        return false;
-    }
-    switch (w.condition) {
-        case write_condition::free:
-            return current == nullptr || current->released;
-        case write_condition::version:
-            return current != nullptr && current->record_version == w.expected_version;
-        case write_condition::version_and_owner:
-            return current != nullptr && current->record_version == w.expected_version &&
-                   current->owner == w.owner && !current->released;
-    }
-    return false;
-}
-
 void change_data(const lock_write& w, lock_record& r) {
     if (w.data_action == data_change::replace) {
         r.data = w.data;
@@ -61,7 +43,7 @@ write_result memory_store::apply(const lock_write& w, error_code& ec) {
     }
     const auto it = items_.find(w.key);
     const lock_record* current = it == items_.end() ? nullptr : &it->second;
-    if (!condition_holds(w, current)) {
+    if (!lock::condition_holds(w, current)) {
         ec = errc::conditional_check_failed;
         return {current ? std::optional(*current) : std::nullopt};
     }

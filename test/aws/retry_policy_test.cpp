@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <stdexcept>
 
 namespace dynalock {
@@ -119,12 +120,13 @@ TEST(RetryPolicy, SameSeedSameDelays) {
 }
 
 TEST(RetryPolicy, LargeAttemptCountsDoNotOverflow) {
-    retry_policy policy(seeded({.max_attempts = 1000,
-                                .base_delay = std::chrono::milliseconds::max() / 3,
+    // The largest the options allow: base × 2^98 would overflow many times over.
+    retry_policy policy(seeded({.max_attempts = 100,
+                                .base_delay = std::chrono::hours(1),
                                 .max_backoff = 5000ms,
                                 .bucket_capacity = 100000}));
     retry_state state;
-    for (int i = 1; i < 1000; ++i) {
+    for (int i = 1; i < 100; ++i) {
         auto d = policy.next_delay(errc::service_unavailable, state, forever);
         ASSERT_TRUE(d);
         ASSERT_LE(*d, 5000ms);
@@ -234,11 +236,25 @@ TEST(RetryPolicy, InvalidOptionsAreRejected) {
     EXPECT_THROW(retry_policy({.max_backoff = -1ms}), std::invalid_argument);
     EXPECT_THROW(retry_policy({.bucket_capacity = -1}), std::invalid_argument);
     EXPECT_THROW(retry_policy({.retry_cost = -1}), std::invalid_argument);
+    // Beyond any use, and where the token arithmetic would overflow.
+    EXPECT_THROW(retry_policy({.max_attempts = 101}), std::invalid_argument);
+    EXPECT_THROW(retry_policy({.max_backoff = std::chrono::hours(2)}), std::invalid_argument);
+    EXPECT_THROW(retry_policy({.base_delay = std::chrono::milliseconds::max()}),
+                 std::invalid_argument);
+    EXPECT_THROW(retry_policy({.bucket_capacity = 1'000'001}), std::invalid_argument);
+    EXPECT_THROW(retry_policy({.success_refill = std::numeric_limits<int>::max()}),
+                 std::invalid_argument);
+    EXPECT_NO_THROW(retry_policy(
+        {.max_attempts = 100, .max_backoff = std::chrono::hours(1), .bucket_capacity = 1'000'000}));
     try {
         retry_policy bad({.max_attempts = 0});
+        ADD_FAILURE() << "max_attempts = 0 was accepted";
     } catch (const std::invalid_argument& e) {
-        EXPECT_STREQ(e.what(), "dynalock::retry_options: max_attempts must be at least 1");
+        EXPECT_STREQ(e.what(), "dynalock::retry_options: max_attempts must be from 1 to 100");
     }
+    EXPECT_EQ(retry_options{.bucket_capacity = 2'000'000}.validate(),
+              std::optional<std::string>("bucket_capacity must be from 0 to 1000000"));
+    EXPECT_EQ(retry_options{}.validate(), std::nullopt);
 }
 
 TEST(RetryPolicy, UnseededPoliciesWork) {

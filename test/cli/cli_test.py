@@ -124,6 +124,14 @@ def test_usage_errors():
     check(rc == 64 and "unknown subcommand" in err, "unknown subcommand: 64", rc, err)
     rc, _, err = dynalock("run", "k", "--lease", "2s", "--heartbeat", "2s", "--", "true")
     check(rc == 64 and "heartbeat" in err, "heartbeat not below lease: 64", rc, err)
+    rc, _, err = dynalock("run", "k", "--lease", "99999999999h", "--", "true")
+    check(rc == 64 and "--lease 99999999999h" in err and "168h (7 days)" in err,
+          "a lease beyond 7 days: 64 naming --lease and the limit", rc, err)
+    rc, _, err = dynalock("run", "k", "--wait", "10081m", "--", "true")
+    check(rc == 64 and "--wait" in err and "168h" in err, "a wait beyond 7 days: 64", rc, err)
+    rc, _, err = dynalock("create-table", "--provisioned", "1,99999999999")
+    check(rc == 64 and "--provisioned" in err and "1000000" in err,
+          "provisioned units beyond the bound: 64 naming the limit", rc, err)
     rc, out, _ = dynalock("run", "--help")
     check(rc == 0 and "--grace" in out, "run --help: 0 with the options", rc, out)
     check(len(err.strip().splitlines()) <= 1, "an error is one line", err)
@@ -357,11 +365,97 @@ def test_grace_then_sigkill():
           "a command ignoring SIGTERM gets SIGKILL after --grace; exit 76", rc, elapsed, err)
 
 
+def test_bad_rows():
+    """Rows another tool wrote badly: named errors, a listing that survives them."""
+    table = TABLE + "-rows"
+    rc, out, err = dynalock("create-table", DYNALOCK_TABLE=table)
+    check(rc == 0, "create-table for the bad rows: 0", rc, out, err)
+    if rc != 0:
+        return
+
+    def put(key, **attrs):
+        row = {"key": {"S": key}, "ownerName": {"S": "other-tool"},
+               "leaseDuration": {"S": "20000"}, "recordVersionNumber": {"S": "r1"}}
+        for name, value in attrs.items():
+            if value is None:
+                row.pop(name)
+            else:
+                row[name] = value
+        DB.put_item(TableName=table, Item=row)
+        return row
+
+    def item(key):
+        return DB.get_item(TableName=table, Key={"key": {"S": key}},
+                           ConsistentRead=True).get("Item")
+
+    put("good")
+    bad = {
+        "lease-abc": (put("lease-abc", leaseDuration={"S": "abc"}),
+                      ['lock "lease-abc"', 'leaseDuration is the string "abc"', "expected"]),
+        "lease-huge": (put("lease-huge", leaseDuration={"S": "99999999999999999999999"}),
+                       ['lock "lease-huge"', '"99999999999999999999999"', "expected"]),
+        "no-owner": (put("no-owner", ownerName=None),
+                     ['lock "no-owner"', "ownerName is missing, expected a string"]),
+        # Released: without a fence check the update itself would fail on the server.
+        "fence-string": (put("fence-string", fence={"S": "12"}, isReleased={"S": "1"}),
+                         ['lock "fence-string"', 'fence is the string "12"', "expected a number"]),
+    }
+    for key, (row, said) in bad.items():
+        started_at = time.monotonic()
+        rc, out, err = dynalock("run", key, "--wait", "60s", "--", "echo", "ran",
+                                DYNALOCK_TABLE=table, timeout=120)
+        check(rc == 65 and "ran" not in out and all(part in err for part in said)
+              and time.monotonic() - started_at < 30,
+              f"run on a malformed row ({key}): 65 at once, naming key, attribute, value",
+              rc, out, err)
+        check(item(key) == row, f"the malformed row {key} is left as it was", item(key))
+        rc, _, err = dynalock("show", key, DYNALOCK_TABLE=table)
+        check(rc == 65 and said[1] in err, f"show of a malformed row ({key}): 65 saying why", rc, err)
+
+    top = put("fence-top", fence={"N": "18446744073709551615"}, isReleased={"S": "1"})
+    rc, out, err = dynalock("run", "fence-top", "--", "echo", "ran", DYNALOCK_TABLE=table)
+    check(rc == 65 and "ran" not in out and "18446744073709551615" in err and "fence" in err,
+          "run on a fence at its largest: 65 naming the fence", rc, out, err)
+    check(item("fence-top") == top, "nothing written past the largest fence", item("fence-top"))
+
+    put("bad-data", data={"S": "text"}, isReleased={"S": "1"}, fence={"N": "4"})
+    rc, out, err = dynalock("run", "bad-data", "--owner", "me", "--", "echo", "ran",
+                            DYNALOCK_TABLE=table)
+    after = item("bad-data") or {}
+    check(rc == 65 and "ran" not in out and 'data is the string "text"' in err
+          and "released again" in err,
+          "a grant that applied on a malformed row: 65, saying it was released again",
+          rc, out, err)
+    check(after.get("isReleased") == {"S": "1"} and after.get("ownerName") == {"S": "me"}
+          and after.get("fence") == {"N": "5"},
+          "the grant on the malformed row was released by its version", after)
+
+    rc, out, err = dynalock("list", "--json", DYNALOCK_TABLE=table)
+    rows = {r["key"]: r for r in map(json.loads, out.splitlines())} if rc == 0 else {}
+    check(rc == 0 and rows.get("good", {}).get("owner") == "other-tool"
+          and "malformed" not in rows.get("good", {})
+          and rows.get("fence-top", {}).get("fence") == 18446744073709551615
+          and all(rows.get(k, {}).get("malformed", "").startswith(attribute + " is ")
+                  for k, attribute in [("lease-abc", "leaseDuration"),
+                                       ("lease-huge", "leaseDuration"),
+                                       ("no-owner", "ownerName"), ("fence-string", "fence")])
+          and "data is the string" in rows.get("bad-data", {}).get("malformed", ""),
+          "list --json: every row, the malformed ones with what is wrong", rc, out, err)
+    rc, out, err = dynalock("list", DYNALOCK_TABLE=table)
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
+    check(rc == 0 and len(lines) == 7 and "other-tool" in lines.get("good", "")
+          and 'MALFORMED: leaseDuration is the string "abc"' in lines.get("lease-abc", "")
+          and "MALFORMED: ownerName is missing" in lines.get("no-owner", ""),
+          "list: every row, the malformed ones marked MALFORMED with the reason", rc, out, err)
+    rc, _, err = dynalock("release", "lease-abc", "--force", DYNALOCK_TABLE=table)
+    check(rc == 65 and "leaseDuration" in err, "release of a malformed row: 65 saying why", rc, err)
+
+
 def main():
     both = [test_usage_errors, test_unavailable, test_create_table, test_fence_and_environment,
             test_exit_status_passed_through, test_command_not_executable,
             test_show_and_list_agree, test_missing_lock, test_provisioned_table,
-            test_ttl_attribute, test_stuck_lock, test_signals_forwarded]
+            test_ttl_attribute, test_stuck_lock, test_signals_forwarded, test_bad_rows]
     racing_writers = [test_contention_list_and_forced_release,
                       test_lease_lost_when_row_changes, test_grace_then_sigkill]
     tests = both + ({"dynalite": racing_writers, "moto": [test_bad_signature]}[SERVER])

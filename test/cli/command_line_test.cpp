@@ -61,15 +61,32 @@ TEST(Duration, RejectsWithAReason) {
     EXPECT_NE(why.find("missing unit"), std::string::npos) << why;
 }
 
+TEST(Duration, AtMostTheLongestLease) {
+    std::string why;
+    EXPECT_EQ(parse_duration("168h", why), max_duration);
+    EXPECT_EQ(parse_duration("10080m", why), max_duration);
+    EXPECT_EQ(parse_duration("604800000ms", why), max_duration);
+    // Overflowing or merely too long: the same reason, naming the limit.
+    for (const char* bad :
+         {"169h", "10081m", "604800001ms", "99999999999h", "99999999999999999999999h"}) {
+        why.clear();
+        EXPECT_EQ(parse_duration(bad, why), std::nullopt) << bad;
+        EXPECT_EQ(why, "more than 168h (7 days), the longest lease") << bad;
+    }
+}
+
 TEST(Throughput, ReadAndWriteUnits) {
     std::string why;
     auto t = parse_throughput("5,10", why);
     ASSERT_TRUE(t);
     EXPECT_EQ(t->read_capacity_units, 5u);
     EXPECT_EQ(t->write_capacity_units, 10u);
-    for (const char* bad : {"", "5", "5,", ",5", "0,1", "1,0", "a,b", "1,2,3", "-1,2"}) {
+    for (const char* bad : {"", "5", "5,", ",5", "0,1", "1,0", "a,b", "1,2,3", "-1,2", "1000001,1",
+                            "1,99999999999999999999999"}) {
         EXPECT_EQ(parse_throughput(bad, why), std::nullopt) << bad;
+        EXPECT_NE(why.find("from 1 to 1000000"), std::string::npos) << why;
     }
+    EXPECT_TRUE(parse_throughput("1000000,1000000", why));
 }
 
 TEST(CommandLine, RunWithEveryOption) {
@@ -188,6 +205,11 @@ TEST(CommandLine, UsageErrorsNameWhatToFix) {
         {{"show", "a", "b"}, "unexpected argument 'b'"},
         {{"list", "--", "x"}, "takes no command after --"},
         {{"create-table", "--provisioned", "0,1"}, "--provisioned 0,1"},
+        {{"run", "k", "--lease", "99999999999h", "--", "true"},
+         "--lease 99999999999h: more than 168h (7 days)"},
+        {{"run", "k", "--heartbeat", "200h", "--", "true"}, "--heartbeat 200h: more than 168h"},
+        {{"run", "k", "--wait", "10081m", "--", "true"}, "--wait 10081m: more than 168h"},
+        {{"run", "k", "--grace", "604800001ms", "--", "true"}, "--grace 604800001ms: more than"},
     };
     for (const auto& [args, expected] : cases) {
         const parser& p = expected == "DYNALOCK_TABLE" ? no_table : parser{};
@@ -203,6 +225,8 @@ TEST(CommandLine, UsageErrorsNameWhatToFix) {
 TEST(ExitStatus, ForErrors) {
     EXPECT_EQ(exit_status_for(make_error_code(errc::lock_not_granted)), 75);
     EXPECT_EQ(exit_status_for(make_error_code(errc::lease_lost)), 76);
+    EXPECT_EQ(exit_status_for(make_error_code(errc::malformed_item)), 65);
+    EXPECT_EQ(exit_status_for(make_error_code(errc::fence_exhausted)), 65);
     for (errc e : {errc::invalid_argument, errc::region_missing, errc::invalid_endpoint,
                    errc::invalid_config}) {
         EXPECT_EQ(exit_status_for(make_error_code(e)), 64) << make_error_code(e).message();

@@ -68,6 +68,20 @@ TEST(http_request, options_validation_names_the_bad_field) {
               std::string::npos);
     EXPECT_TRUE(http_options{.connect_timeout = std::chrono::milliseconds(0)}.validate());
     EXPECT_TRUE(http_options{.idle_timeout = std::chrono::milliseconds(-1)}.validate());
+    // Beyond the bounds, each message names the field and its limit.
+    EXPECT_EQ(http_options{.max_connections = 65537}.validate(),
+              "http_options.max_connections must be from 1 to 65536");
+    EXPECT_EQ(http_options{.max_response_body_bytes = std::size_t{1} << 31}.validate(),
+              "http_options.max_response_body_bytes must be from 1 to 1073741824 (1 GiB)");
+    EXPECT_EQ(http_options{.connect_timeout = std::chrono::hours(2)}.validate(),
+              "http_options.connect_timeout must be positive and at most 1 hour");
+    EXPECT_EQ(http_options{.idle_timeout = std::chrono::milliseconds::max()}.validate(),
+              "http_options.idle_timeout must be positive and at most 1 hour");
+    EXPECT_FALSE((http_options{.max_connections = 65536,
+                               .max_response_body_bytes = std::size_t{1} << 30,
+                               .connect_timeout = std::chrono::hours(1),
+                               .idle_timeout = std::chrono::hours(1)}
+                      .validate()));
 }
 
 TEST(http_request, maps_transport_errors_by_step) {

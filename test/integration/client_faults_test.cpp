@@ -330,6 +330,31 @@ TEST(client_options_validation, bad_options_are_rejected_at_construction) {
     } catch (const std::system_error& e) {
         EXPECT_NE(std::string(e.what()).find("default_timeout"), std::string::npos) << e.what();
     }
+    // Beyond the bounds: each message names the option and its limit
+    // (std::system_error adds the code's own message after it).
+    const auto refused = [&io](client_options o) -> std::string {
+        o.region = "us-east-1";
+        o.endpoint_url = "http://127.0.0.1:1";
+        o.credentials = credentials{"a", "b"};
+        try {
+            client c(io.get_executor(), o);
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::error_code(make_error_code(errc::invalid_argument)));
+            const std::string what = e.what();
+            return what.substr(0, what.rfind(": invalid argument"));
+        }
+        return "accepted";
+    };
+    EXPECT_EQ(refused({.default_timeout = std::chrono::hours(99999999999)}),
+              "dynamodb::client_options::default_timeout must be positive and at most 1 hour");
+    EXPECT_EQ(refused({.credentials_refresh_margin = std::chrono::hours(13)}),
+              "dynamodb::client_options::credentials_refresh_margin must be from 0 to 12 hours "
+              "(the longest STS session)");
+    EXPECT_EQ(refused({.retry = {.max_attempts = 101}}),
+              "dynamodb::client_options::retry: max_attempts must be from 1 to 100");
+    EXPECT_EQ(refused({.http = {.idle_timeout = std::chrono::hours(2)}}),
+              "dynamodb::client_options::http: http_options.idle_timeout must be positive and at "
+              "most 1 hour");
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <ostream>
+#include <vector>
 
 using namespace dynalock;
 using namespace dynalock::lock;
@@ -64,6 +66,13 @@ lock_record released(std::string version) {
 lock_record ours(std::string version) {
     return record_of(me, std::move(version), our_lease);
 }
+
+lock_record malformed(lock_record r, std::string why) {
+    r.malformed = std::move(why);
+    return r;
+}
+
+const std::string bad_data = "data is the string \"text\", expected binary data, or no data";
 
 write_result with_record(lock_record r) {
     return write_result{std::move(r)};
@@ -126,6 +135,33 @@ void expect_not_granted(const acquire_action& a, const std::optional<lock_record
     EXPECT_EQ(a.record, holder.value_or(lock_record{}));
 }
 
+void expect_failed(const acquire_action& a, errc e, const std::vector<std::string>& said,
+                   int line = __builtin_LINE()) {
+    const testing::ScopedTrace trace(__FILE__, line, "from here");
+    EXPECT_EQ(a.type, acquire_action::kind::failed);
+    EXPECT_EQ(a.ec, e) << a.ec.message();
+    for (const auto& part : said) {
+        EXPECT_NE(a.message.find(part), std::string::npos) << a.message << "\nlacks: " << part;
+    }
+}
+
+// The release of a grant that applied on an item that is not a lock item:
+// by the version the grant wrote, as its owner, never deleting.
+void expect_withdrawal(const acquire_action& a, clock::time_point sent, const std::string& version,
+                       int line = __builtin_LINE()) {
+    const testing::ScopedTrace trace(__FILE__, line, "from here");
+    EXPECT_EQ(a.type, acquire_action::kind::write);
+    const lock_write& w = a.write;
+    EXPECT_EQ(w.key, key);
+    EXPECT_EQ(w.kind, write_kind::release);
+    EXPECT_EQ(w.condition, write_condition::version_and_owner);
+    EXPECT_EQ(w.expected_version, version);
+    EXPECT_EQ(w.owner, me);
+    EXPECT_EQ(w.data_action, data_change::keep);
+    EXPECT_FALSE(w.delete_item);
+    EXPECT_EQ(ms(a.until), ms(sent + request_timeout));
+}
+
 void expect_observed(const acquire_machine& m, const std::string& version, clock::time_point since,
                      int line = __builtin_LINE()) {
     const testing::ScopedTrace trace(__FILE__, line, "from here");
@@ -142,12 +178,12 @@ TEST(AcquireMachine, FreeLockIsGrantedWithTheSendTime) {
     EXPECT_FALSE(m.observed());
 }
 
-TEST(AcquireMachine, GrantWithoutTheNewItemIsAMalformedResponse) {
+TEST(AcquireMachine, GrantAnsweredWithoutItsItemIsReadBack) {
     auto m = machine();
     m.start(at(0ms));
-    const auto a = m.on_write(at(40ms), ok, no_record);
-    EXPECT_EQ(a.type, acquire_action::kind::failed);
-    EXPECT_EQ(a.ec, errc::malformed_response);
+    // It applied: the item tells the fence, and the lease counts from the send.
+    expect_read(m.on_write(at(40ms), ok, no_record), at(40ms));
+    expect_granted(m.on_read(at(50ms), ok, ours("v1")), ours("v1"), at(0ms));
 }
 
 TEST(AcquireMachine, DataAndExtraAttributesGoIntoTheGrant) {
@@ -525,3 +561,113 @@ TEST(AcquireMachine, RequireExistingOnAnItemDeletedWhileWaitingIsNotGranted) {
 }
 
 }  // namespace
+
+// --- items that are not lock items, and fences at their largest ------------------
+
+TEST(AcquireMachine, AMalformedItemFailsNamingTheLockAndWhatIsWrong) {
+    const std::string why = "leaseDuration is the string \"abc\", expected a whole number";
+    auto m = machine();
+    m.start(at(0ms));
+    // The grant's condition failed; the item as it is cannot be read as a lock.
+    expect_failed(m.on_write(at(10ms), condition_failed, with_record(malformed(holder("h1"), why))),
+                  errc::malformed_item, {"lock \"orders\" (sort key \"eu\")", why});
+    EXPECT_FALSE(m.observed());
+}
+
+TEST(AcquireMachine, AnItemThatTurnsMalformedWhileWaitingFailsTheWait) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(10ms), condition_failed, with_record(holder("h1")));
+    expect_read(m.on_wake(at(310ms)), at(310ms));
+    const lock_record bad = malformed(holder("h1"), "ownerName is missing, expected a string");
+    expect_failed(m.on_read(at(320ms), errc::malformed_item, bad), errc::malformed_item,
+                  {"orders", "ownerName is missing"});
+}
+
+TEST(AcquireMachine, AFenceAtItsLargestIsRefusedWithoutAnotherWrite) {
+    constexpr auto largest = std::numeric_limits<std::uint64_t>::max();
+    for (const bool is_released : {true, false}) {
+        SCOPED_TRACE(is_released ? "released" : "held");
+        lock_record top = is_released ? released("h1") : holder("h1");
+        top.fence = largest;
+        auto m = machine();
+        m.start(at(0ms));
+        // The store's condition refused the grant; no grant can ever apply.
+        expect_failed(m.on_write(at(10ms), condition_failed, with_record(top)),
+                      errc::fence_exhausted, {"orders", "18446744073709551615", "nothing"});
+    }
+    // One below is still granted (to the largest fence).
+    lock_record below = released("h1");
+    below.fence = largest - 1;
+    auto m = machine();
+    m.start(at(0ms));
+    expect_grant(m.on_write(at(10ms), condition_failed, with_record(below)), at(10ms),
+                 write_condition::free, "", "v2");
+}
+
+TEST(AcquireMachine, AGrantThatAppliedOnAMalformedItemIsReleasedByItsVersion) {
+    for (const error_code release_answer : {ok, make_error_code(errc::malformed_item)}) {
+        SCOPED_TRACE(release_answer.message());
+        auto m = machine();
+        m.start(at(0ms));
+        // The grant applied (the item carries v1), but `data` is not ours to fix.
+        expect_withdrawal(m.on_write(at(40ms), errc::malformed_item,
+                                     with_record(malformed(ours("v1"), bad_data))),
+                          at(40ms), "v1");
+        expect_failed(
+            m.on_write(at(80ms), release_answer, with_record(malformed(ours("v1"), bad_data))),
+            errc::malformed_item,
+            {"lock \"orders\"", bad_data, "the grant had applied", "released again"});
+    }
+}
+
+TEST(AcquireMachine, AnAmbiguousGrantResolvedToAMalformedItemOfOursIsReleased) {
+    auto m = machine();
+    m.start(at(0ms));
+    expect_read(m.on_write(at(2000ms), errc::timeout, no_record), at(2000ms));
+    expect_withdrawal(m.on_read(at(2010ms), errc::malformed_item, malformed(ours("v1"), bad_data)),
+                      at(2010ms), "v1");
+    expect_failed(m.on_write(at(2050ms), ok, no_record), errc::malformed_item,
+                  {bad_data, "released again"});
+}
+
+TEST(AcquireMachine, AMalformedItemNotOursAfterAnAmbiguousGrantIsNotReleased) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(2000ms), errc::timeout, no_record);
+    // Another version: our grant did not apply; nothing of ours to release.
+    expect_failed(m.on_read(at(2010ms), errc::malformed_item, malformed(holder("h1"), bad_data)),
+                  errc::malformed_item, {bad_data});
+}
+
+TEST(AcquireMachine, AReleaseOfAMalformedGrantOvertakenByAnotherWriterSaysSo) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), errc::malformed_item, with_record(malformed(ours("v1"), bad_data)));
+    expect_failed(m.on_write(at(80ms), condition_failed, with_record(holder("h2"))),
+                  errc::malformed_item, {bad_data, "another writer changed the item"});
+}
+
+TEST(AcquireMachine, AFailedReleaseOfAMalformedGrantIsRetriedWithinItsLeaseThenReported) {
+    auto m = machine();
+    m.start(at(0ms));
+    expect_withdrawal(
+        m.on_write(at(40ms), errc::malformed_item, with_record(malformed(ours("v1"), bad_data))),
+        at(40ms), "v1");
+    // Ambiguous or transient: the same conditioned release again after a poll.
+    expect_wait(m.on_write(at(2040ms), errc::timeout, no_record), at(2340ms));
+    expect_withdrawal(m.on_wake(at(2340ms)), at(2340ms), "v1");
+    expect_wait(m.on_write(at(2400ms), errc::throttled, no_record), at(2700ms));
+    expect_withdrawal(m.on_wake(at(2700ms)), at(2700ms), "v1");
+    // A poll later the grant's own lease (10 s from its send at 0) has run out.
+    expect_failed(m.on_write(at(9800ms), errc::timeout, no_record), errc::malformed_item,
+                  {bad_data, "releasing it failed", "lease of 10000 ms"});
+}
+
+TEST(AcquireMachine, AReleaseOfAMalformedGrantRefusedForGoodIsReportedAtOnce) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), errc::malformed_item, with_record(malformed(ours("v1"), bad_data)));
+    expect_failed(m.on_write(at(60ms), errc::access_denied, no_record), errc::malformed_item,
+                  {bad_data, "releasing it failed (access denied)"});
+}

@@ -219,6 +219,52 @@ TEST(LeaseMachine, AmbiguousHeartbeatOnAnItemNoLongerOursIsStolen) {
     }
 }
 
+// Another tool wrote `data` as a string: the item is malformed, but the
+// heartbeat applied (our version, our owner); what it wrote is known.
+lock_record malformed_ours(std::string version) {
+    lock_record r = ours(std::move(version));
+    r.fence.reset();  // as a partial read of it might leave it
+    r.malformed = "data is the string \"text\", expected binary data, or no data";
+    return r;
+}
+
+TEST(LeaseMachine, HeartbeatThatAppliedOnAMalformedItemKeepsTheLeaseAndWhatItKnew) {
+    auto m = machine();
+    expect_refresh(m.next(at(300ms)), "g0", "v1", at(900ms));
+    expect_wait(m.on_write(at(310ms), errc::malformed_item, with_record(malformed_ours("v1"))),
+                at(600ms));
+    EXPECT_EQ(ms(m.deadline()), ms(at(1200ms)));
+    // The version and lease it wrote; the fence as the grant gave it.
+    EXPECT_EQ(m.record(), ours("v1"));
+    EXPECT_EQ(m.renewals(), 1u);
+}
+
+TEST(LeaseMachine, AmbiguousHeartbeatResolvedToAMalformedItemOfOursKeepsTheLease) {
+    auto m = machine();
+    m.next(at(300ms));
+    expect_read(m.on_write(at(400ms), errc::timeout, no_record), at(900ms));
+    expect_wait(m.on_read(at(420ms), errc::malformed_item, malformed_ours("v1")), at(600ms));
+    EXPECT_EQ(m.record(), ours("v1"));
+    EXPECT_EQ(ms(m.deadline()), ms(at(1200ms)));
+}
+
+TEST(LeaseMachine, AmbiguousHeartbeatResolvedToAMalformedItemNotOursIsStolen) {
+    lock_record thief = malformed_ours("t1");
+    thief.owner = "thief";
+    auto m = machine();
+    m.next(at(300ms));
+    m.on_write(at(400ms), errc::timeout, no_record);
+    expect_ended(m.on_read(at(420ms), errc::malformed_item, thief), loss_reason::stolen);
+}
+
+TEST(LeaseMachine, ReleaseThatAppliedOnAMalformedItemIsReleased) {
+    auto m = machine();
+    m.request_release();
+    expect_release(m.next(at(100ms)), "g0", at(900ms));
+    expect_ended(m.on_write(at(120ms), errc::malformed_item, with_record(malformed_ours("g0"))),
+                 loss_reason::released);
+}
+
 TEST(LeaseMachine, ReadErrorsWhileResolvingAreRetriedWithinTheDeadline) {
     auto m = machine();
     m.next(at(300ms));

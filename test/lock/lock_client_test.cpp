@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -653,16 +654,30 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
         std::string option;
         lock_client_options o;
     };
-    std::vector<bad_options> bad{{"lease", base},
-                                 {"lease", base},
-                                 {"heartbeat_period", base},
-                                 {"safety_margin", base},
-                                 {"max_in_flight", base}};
+    std::vector<bad_options> bad(10, {"", base});
+    bad[0] = {"lease", base};
     bad[0].o.lease = milliseconds(0);
+    bad[1] = {"lease", base};
     bad[1].o.lease = milliseconds(-1000);
+    bad[2] = {"heartbeat_period", base};
     bad[2].o.heartbeat_period = milliseconds(600);
+    bad[3] = {"safety_margin", base};
     bad[3].o.safety_margin = milliseconds(-1);
+    bad[4] = {"max_in_flight", base};
     bad[4].o.max_in_flight = 0;
+    // Beyond the limits, where a deadline would overflow the steady clock:
+    // each names its limit.
+    bad[5] = {"at most 604800000 ms", base};
+    bad[5].o.lease = std::chrono::hours(99999999999);
+    bad[5].o.heartbeat_period = std::chrono::hours(1);
+    bad[6] = {"poll_period (691200000 ms) must be positive and at most 604800000 ms", base};
+    bad[6].o.poll_period = std::chrono::hours(24 * 8);
+    bad[7] = {"request_timeout (7200000 ms) must be positive and at most 3600000 ms", base};
+    bad[7].o.request_timeout = std::chrono::hours(2);
+    bad[8] = {"max_in_flight (65537) must be from 1 to 65536", base};
+    bad[8].o.max_in_flight = 65537;
+    bad[9] = {"observation_cache_size", base};
+    bad[9].o.observation_cache_size = std::size_t{1} << 40;
     for (const auto& b : bad) {
         try {
             lock_client c(*store_, b.o);
@@ -672,6 +687,18 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
             EXPECT_NE(std::string(e.what()).find(b.option), std::string::npos) << e.what();
         }
     }
+    // The longest lease is accepted.
+    lock_client_options longest = base;
+    longest.lease = max_lease;
+    EXPECT_FALSE(longest.validate()) << *longest.validate();
+
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"p", "s"},
+                           {.wait = max_lease + milliseconds(1), .diagnostics = &d});
+    EXPECT_EQ(ec, errc::invalid_argument) << ec.message();
+    EXPECT_NE(d.message.find("acquire_options::wait must be from 0 to 7 days"), std::string::npos)
+        << d.message;
+    EXPECT_EQ(a.store->operations(), 0u) << "a request was sent for bad input";
 }
 
 // --- 9. try_acquire ---------------------------------------------------------------
@@ -1007,6 +1034,124 @@ TEST_P(server_lock_test, a_fenced_write_of_a_taken_over_holder_is_refused) {
     ASSERT_FALSE(gec) << gec.message();
     ASSERT_TRUE(got.item.has_value());
     EXPECT_EQ(got.item->at("writer"), attribute_value{"b"});
+}
+
+// --- rows another tool wrote badly -------------------------------------------------
+
+TEST_P(server_lock_test, an_acquire_on_a_malformed_row_fails_at_once_naming_what_is_wrong) {
+    open();
+    struct bad_row {
+        std::string key;
+        item changes;
+        std::vector<std::string> said;
+    };
+    const std::vector<bad_row> rows{
+        {"lease-abc",
+         {{"leaseDuration", attribute_value{"abc"}}},
+         {"lock \"lease-abc\"", "leaseDuration is the string \"abc\"",
+          "expected a whole number of milliseconds from 0 to 604800000"}},
+        {"lease-huge",
+         {{"leaseDuration", attribute_value{"99999999999999999999999"}}},
+         {"lock \"lease-huge\"", "leaseDuration is the string \"99999999999999999999999\""}},
+        {"no-owner",
+         {{"ownerName", attribute_value{null_value{}}}},
+         {"lock \"no-owner\"", "ownerName is missing, expected a string"}},
+        // Released: the grant's condition would hold, and the server would
+        // refuse `fence + 1` without naming the attribute.
+        {"fence-string",
+         {{"fence", attribute_value{"12"}}, {"isReleased", attribute_value{"1"}}},
+         {"lock \"fence-string\"", "fence is the string \"12\"",
+          "expected a number from 0 to 18446744073709551615"}},
+    };
+    party& a = join("contender");
+    for (const auto& r : rows) {
+        SCOPED_TRACE(r.key);
+        put_raw(test::foreign_row(r.key, r.changes));
+        const std::size_t before = a.store->operations();
+        diagnostics d;
+        auto [ec, l] = acquire(*a.client, lock_key{r.key},
+                               {.wait = std::chrono::seconds(30), .diagnostics = &d});
+        EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+        EXPECT_FALSE(l);
+        for (const auto& part : r.said) {
+            EXPECT_NE(d.message.find(part), std::string::npos) << d.message << "\nlacks " << part;
+        }
+        // At once: one refused grant, whose failure shows the item (on
+        // dynalite through the store's own read), and no waiting on the row.
+        EXPECT_LE(a.store->operations() - before, 1u);
+        // Nothing written.
+        EXPECT_EQ(get_raw(r.key), std::optional(test::foreign_row(r.key, r.changes)));
+    }
+}
+
+TEST_P(server_lock_test, a_fence_at_its_largest_is_never_pushed_past_it) {
+    open();
+    const item top =
+        test::foreign_row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
+                                        {"isReleased", attribute_value{"1"}}});
+    put_raw(top);
+    party& a = join("contender");
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"fence-top"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::fence_exhausted) << ec.message();
+    EXPECT_NE(d.message.find("lock \"fence-top\": its fence is 18446744073709551615"),
+              std::string::npos)
+        << d.message;
+    EXPECT_EQ(get_raw("fence-top"), std::optional(top)) << "the row was written";
+}
+
+TEST_P(server_lock_test, a_grant_that_applied_on_a_malformed_row_is_released_again) {
+    open();
+    // Released, so the grant applies; but `data`, which the grant keeps, is a
+    // string: the item it leaves cannot be read as a lock.
+    put_raw(test::foreign_row("bad-data", {{"data", attribute_value{"text"}},
+                                           {"isReleased", attribute_value{"1"}},
+                                           {"fence", attribute_value{number{"4"}}}}));
+    party& a = join("contender");
+    diagnostics d;
+    auto [ec, l] = acquire(*a.client, lock_key{"bad-data"}, {.diagnostics = &d});
+    EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+    EXPECT_FALSE(l);
+    for (const std::string part : {"lock \"bad-data\"", "data is the string \"text\"",
+                                   "the grant had applied", "released again"}) {
+        EXPECT_NE(d.message.find(part), std::string::npos) << d.message << "\nlacks " << part;
+    }
+    // Held by nobody: released, by the version the grant wrote.
+    const std::optional<item> got = get_raw("bad-data");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->at("isReleased"), attribute_value{"1"});
+    EXPECT_EQ(got->at("ownerName"), attribute_value{"contender"});
+    EXPECT_EQ(got->at("fence"), attribute_value{number{"5"}});
+    EXPECT_EQ(got->at("data"), attribute_value{"text"});
+    EXPECT_EQ(a.client->stats().held, 0u);
+}
+
+TEST_P(server_lock_test, list_and_get_show_a_malformed_row_among_the_others) {
+    open();
+    party& a = join("lister");
+    const lease held = granted(*a.client, lock_key{"good-1"});
+    put_raw(test::foreign_row("bad", {{"leaseDuration", attribute_value{"abc"}}}));
+    put_raw(test::foreign_row("good-2"));
+    auto [ec, rows] =
+        wait<std::vector<lock_record>>([&](auto h) { a.client->async_list({}, std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    std::map<std::string, const lock_record*> by_key;
+    for (const auto& r : rows) {
+        by_key[r.key.partition] = &r;
+    }
+    ASSERT_EQ(by_key.size(), 3u);
+    EXPECT_FALSE(by_key["good-1"]->malformed);
+    EXPECT_EQ(by_key["good-1"]->owner, "lister");
+    EXPECT_FALSE(by_key["good-2"]->malformed);
+    ASSERT_TRUE(by_key["bad"]->malformed);
+    EXPECT_EQ(by_key["bad"]->malformed->find("leaseDuration is the string \"abc\""), 0u);
+
+    auto [gec, got] = wait<std::optional<lock_record>>(
+        [&](auto h) { a.client->async_get({"bad"}, std::move(h)); });
+    EXPECT_EQ(gec, errc::malformed_item) << gec.message();
+    ASSERT_TRUE(got && got->malformed);
+    EXPECT_EQ(*got->malformed, *by_key["bad"]->malformed);
+    EXPECT_TRUE(held.held());
 }
 
 INSTANTIATE_TEST_SUITE_P(stores, lock_client_test,

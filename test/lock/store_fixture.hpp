@@ -5,6 +5,7 @@
 // test), and operations are driven to completion on one io_context.
 
 #include "integration/test_servers.hpp"
+#include "lock/foreign_row.hpp"
 #include "support/execute.hpp"
 
 #include <dynalock/dynamodb_store.hpp>
@@ -120,6 +121,18 @@ protected:
                     dynamodb::put_item_request{.table_name = dstore_->options().table_name,
                                                .item = std::move(it)});
         ASSERT_FALSE(ec) << ec.message();
+    }
+
+    /// The item under partition key `key` as it is (server stores only).
+    std::optional<item> get_raw(const std::string& key) {
+        EXPECT_NE(dstore_, nullptr);
+        auto [ec, r] =
+            execute(io_, *client_,
+                    dynamodb::get_item_request{.table_name = dstore_->options().table_name,
+                                               .key = {{"key", attribute_value{key}}},
+                                               .consistent_read = true});
+        EXPECT_FALSE(ec) << ec.message();
+        return r.item;
     }
 
     std::optional<std::uint32_t> list_page_size_;

@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -385,51 +387,138 @@ TEST_P(dynamodb_store_test, a_java_client_row_is_read_and_granted) {
     EXPECT_EQ(n.value_or(lock_record{}).lease, milliseconds(2500));
 }
 
-TEST_P(dynamodb_store_test, malformed_rows_are_malformed_responses) {
-    open();
-    const item good{{"ownerName", attribute_value{"x"}},
-                    {"leaseDuration", attribute_value{"1000"}},
-                    {"recordVersionNumber", attribute_value{"r"}}};
-    const std::vector<std::pair<std::string, item>> cases{
-        {"lease-abc", {{"leaseDuration", attribute_value{"abc"}}}},
-        {"lease-negative", {{"leaseDuration", attribute_value{"-5"}}}},
-        {"lease-fraction", {{"leaseDuration", attribute_value{number{"1.5"}}}}},
-        {"fence-string", {{"fence", attribute_value{"1"}}}},
-        {"fence-negative", {{"fence", attribute_value{number{"-1"}}}}},
-        {"fence-huge", {{"fence", attribute_value{number{"18446744073709551616"}}}}},
-        {"released-0", {{"isReleased", attribute_value{"0"}}}},
-        {"data-string", {{"data", attribute_value{"text"}}}},
-        {"owner-number", {{"ownerName", attribute_value{number{"7"}}}}},
-    };
-    for (const auto& [name, change] : cases) {
-        item it = good;
-        for (const auto& [attr, value] : change) {
-            it.insert_or_assign(attr, value);
-        }
-        it.emplace("key", attribute_value{name});
-        put_raw(it);
-        auto [ec, got] = read(lock_key{name});
-        EXPECT_EQ(ec, errc::malformed_response) << name << ": " << ec.message();
-        // The failed grant's returned (or read) record is malformed too.
-        auto [ec2, r] = write(grant(lock_key{name}, "alice", "v1"));
-        EXPECT_EQ(ec2, errc::malformed_response) << name << ": " << ec2.message();
-    }
-    put_raw(item{{"key", attribute_value{"no-version"}},
-                 {"ownerName", attribute_value{"x"}},
-                 {"leaseDuration", attribute_value{"1000"}}});
-    auto [ec, got] = read(lock_key{"no-version"});
-    EXPECT_EQ(ec, errc::malformed_response) << ec.message();
-    auto [ec3, page] = list(std::nullopt, std::nullopt);
-    EXPECT_EQ(ec3, errc::malformed_response) << ec3.message();
+using test::foreign_row;
 
-    // The reason is kept for whoever parses directly.
-    lock_record r;
-    std::string why;
-    item bad = good;
-    bad.insert_or_assign("leaseDuration", attribute_value{"abc"});
-    bad.emplace("key", attribute_value{"k"});
-    EXPECT_EQ(lock::parse_lock_item(bad, {"key", ""}, r, why), errc::malformed_response);
-    EXPECT_EQ(why, "lock item leaseDuration is not a whole number of milliseconds");
+TEST_P(dynamodb_store_test, malformed_rows_are_read_with_what_is_wrong) {
+    open();
+    // Rows another tool wrote: each read names the attribute, its value and
+    // what was expected; a grant on it fails its condition (the row is held)
+    // and returns it the same way.
+    const std::vector<std::tuple<std::string, item, std::string>> cases{
+        {"lease-abc",
+         {{"leaseDuration", attribute_value{"abc"}}},
+         "leaseDuration is the string \"abc\", expected a whole number of milliseconds"},
+        {"lease-huge",
+         {{"leaseDuration", attribute_value{"99999999999999999999999"}}},
+         "leaseDuration is the string \"99999999999999999999999\""},
+        {"lease-negative", {{"leaseDuration", attribute_value{"-5"}}}, "leaseDuration is"},
+        {"lease-fraction",
+         {{"leaseDuration", attribute_value{number{"1.5"}}}},
+         "leaseDuration is the number 1.5"},
+        {"no-owner",
+         {{"ownerName", attribute_value{null_value{}}}},
+         "ownerName is missing, expected a string"},
+        {"no-version",
+         {{"recordVersionNumber", attribute_value{null_value{}}}},
+         "recordVersionNumber is missing"},
+        {"fence-string",
+         {{"fence", attribute_value{"1"}}},
+         "fence is the string \"1\", expected a number from 0 to 18446744073709551615"},
+        {"fence-negative", {{"fence", attribute_value{number{"-1"}}}}, "fence is the number -1"},
+        {"fence-huge",
+         {{"fence", attribute_value{number{"18446744073709551616"}}}},
+         "fence is the number 18446744073709551616"},
+        {"released-0", {{"isReleased", attribute_value{"0"}}}, "isReleased is the string \"0\""},
+        {"data-string", {{"data", attribute_value{"text"}}}, "data is the string \"text\""},
+        {"owner-number",
+         {{"ownerName", attribute_value{number{"7"}}}},
+         "ownerName is the number 7"},
+    };
+    for (const auto& [name, change, said] : cases) {
+        SCOPED_TRACE(name);
+        put_raw(foreign_row(name, change));
+        auto [ec, got] = read(lock_key{name});
+        EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+        ASSERT_TRUE(got && got->malformed);
+        EXPECT_EQ(got->malformed->find(said), 0u) << *got->malformed;
+        EXPECT_EQ(got->key, lock_key{name});
+        auto [ec2, r] = write(grant(lock_key{name}, "alice", "v1"));
+        EXPECT_EQ(ec2, errc::conditional_check_failed) << ec2.message();
+        ASSERT_TRUE(r.record && r.record->malformed);
+        EXPECT_EQ(*r.record->malformed, *got->malformed);
+    }
+}
+
+TEST_P(dynamodb_store_test, a_listing_returns_every_row_and_says_which_are_malformed) {
+    open();
+    put_raw(foreign_row("a-fine"));
+    put_raw(foreign_row("b-bad", {{"leaseDuration", attribute_value{"abc"}}}));
+    put_raw(foreign_row("c-fine", {{"fence", attribute_value{number{"3"}}}}));
+    std::map<std::string, std::optional<std::string>> seen;
+    std::optional<lock_key> after;
+    do {
+        auto [ec, page] = list(std::nullopt, after);
+        ASSERT_FALSE(ec) << ec.message();
+        for (const auto& r : page.records) {
+            seen[r.key.partition] = r.malformed;
+        }
+        after = page.next;
+    } while (after);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_FALSE(seen["a-fine"]);
+    EXPECT_FALSE(seen["c-fine"]);
+    ASSERT_TRUE(seen["b-bad"]);
+    EXPECT_EQ(seen["b-bad"]->find("leaseDuration is the string \"abc\""), 0u) << *seen["b-bad"];
+    // By partition too.
+    auto [ec, page] = list(std::string("b-bad"), std::nullopt);
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(page.records.size(), 1u);
+    EXPECT_TRUE(page.records[0].malformed);
+}
+
+TEST_P(dynamodb_store_test, a_grant_refuses_a_fence_it_cannot_raise_and_writes_nothing) {
+    open();
+    // A string fence would make the server refuse the update itself, without
+    // saying which attribute; the grant's condition refuses it instead.
+    put_raw(foreign_row("fence-string",
+                        {{"fence", attribute_value{"7"}}, {"isReleased", attribute_value{"1"}}}));
+    auto [ec, r] = write(grant(lock_key{"fence-string"}, "alice", "v1"));
+    EXPECT_EQ(ec, errc::conditional_check_failed) << ec.message();
+    ASSERT_TRUE(r.record && r.record->malformed);
+    EXPECT_EQ(r.record->malformed->find("fence is the string \"7\""), 0u) << *r.record->malformed;
+
+    // The largest fence a client can hold: no grant may go past it.
+    put_raw(foreign_row("fence-top", {{"fence", attribute_value{number{"18446744073709551615"}}},
+                                      {"isReleased", attribute_value{"1"}}}));
+    auto [ec2, top] = write(grant(lock_key{"fence-top"}, "alice", "v1"));
+    EXPECT_EQ(ec2, errc::conditional_check_failed) << ec2.message();
+    ASSERT_TRUE(top.record);
+    EXPECT_FALSE(top.record->malformed);
+    EXPECT_EQ(top.record->fence, std::optional(std::numeric_limits<std::uint64_t>::max()));
+    // Nothing was written: not by the free grant, nor by a takeover on its version.
+    auto [ec3, taken] = write(takeover(lock_key{"fence-top"}, "r1", "alice", "v2"));
+    EXPECT_EQ(ec3, errc::conditional_check_failed) << ec3.message();
+    auto [ec4, after] = read(lock_key{"fence-top"});
+    ASSERT_FALSE(ec4) << ec4.message();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->owner, "other-tool");
+    EXPECT_EQ(after->record_version, "r1");
+    EXPECT_TRUE(after->released);
+
+    // One below is the last fence granted.
+    put_raw(foreign_row("fence-last", {{"fence", attribute_value{number{"18446744073709551614"}}},
+                                       {"isReleased", attribute_value{"1"}}}));
+    const lock_record last = written(grant(lock_key{"fence-last"}, "alice", "v1"));
+    EXPECT_EQ(last.fence, std::optional(std::numeric_limits<std::uint64_t>::max()));
+}
+
+TEST_P(dynamodb_store_test, a_write_that_applied_on_a_malformed_row_says_so) {
+    open();
+    // Released, so the grant's condition holds; `data` (not the grant's to
+    // set) is a string, so the item it leaves is malformed.
+    put_raw(foreign_row("bad-data",
+                        {{"data", attribute_value{"text"}}, {"isReleased", attribute_value{"1"}}}));
+    auto [ec, r] = write(grant(lock_key{"bad-data"}, "alice", "v1"));
+    EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+    ASSERT_TRUE(r.record && r.record->malformed);
+    EXPECT_EQ(r.record->record_version, "v1");  // it applied
+    EXPECT_EQ(r.record->owner, "alice");
+    EXPECT_EQ(r.record->fence, std::optional<std::uint64_t>(1));
+    // The release by that version applies too, and says the same.
+    auto [ec2, released] = write(release(lock_key{"bad-data"}, "alice", "v1"));
+    EXPECT_EQ(ec2, errc::malformed_item) << ec2.message();
+    ASSERT_TRUE(released.record);
+    EXPECT_TRUE(released.record->released);
 }
 
 TEST_P(dynamodb_store_test, ttl_attribute_is_set_on_grant_and_refresh) {
@@ -515,6 +604,14 @@ TEST_P(dynamodb_store_test, create_table_with_ttl) {
     EXPECT_EQ(
         wait<>([&](auto h) { no_ttl.async_create_table({.enable_ttl = true}, std::move(h)); }),
         errc::invalid_argument);
+    diagnostics why;
+    EXPECT_EQ(wait<>([&](auto h) {
+                  no_ttl.async_create_table(
+                      {.timeout = std::chrono::hours(99999999999), .diagnostics = &why},
+                      std::move(h));
+              }),
+              errc::invalid_argument);
+    EXPECT_EQ(why.message, "table_creation_options::timeout must be positive and at most 1 hour");
 }
 
 TEST_P(dynamodb_store_test, unusable_options_are_rejected_at_construction) {
@@ -528,6 +625,8 @@ TEST_P(dynamodb_store_test, unusable_options_are_rejected_at_construction) {
         {.table_name = "t", .partition_key_name = "fence"},
         {.table_name = "t", .ttl_attribute_name = "leaseDuration"},
         {.table_name = "t", .list_page_size = 0},
+        {.table_name = "t", .ttl_horizon = std::chrono::days(366)},
+        {.table_name = "t", .ttl_horizon = std::chrono::seconds(-1)},
     };
     for (const auto& o : bad) {
         try {

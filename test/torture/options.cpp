@@ -4,25 +4,10 @@
 
 #include <dynalock/dynamodb_store.hpp>
 
-#include <charconv>
 #include <stdexcept>
 #include <string_view>
 
 namespace dynalock::torture {
-namespace {
-
-template <class Number>
-Number parse_number(std::string_view flag, std::string_view text, Number low, Number high) {
-    Number value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < low || value > high)
-        throw std::invalid_argument(std::string(flag) + ": expected a number from " +
-                                    std::to_string(low) + " to " + std::to_string(high) +
-                                    ", got '" + std::string(text) + "'");
-    return value;
-}
-
-}  // namespace
 
 dynamodb::client_options client_options_for(const std::string& endpoint_url) {
     return {.region = "us-east-1",
@@ -42,20 +27,20 @@ options parse_options(int argc, char** argv) {
             if (flag == "--worker") {
                 o.worker = true;
             } else if (flag == "--seconds") {
-                o.seconds = parse_number(flag, value, 0.1, 1e7);
+                o.seconds = bench::parse_number(flag, value, 0.1, 1e7);
             } else if (flag == "--processes") {
-                o.processes = parse_number(flag, value, 1, 64);
+                o.processes = bench::parse_number(flag, value, 1, 64);
             } else if (flag == "--keys") {
-                o.keys = parse_number(flag, value, 1, 1000);
+                o.keys = bench::parse_number(flag, value, 1, 1000);
             } else if (flag == "--lease-ms") {
-                o.lease = std::chrono::milliseconds(parse_number(flag, value, 100, 600'000));
+                o.lease = std::chrono::milliseconds(bench::parse_number(flag, value, 100, 600'000));
             } else if (flag == "--endpoint-url") {
                 o.endpoint_url = value;
             } else if (flag == "--seed") {
-                o.seed = parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
+                o.seed = bench::parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
                 o.seed_given = true;
             } else if (flag == "--index") {
-                o.index = parse_number(flag, value, 0, 63);
+                o.index = bench::parse_number(flag, value, 0, 63);
             } else if (flag == "--lock-table") {
                 o.lock_table = value;
             } else if (flag == "--data-table") {

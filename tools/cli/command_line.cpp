@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
-#include <limits>
 #include <map>
 
 namespace dynalock::cli {
@@ -43,9 +42,11 @@ constexpr std::array<subcommand_spec, 5> subcommands{{
      "grant and heartbeat, for DynamoDB's TTL to delete abandoned rows; never used for expiry.\n"
      "Exit status: CMD's own (128+N when it died of signal N) when the lease held throughout;\n"
      "75 lock not granted within the wait; 76 lease lost while CMD ran; 64 usage or\n"
-     "configuration error; 69 DynamoDB unreachable or refused the request.\n"},
+     "configuration error; 65 the lock's row is malformed or its fence exhausted;\n"
+     "69 DynamoDB unreachable or refused the request.\n"},
     {"list", "dynalock list",
-     "Every lock in the table: key, owner, fence, lease, released, version.\n"},
+     "Every lock in the table: key, owner, fence, lease, released, version. A row that is\n"
+     "not a lock item is listed as MALFORMED with what is wrong with it.\n"},
     {"show", "dynalock show KEY [--sort-key VALUE]", "One lock, same fields as list.\n"},
     {"release", "dynalock release KEY [--sort-key VALUE] --force",
      "Operator override for a stuck lock: marks it released whoever holds it (the fence is\n"
@@ -346,8 +347,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
     }
     std::int64_t value = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc{} || value > std::numeric_limits<std::int64_t>::max() / u->second) {
-        why = "too long";
+    if (ec != std::errc{} || value > max_duration.count() / u->second) {
+        why = "more than " + std::to_string(max_duration.count() / 3'600'000) +
+              "h (7 days), the longest lease";
         return std::nullopt;
     }
     return std::chrono::milliseconds(value * u->second);
@@ -358,7 +360,8 @@ std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std:
     auto units = [](std::string_view part) -> std::optional<std::uint64_t> {
         std::uint64_t v = 0;
         auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v == 0) {
+        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v == 0 ||
+            v > max_capacity_units) {
             return std::nullopt;
         }
         return v;
@@ -371,7 +374,8 @@ std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std:
                                         .write_capacity_units = *write};
         }
     }
-    why = "expected RCU,WCU: read and write capacity units, whole numbers of at least 1";
+    why = "expected RCU,WCU: read and write capacity units, whole numbers from 1 to " +
+          std::to_string(max_capacity_units);
     return std::nullopt;
 }
 

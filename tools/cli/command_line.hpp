@@ -8,6 +8,7 @@
 #include <dynalock/lock_record.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -88,11 +89,19 @@ using environment = std::function<std::optional<std::string>(std::string_view na
 std::variant<invocation, usage_error> parse_command_line(std::span<const std::string> args,
                                                          const environment& env);
 
-/// `20s`, `500ms`, `2m`, `1h`: a non-negative whole number and a unit.
-/// Nullopt with the reason in `why` otherwise.
+/// The longest duration any option takes: the longest lease (max_lease, 7
+/// days). A wait, grace or heartbeat beyond it is a mistake, not a plan.
+inline constexpr std::chrono::milliseconds max_duration = max_lease;
+
+/// Far above DynamoDB's default quota of 40,000 units per table: anything
+/// more is a typo.
+inline constexpr std::uint64_t max_capacity_units = 1'000'000;
+
+/// `20s`, `500ms`, `2m`, `1h`: a non-negative whole number and a unit, at
+/// most max_duration. Nullopt with the reason in `why` otherwise.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string& why);
 
-/// `RCU,WCU`, both whole numbers of at least 1.
+/// `RCU,WCU`, both whole numbers from 1 to max_capacity_units.
 std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std::string& why);
 
 /// The usage text of the whole program.

@@ -65,6 +65,16 @@ struct session {
     dynamodb::client& db;
     dynamodb_store& store;
 
+    /// A failed read: for a malformed row, what is wrong with it.
+    int fail_read(std::string_view doing, error_code ec,
+                  const std::optional<lock_record>& record) const {
+        diagnostics diag;
+        if (record && record->malformed) {
+            diag.message = *record->malformed;
+        }
+        return fail(doing, ec, &diag);
+    }
+
     /// One line about a failed operation, naming what to fix where we know it.
     int fail(std::string_view doing, error_code ec, const diagnostics* diag = nullptr) const {
         std::string line = std::string(doing) + ": ";
@@ -101,13 +111,22 @@ struct session {
 
 // --- output ------------------------------------------------------------------
 
+/// A malformed row is its key and what is wrong with it: its other fields
+/// would be guesses.
 nlohmann::json to_json(const lock_record& r) {
-    nlohmann::json j{{"key", r.key.partition}, {"owner", r.owner},
-                     {"fence", nullptr},       {"lease_ms", r.lease.count()},
-                     {"released", r.released}, {"record_version", r.record_version}};
+    nlohmann::json j{{"key", r.key.partition}};
     if (r.key.sort) {
         j["sort_key"] = *r.key.sort;
     }
+    if (r.malformed) {
+        j["malformed"] = *r.malformed;
+        return j;
+    }
+    j.update({{"owner", r.owner},
+              {"fence", nullptr},
+              {"lease_ms", r.lease.count()},
+              {"released", r.released},
+              {"record_version", r.record_version}});
     if (r.fence) {
         j["fence"] = *r.fence;
     }
@@ -132,16 +151,22 @@ void print_records(const global_options& g, const std::vector<lock_record>& reco
         rows.back().insert(rows.back().begin() + 1, "SORT KEY");
     }
     for (const auto& r : records) {
-        rows.push_back({printable(r.key.partition), printable(r.owner),
-                        r.fence ? std::to_string(*r.fence) : "-", format_duration(r.lease),
-                        r.released ? "yes" : "no", printable(r.record_version)});
+        if (r.malformed) {
+            rows.push_back({printable(r.key.partition), "MALFORMED: " + printable(*r.malformed)});
+        } else {
+            rows.push_back({printable(r.key.partition), printable(r.owner),
+                            r.fence ? std::to_string(*r.fence) : "-", format_duration(r.lease),
+                            r.released ? "yes" : "no", printable(r.record_version)});
+        }
         if (sorted) {
             rows.back().insert(rows.back().begin() + 1, printable(r.key.sort.value_or("")));
         }
     }
+    // A row's last cell is never padded, so it sets no width: a malformed
+    // row's reason runs on from the owner column.
     std::vector<std::size_t> widths(rows.front().size(), 0);
     for (const auto& row : rows) {
-        for (std::size_t i = 0; i < row.size(); ++i) {
+        for (std::size_t i = 0; i + 1 < row.size(); ++i) {
             widths[i] = std::max(widths[i], row[i].size());
         }
     }
@@ -209,7 +234,7 @@ asio::awaitable<int> show(const session& s, lock_client& locks, const show_comma
     auto op = locks.async_get(c.key, as_tuple);
     auto [ec, record] = co_await std::move(op);
     if (ec) {
-        co_return s.fail("reading lock " + describe(c.key), ec);
+        co_return s.fail_read("reading lock " + describe(c.key), ec, record);
     }
     if (!record) {
         complain("no lock " + describe(c.key) + " in table '" + s.global.table + "'");
@@ -228,7 +253,7 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
     auto read = s.store.async_read(c.key, s.deadline(), as_tuple);
     auto [read_ec, record] = co_await std::move(read);
     if (read_ec) {
-        co_return s.fail("reading lock " + describe(c.key), read_ec);
+        co_return s.fail_read("reading lock " + describe(c.key), read_ec, record);
     }
     if (!record) {
         complain("no lock " + describe(c.key) + " in table '" + s.global.table + "'");
@@ -255,9 +280,15 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
                     .owner = record->owner};
     auto op = s.store.async_write(std::move(mark), s.deadline(), as_tuple);
     auto [ec, result] = co_await std::move(op);
+    if (ec == errc::malformed_item) {
+        ec = {};  // it applied; only an attribute the release does not touch is wrong
+    }
     if (ec == errc::conditional_check_failed) {
+        const auto& now = result.record;
         complain("lock " + describe(c.key) + " changed while it was being released (now " +
-                 (result.record ? "held by " + printable(result.record->owner) : "gone") +
+                 (!now             ? "gone"
+                  : now->malformed ? "malformed: " + printable(*now->malformed)
+                                   : "held by " + printable(now->owner)) +
                  "): look again with dynalock show");
         co_return exit_not_granted;
     }

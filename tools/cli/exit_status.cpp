@@ -15,6 +15,9 @@ int exit_status_for(error_code ec) noexcept {
         case errc::invalid_config:
         case errc::value_too_large:
             return exit_usage;
+        case errc::malformed_item:
+        case errc::fence_exhausted:
+            return exit_bad_row;
         case errc::lock_not_granted:
             return exit_not_granted;
         case errc::lease_lost:

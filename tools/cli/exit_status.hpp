@@ -12,6 +12,7 @@ enum exit_status : int {
     /// `show` or `release` found no such lock.
     exit_no_such_lock = 1,
     exit_usage = 64,                    ///< EX_USAGE: the command line or the configuration
+    exit_bad_row = 65,                  ///< EX_DATAERR: a row of the table is no usable lock
     exit_unavailable = 69,              ///< EX_UNAVAILABLE: DynamoDB unreachable, or it refused
     exit_software = 70,                 ///< EX_SOFTWARE: a bug (an unexpected exception)
     exit_not_granted = 75,              ///< EX_TEMPFAIL: the lock was not granted within the wait
@@ -21,8 +22,9 @@ enum exit_status : int {
 };
 
 /// The status for a failed DynamoDB or lock operation: configuration errors
-/// are usage errors, lock outcomes have their own, anything else (network,
-/// credentials, permissions, a missing table, a refused request) is 69.
+/// are usage errors, a malformed row or an exhausted fence is bad data, lock
+/// outcomes have their own, anything else (network, credentials, permissions,
+/// a missing table, a refused request) is 69.
 int exit_status_for(error_code ec) noexcept;
 
 /// The status of `dynalock run` once its command ended with `wait_status`
