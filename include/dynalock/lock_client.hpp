@@ -287,9 +287,9 @@ public:
     /// (`as_tuple(deferred)` works).
     ///
     /// Per-operation cancellation (terminal): `work` gets terminal
-    /// cancellation; when it finishes, the lease is released, and the
-    /// operation completes with operation_aborted if `work` ended with that
-    /// error.
+    /// cancellation; when it has finished, the lease is released and the
+    /// operation completes with operation_aborted (or the exception `work`
+    /// threw, other than operation_aborted).
     template <class Token = boost::asio::use_awaitable_t<>>
     auto async_with_lease(lease l, boost::asio::awaitable<void> work, Token&& token = {}) {
         return boost::asio::co_spawn(get_executor(), run_with_lease(std::move(l), std::move(work)),

@@ -223,11 +223,15 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
     if (slot.is_connected()) {
         // finish() clears the slot before it completes the wait, so the
         // iterator is valid whenever this runs.
-        slot.assign([weak = std::weak_ptr(s), it, ex = ex_](asio::cancellation_type) {
+        // The slot stays assigned after a cancellation (a handler may not
+        // clear its own slot): a second emission must find nothing to do.
+        slot.assign([weak = std::weak_ptr(s), it, ex = ex_,
+                     fired = false](asio::cancellation_type) mutable {
             auto state = weak.lock();
-            if (!state) {
+            if (fired || !state) {
                 return;
             }
+            fired = true;
             auto handler = std::move(it->handler);
             state->lost_waiters.erase(it);  // the slot (running this) is not cleared
             complete_later(ex, std::move(handler), make_error_code(asio::error::operation_aborted),

@@ -93,6 +93,13 @@ public:
     std::uint64_t renewals() const noexcept { return renewals_; }
     bool ended() const noexcept { return reason_ != loss_reason::none; }
     loss_reason reason() const noexcept { return reason_; }
+    /// When the danger announcement is due, while it has not been made.
+    std::optional<clock::time_point> danger_at() const noexcept {
+        if (p_->danger_zone > milliseconds::zero() && !danger_announced_) {
+            return deadline_ - p_->danger_zone;
+        }
+        return std::nullopt;
+    }
     /// Whether a release was asked for (and so a coming end is `released`).
     bool releasing() const noexcept { return release_requested_; }
 

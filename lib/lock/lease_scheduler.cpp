@@ -20,6 +20,8 @@ void lease_scheduler::leave(scheduled_lease& l) {
         waiting_.erase(l.position_);
     } else if (l.at_ == place::ready) {
         ready_.erase(l.position_);
+    } else if (l.at_ == place::in_flight) {
+        in_flight_by_deadline_.erase(l.position_);
     }
     l.at_ = place::outside;
 }
@@ -38,6 +40,23 @@ void lease_scheduler::wake(scheduled_lease& l, clock::time_point now) {
 }
 
 lease_step lease_scheduler::poll(clock::time_point now) {
+    // A lease whose deadline passes while its request is out ends then: its
+    // holder stops believing at the deadline whatever the network does. The
+    // request keeps its slot until it completes.
+    if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->first <= now) {
+        scheduled_lease& l = *in_flight_by_deadline_.begin()->second;
+        in_flight_by_deadline_.erase(in_flight_by_deadline_.begin());
+        l.at_ = place::outside;
+        if (now >= l.machine.deadline()) {
+            l.expired_in_flight_ = true;
+            return settle(l, l.machine.next(now), now);
+        }
+        // Its danger announcement is due (next() gives nothing else before
+        // the deadline while it is due): made while the request is out.
+        lease_action danger = l.machine.next(now);
+        enter(l, in_flight_by_deadline_, l.machine.deadline(), place::in_flight);
+        return {&l, std::move(danger)};
+    }
     for (;;) {
         while (!waiting_.empty() && waiting_.begin()->first <= now) {
             scheduled_lease& l = *waiting_.begin()->second;
@@ -70,7 +89,10 @@ lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::ti
                 l.heartbeat_pending_ = true;
                 l.heartbeat_sent_at_ = now;
             }
-            l.at_ = place::in_flight;
+            enter(l, in_flight_by_deadline_,
+                  std::min(l.machine.deadline(),
+                           l.machine.danger_at().value_or(clock::time_point::max())),
+                  place::in_flight);
             ++in_flight_;
             break;
         case lease_action::kind::wait:
@@ -118,7 +140,11 @@ lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, e
 lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
                                       std::uint64_t renewals_before, lease_action next) {
     --in_flight_;
-    l.at_ = place::outside;
+    if (l.expired_in_flight_) {
+        counters_.in_flight = in_flight_;
+        return {};  // it ended at its deadline; the answer changes nothing
+    }
+    leave(l);
     if (ec == errc::throttled) {
         ++counters_.throttled;
         limit_ = std::max<std::size_t>(limit_ / 2, 1);
@@ -147,9 +173,12 @@ std::optional<clock::time_point> lease_scheduler::next_wake() const {
     if (!waiting_.empty()) {
         at = waiting_.begin()->first;
     }
-    if (!ready_.empty()) {
-        // Queued leases wake the client at the first deadline among them.
-        at = at ? std::min(*at, ready_.begin()->first) : ready_.begin()->first;
+    // Queued leases, and leases with a request out, wake the client at the
+    // first deadline among them.
+    for (const auto* q : {&ready_, &in_flight_by_deadline_}) {
+        if (!q->empty()) {
+            at = at ? std::min(*at, q->begin()->first) : q->begin()->first;
+        }
     }
     return at;
 }

@@ -5,7 +5,8 @@
 // goes next: one ordered map of wake-up times instead of a timer per lease,
 // and a bound on requests in flight under which the lease closest to its
 // deadline goes first. A lease whose deadline passes while it queues for a
-// slot ends (expired) at its deadline, never renewed late.
+// slot, or while its request is out, ends (expired) at its deadline: never
+// renewed late, never kept by a store that does not answer.
 //
 // Like the machines it never reads a clock and never does I/O: the lock
 // client's shell polls it for steps, performs them and reports completions.
@@ -38,7 +39,9 @@ private:
 
     place at_ = place::outside;
     bool heartbeat_pending_ = false;  // a heartbeat was sent and is not settled
-    queue::iterator position_{};      // in waiting_ (by wake time) or ready_ (by deadline)
+    bool expired_in_flight_ = false;  // ended at its deadline with a request out
+    // In waiting_ (by wake time), ready_ or in_flight_by_deadline_ (by deadline).
+    queue::iterator position_{};
     clock::time_point heartbeat_sent_at_{};
     clock::time_point renewed_at_{};
 };
@@ -97,6 +100,8 @@ private:
     std::size_t in_flight_ = 0;
     scheduled_lease::queue waiting_;  // by when next() should look at them
     scheduled_lease::queue ready_;    // due, waiting for a slot, by deadline
+    // A request out, by deadline (or by the danger announcement before it).
+    scheduled_lease::queue in_flight_by_deadline_;
     lock_client_stats counters_;
 };
 

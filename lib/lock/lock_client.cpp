@@ -407,10 +407,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         if (failure && !(cancelled_by_caller && is_cancellation(failure))) {
             std::rethrow_exception(failure);
         }
-        if (failure) {
-            co_return make_error_code(asio::error::operation_aborted);
-        }
-        co_return released;
+        co_return cancelled_by_caller ? make_error_code(asio::error::operation_aborted) : released;
     }
 
     // --- closing ------------------------------------------------------------

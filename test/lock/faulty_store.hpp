@@ -21,6 +21,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace dynalock::test {
 
@@ -58,6 +61,21 @@ public:
     /// as a request goes out, as if its answer and the cancellation crossed).
     std::function<void(const event&)> on_start{};
 
+    /// The clock of the events' times: the client's (a manual one in
+    /// scripted tests).
+    std::function<clock::time_point()> now = [] { return clock::now(); };
+
+    /// While set, answers are kept instead of delivered (the store applied
+    /// the operation; the client hears nothing): a server gone silent.
+    bool hold_answers = false;
+    /// Delivers the answers kept so far, in order.
+    void deliver_held() {
+        for (auto& d : std::exchange(held_, {})) {
+            d();
+        }
+    }
+    std::size_t answers_held() const noexcept { return held_.size(); }
+
     /// Every operation started so far, oldest first. Stable references (a deque).
     const std::deque<event>& events() const noexcept { return events_; }
     std::size_t operations() const noexcept { return events_.size(); }
@@ -88,19 +106,28 @@ private:
     }
 
     template <class Handler, class Deliver>
-    static auto forwarding(Handler& h, executor_type fallback, Deliver deliver) {
+    auto forwarding(Handler& h, executor_type fallback, Deliver deliver) {
         namespace asio = boost::asio;
         auto slot = asio::get_associated_cancellation_slot(h);
         auto ex = asio::get_associated_executor(h, fallback);
         return asio::bind_cancellation_slot(
-            slot, asio::bind_executor(ex, [h = std::move(h), deliver](auto&&... args) mutable {
-                deliver(std::move(h), std::forward<decltype(args)>(args)...);
+            slot,
+            asio::bind_executor(ex, [this, h = std::move(h), deliver](auto&&... args) mutable {
+                if (!hold_answers) {
+                    deliver(std::move(h), std::forward<decltype(args)>(args)...);
+                    return;
+                }
+                held_.push_back([h = std::make_shared<Handler>(std::move(h)), deliver,
+                                 answer = std::tuple(std::forward<decltype(args)>(args)...)]() {
+                    std::apply([&](auto&... a) { deliver(std::move(*h), std::move(a)...); },
+                               answer);
+                });
             }));
     }
 
     void do_write(lock_write w, clock::time_point deadline,
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override {
-        events_.push_back({.type = event::kind::write, .write = w, .started = clock::now()});
+        events_.push_back({.type = event::kind::write, .write = w, .started = now()});
         const std::size_t index = events_.size() - 1;
         started(index);
         bool lose = false;
@@ -113,7 +140,7 @@ private:
             forwarding(h, get_executor(),
                        [this, index, lose](auto handler, error_code ec, write_result r) {
                            event& e = events_[index];
-                           e.completed = clock::now();
+                           e.completed = now();
                            if (lose && !ec) {
                                e.response_lost = true;
                                std::move(handler)(make_error_code(errc::timeout), write_result{});
@@ -128,8 +155,7 @@ private:
     void do_read(lock_key key, clock::time_point deadline,
                  boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)>
                      h) override {
-        events_.push_back(
-            {.type = event::kind::read, .write = {.key = key}, .started = clock::now()});
+        events_.push_back({.type = event::kind::read, .write = {.key = key}, .started = now()});
         const std::size_t index = events_.size() - 1;
         started(index);
         inner_.async_read(
@@ -137,7 +163,7 @@ private:
             forwarding(h, get_executor(),
                        [this, index](auto handler, error_code ec, std::optional<lock_record> r) {
                            event& e = events_[index];
-                           e.completed = clock::now();
+                           e.completed = now();
                            e.ec = ec;
                            e.record = r;
                            std::move(handler)(ec, std::move(r));
@@ -147,14 +173,14 @@ private:
     void do_list(std::optional<std::string> partition, std::optional<lock_key> after,
                  clock::time_point deadline,
                  boost::asio::any_completion_handler<void(error_code, record_page)> h) override {
-        events_.push_back({.type = event::kind::list, .started = clock::now()});
+        events_.push_back({.type = event::kind::list, .started = now()});
         const std::size_t index = events_.size() - 1;
         started(index);
         inner_.async_list(std::move(partition), std::move(after), deadline,
                           forwarding(h, get_executor(),
                                      [this, index](auto handler, error_code ec, record_page page) {
                                          event& e = events_[index];
-                                         e.completed = clock::now();
+                                         e.completed = now();
                                          e.ec = ec;
                                          std::move(handler)(ec, std::move(page));
                                      }));
@@ -162,6 +188,7 @@ private:
 
     store& inner_;
     std::deque<event> events_;
+    std::vector<std::function<void()>> held_;
     std::optional<write_kind> lost_kind_;
     std::size_t lost_countdown_ = 0;
 };

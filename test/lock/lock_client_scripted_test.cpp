@@ -1,0 +1,534 @@
+// The lock client on a clock the test moves by hand (manual_time) and the
+// memory store: every wait, heartbeat and expiry happens at the time the
+// test says, so the timing rules are checked exactly and nothing depends on
+// how fast the machine is. The same behaviours on real servers, in real
+// time, are in lock_client_test.cpp.
+
+#include "lock/faulty_store.hpp"
+#include "lock/manual_time.hpp"
+
+#include <dynalock/lock_client.hpp>
+#include <dynalock/memory_store.hpp>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+
+using namespace dynalock;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds lease_length = 1000ms;
+constexpr milliseconds heartbeat = 250ms;
+constexpr milliseconds margin = 100ms;
+constexpr milliseconds poll = 50ms;
+
+/// What an operation completed with, once it has.
+template <class... T>
+struct outcome {
+    std::optional<std::tuple<error_code, T...>> value;
+
+    bool done() const { return value.has_value(); }
+    error_code ec() const { return std::get<0>(*value); }
+    template <std::size_t I = 1>
+    auto& get() {
+        return std::get<I>(*value);
+    }
+};
+
+class scripted_lock_client : public ::testing::Test {
+protected:
+    struct party {
+        std::unique_ptr<test::faulty_store> store;
+        std::unique_ptr<lock_client> client;
+    };
+
+    lock_client_options options(std::string owner) const {
+        return {.owner = std::move(owner),
+                .lease = lease_length,
+                .heartbeat_period = heartbeat,
+                .safety_margin = margin,
+                .poll_period = poll};
+    }
+
+    party& join(lock_client_options o) {
+        auto p = std::make_unique<party>();
+        p->store = std::make_unique<test::faulty_store>(store_);
+        p->store->now = [t = time_] { return t->now(); };
+        p->client = std::make_unique<lock_client>(*p->store, std::move(o), time_);
+        parties_.push_back(std::move(p));
+        return *parties_.back();
+    }
+    party& join(std::string owner) { return join(options(std::move(owner))); }
+
+    void TearDown() override {
+        for (auto& p : parties_) {
+            if (p->client) {
+                p->client->async_close([](error_code) {});
+            }
+        }
+        time_->run_for(1s);
+    }
+
+    /// Starts an operation with a callback; its outcome fills in as the
+    /// clock moves.
+    template <class... T, class Initiate>
+    std::shared_ptr<outcome<T...>> start(Initiate initiate) {
+        auto out = std::make_shared<outcome<T...>>();
+        initiate(asio::bind_executor(
+            io_, [out](error_code ec, T... args) { out->value.emplace(ec, std::move(args)...); }));
+        time_->settle();
+        return out;
+    }
+
+    std::shared_ptr<outcome<lease>> acquire(lock_client& c, lock_key key, acquire_options o = {}) {
+        return start<lease>([&](auto h) { c.async_acquire(key, std::move(o), std::move(h)); });
+    }
+
+    lease granted(lock_client& c, lock_key key, acquire_options o = {}) {
+        auto out = acquire(c, std::move(key), std::move(o));
+        EXPECT_TRUE(out->done());
+        EXPECT_FALSE(out->ec()) << out->ec().message();
+        return out->done() ? out->get() : lease{};
+    }
+
+    std::shared_ptr<outcome<>> release(lock_client& c, lease l) {
+        return start<>([&](auto h) { c.async_release(std::move(l), std::move(h)); });
+    }
+
+    test::manual_time::time_point now() const { return time_->now(); }
+
+    asio::io_context io_;
+    std::shared_ptr<test::manual_time> time_ = std::make_shared<test::manual_time>(io_);
+    memory_store store_{io_.get_executor()};
+    std::vector<std::unique_ptr<party>> parties_;
+};
+
+// --- waiting out a holder -------------------------------------------------------
+
+TEST_F(scripted_lock_client, a_silent_holder_is_taken_over_exactly_when_its_lease_has_passed) {
+    party& a = join(lock_client_options{.owner = "silent",
+                                        .lease = lease_length,
+                                        .heartbeat_period = heartbeat,
+                                        .safety_margin = margin,
+                                        .poll_period = poll,
+                                        .automatic_heartbeats = false});
+    party& b = join("contender");
+    const lease held = granted(*a.client, "job");
+    const auto contender_started = now();
+    auto taking = acquire(*b.client, "job", {.wait = 10s});
+    // The contender first sees the holder's version at once (no time
+    // passes in the memory store); it may take over only a lease later.
+    time_->run_for(lease_length - 1ms);
+    EXPECT_FALSE(taking->done()) << "taken over before the stored lease had passed";
+    EXPECT_TRUE(held.expired()) << "the holder still believes after its local deadline";
+    time_->run_for(poll + 1ms);
+    ASSERT_TRUE(taking->done());
+    EXPECT_FALSE(taking->ec()) << taking->ec().message();
+    EXPECT_EQ(taking->get().fence(), 2u);
+    EXPECT_GE(taking->get().acquired_at() - contender_started, lease_length);
+    EXPECT_EQ(held.reason(), loss_reason::expired);
+}
+
+TEST_F(scripted_lock_client, a_heartbeating_holder_is_never_taken_over) {
+    party& a = join("holder");
+    party& b = join("contender");
+    const lease held = granted(*a.client, "job");
+    auto taking = acquire(*b.client, "job", {.wait = 20 * lease_length});
+    time_->run_for(20 * lease_length + poll);
+    ASSERT_TRUE(taking->done());
+    EXPECT_EQ(taking->ec(), errc::lock_not_granted);
+    EXPECT_TRUE(held.held());
+    EXPECT_GE(a.store->writes_of(write_kind::refresh), 20 * (lease_length / heartbeat) / 2);
+}
+
+TEST_F(scripted_lock_client, a_release_hands_the_lock_to_a_waiting_acquirer_at_once) {
+    party& a = join("holder");
+    party& b = join("waiter");
+    lease held = granted(*a.client, "job");
+    auto taking = acquire(*b.client, "job", {.wait = 10s});
+    time_->run_for(300ms);
+    EXPECT_FALSE(taking->done());
+    const auto released_at = now();
+    auto released = release(*a.client, held);
+    time_->run_for(poll);
+    ASSERT_TRUE(released->done());
+    EXPECT_FALSE(released->ec());
+    ASSERT_TRUE(taking->done()) << "the waiter did not take the lock at its next poll";
+    EXPECT_LE(taking->get().acquired_at() - released_at, poll);
+}
+
+TEST_F(scripted_lock_client, try_acquire_never_waits_but_uses_what_an_acquire_saw) {
+    party& a = join(lock_client_options{.owner = "silent",
+                                        .lease = lease_length,
+                                        .heartbeat_period = heartbeat,
+                                        .safety_margin = margin,
+                                        .poll_period = poll,
+                                        .automatic_heartbeats = false});
+    party& b = join("contender");
+    const lease held = granted(*a.client, "job");
+    auto first = start<lease>([&](auto h) { b.client->async_try_acquire("job", std::move(h)); });
+    ASSERT_TRUE(first->done());
+    EXPECT_EQ(first->ec(), errc::lock_not_granted);
+    // An acquire that gives up early still remembers when it first saw the
+    // holder's version...
+    auto short_wait = acquire(*b.client, "job", {.wait = 200ms});
+    time_->run_for(200ms + poll);
+    ASSERT_TRUE(short_wait->done());
+    EXPECT_EQ(short_wait->ec(), errc::lock_not_granted);
+    // ...so once a lease has passed since, try_acquire takes it at once.
+    time_->run_for(lease_length);
+    auto later = start<lease>([&](auto h) { b.client->async_try_acquire("job", std::move(h)); });
+    ASSERT_TRUE(later->done());
+    EXPECT_FALSE(later->ec()) << later->ec().message();
+}
+
+// --- losing a lease -------------------------------------------------------------
+
+asio::awaitable<void> work_until_cancelled(error_code& woke_with) {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::hours(1));
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    woke_with = ec;
+}
+
+TEST_F(scripted_lock_client, a_changed_item_ends_the_lease_as_stolen_within_a_heartbeat_period) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    error_code woke_with;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        held, work_until_cancelled(woke_with),
+        [bound](std::exception_ptr, error_code ec) { bound->value.emplace(ec); });
+    time_->settle();
+    // Someone else writes the row (an operator, a client ignoring the lock).
+    auto stolen = start<write_result>([&](auto h) {
+        store_.async_write(lock_write{.key = "job",
+                                      .kind = write_kind::grant,
+                                      .condition = write_condition::version,
+                                      .expected_version = held.record_version(),
+                                      .owner = "thief",
+                                      .new_version = "thief-version",
+                                      .lease = 20s},
+                           now() + 10s, std::move(h));
+    });
+    ASSERT_FALSE(stolen->ec()) << stolen->ec().message();
+    const auto stolen_at = now();
+    time_->run_for(heartbeat + heartbeat / 10);
+    EXPECT_EQ(held.reason(), loss_reason::stolen);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(bound->ec(), errc::lease_lost);
+    EXPECT_EQ(woke_with, asio::error::operation_aborted);
+    EXPECT_LE(now() - stolen_at, heartbeat + heartbeat / 10);
+}
+
+TEST_F(scripted_lock_client, a_heartbeat_whose_answer_never_comes_ends_the_lease_at_its_deadline) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    const auto deadline = held.deadline();
+    a.store->hold_answers = true;  // the server goes silent after the grant
+    auto lost = start<loss_reason>([&](auto h) { held.async_wait_lost(std::move(h)); });
+    time_->run_until(deadline - 1ms);
+    EXPECT_FALSE(lost->done());
+    EXPECT_TRUE(held.held());
+    time_->run_until(deadline);
+    ASSERT_TRUE(lost->done());
+    EXPECT_EQ(lost->get(), loss_reason::expired);
+    EXPECT_FALSE(held.held());
+}
+
+TEST_F(scripted_lock_client, a_heartbeat_whose_answer_was_lost_keeps_the_lease) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    a.store->lose_response_of(write_kind::refresh, 2);
+    time_->run_for(4 * heartbeat + heartbeat / 2);
+    EXPECT_TRUE(held.held()) << to_string(held.reason());
+    EXPECT_GE(a.store->writes_of(write_kind::refresh), 4u);
+}
+
+TEST_F(scripted_lock_client, the_danger_callback_comes_before_the_deadline_when_heartbeats_fail) {
+    std::optional<test::manual_time::time_point> warned_at;
+    lock_client_options o = options("holder");
+    o.danger_zone = 300ms;
+    o.on_danger = [&](const lease&) { warned_at = now(); };
+    party& a = join(std::move(o));
+    lease held = granted(*a.client, "job");
+    a.store->hold_answers = true;
+    time_->run_until(held.deadline());
+    ASSERT_TRUE(warned_at.has_value());
+    EXPECT_EQ(held.deadline() - *warned_at, 300ms);
+}
+
+// --- waiting for the end of a lease ------------------------------------------------
+
+TEST_F(scripted_lock_client, a_cancelled_wait_for_the_loss_leaves_the_other_waiters_alone) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    std::vector<std::shared_ptr<outcome<loss_reason>>> waits;
+    asio::cancellation_signal cancel_middle;
+    for (int i = 0; i < 3; ++i) {
+        auto out = std::make_shared<outcome<loss_reason>>();
+        auto h = [out](error_code ec, loss_reason r) { out->value.emplace(ec, r); };
+        if (i == 1) {
+            held.async_wait_lost(asio::bind_cancellation_slot(cancel_middle.slot(), h));
+        } else {
+            held.async_wait_lost(h);
+        }
+        waits.push_back(out);
+    }
+    time_->settle();
+    cancel_middle.emit(asio::cancellation_type::terminal);
+    time_->settle();
+    ASSERT_TRUE(waits[1]->done());
+    EXPECT_EQ(waits[1]->ec(), asio::error::operation_aborted);
+    EXPECT_FALSE(waits[0]->done());
+    EXPECT_FALSE(waits[2]->done());
+    auto released = release(*a.client, held);
+    time_->settle();
+    for (int i : {0, 2}) {
+        ASSERT_TRUE(waits[i]->done()) << i;
+        EXPECT_FALSE(waits[i]->ec()) << i;
+        EXPECT_EQ(waits[i]->get(), loss_reason::released) << i;
+    }
+    // A cancellation after the wait completed reaches nothing.
+    cancel_middle.emit(asio::cancellation_type::terminal);
+    time_->settle();
+}
+
+TEST_F(scripted_lock_client, a_cancellation_after_the_wait_completed_does_nothing) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    asio::cancellation_signal cancel;
+    auto out = std::make_shared<outcome<loss_reason>>();
+    held.async_wait_lost(asio::bind_cancellation_slot(
+        cancel.slot(), [out](error_code ec, loss_reason r) { out->value.emplace(ec, r); }));
+    release(*a.client, held);
+    time_->settle();
+    ASSERT_TRUE(out->done());
+    EXPECT_EQ(out->get(), loss_reason::released);
+    // The lease let go of the slot on completion: emitting now reaches
+    // nothing (ASan would see a use of freed state), also once the lease
+    // and its client are gone.
+    cancel.emit(asio::cancellation_type::terminal);
+    held = lease{};
+    a.client.reset();
+    time_->settle();
+    cancel.emit(asio::cancellation_type::terminal);
+    time_->settle();
+    EXPECT_FALSE(out->ec());
+}
+
+// --- work bound to a lease -------------------------------------------------------
+
+TEST_F(scripted_lock_client,
+       the_callers_cancellation_reaches_bound_work_and_the_lease_is_released) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    error_code woke_with;
+    asio::cancellation_signal cancel;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        held, work_until_cancelled(woke_with),
+        asio::bind_cancellation_slot(cancel.slot(), [bound](std::exception_ptr e, error_code ec) {
+            EXPECT_FALSE(e);
+            bound->value.emplace(ec);
+        }));
+    time_->settle();
+    cancel.emit(asio::cancellation_type::terminal);
+    time_->settle();
+    EXPECT_EQ(woke_with, asio::error::operation_aborted);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(bound->ec(), asio::error::operation_aborted);
+    EXPECT_EQ(held.reason(), loss_reason::released);
+}
+
+asio::awaitable<void> work_that_throws_after(test::manual_time& time, milliseconds after) {
+    auto t = time.make_timer(co_await asio::this_coro::executor);
+    co_await t->async_wait_until(time.now() + after, asio::use_awaitable);
+    throw std::runtime_error("the work failed");
+}
+
+TEST_F(scripted_lock_client, an_exception_of_bound_work_reaches_the_caller_even_after_a_loss) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    a.store->hold_answers = true;  // the lease will expire...
+    std::exception_ptr failure;
+    auto bound = std::make_shared<outcome<>>();
+    // ...while the work ignores cancellation and then fails on its own.
+    auto work = [&]() -> asio::awaitable<void> {
+        co_await asio::this_coro::reset_cancellation_state(asio::disable_cancellation());
+        co_await work_that_throws_after(*time_, 2 * lease_length);
+    };
+    a.client->async_with_lease(held, work(),
+                               [&failure, bound](std::exception_ptr e, error_code ec) {
+                                   failure = e;
+                                   bound->value.emplace(ec);
+                               });
+    time_->run_for(3 * lease_length);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(held.reason(), loss_reason::expired);
+    ASSERT_TRUE(failure) << "the work's exception was swallowed";
+    EXPECT_THROW(std::rethrow_exception(failure), std::runtime_error);
+}
+
+// --- operations on an empty lease ------------------------------------------------
+
+TEST_F(scripted_lock_client, every_operation_on_an_empty_lease_completes_with_invalid_argument) {
+    party& a = join("holder");
+    lease empty;
+    EXPECT_TRUE(empty.empty());
+    EXPECT_FALSE(empty.held());
+    auto waited = std::make_shared<outcome<loss_reason>>();
+    auto beat = std::make_shared<outcome<>>();
+    auto released = std::make_shared<outcome<>>();
+    auto bound = std::make_shared<outcome<>>();
+    auto run = [&]() -> asio::awaitable<void> {
+        auto [wec, r] = co_await empty.async_wait_lost(asio::as_tuple(asio::deferred));
+        waited->value.emplace(wec, r);
+        auto [hec] = co_await empty.async_heartbeat(asio::as_tuple(asio::deferred));
+        beat->value.emplace(hec);
+        auto [rec] = co_await a.client->async_release(empty, asio::as_tuple(asio::deferred));
+        released->value.emplace(rec);
+        auto [e, bec] = co_await a.client->async_with_lease(
+            empty, []() -> asio::awaitable<void> { co_return; }(),
+            asio::as_tuple(asio::use_awaitable));
+        bound->value.emplace(bec);
+    };
+    asio::co_spawn(io_, run(), asio::detached);
+    time_->settle();
+    ASSERT_TRUE(waited->done() && beat->done() && released->done() && bound->done());
+    EXPECT_EQ(waited->ec(), errc::invalid_argument);
+    EXPECT_EQ(beat->ec(), errc::invalid_argument);
+    EXPECT_EQ(released->ec(), errc::invalid_argument);
+    EXPECT_EQ(bound->ec(), errc::invalid_argument);
+}
+
+// --- cancelling and closing ------------------------------------------------------
+
+TEST_F(scripted_lock_client, a_cancelled_acquire_stops_at_once_and_sends_nothing_more) {
+    party& a = join("holder");
+    party& b = join("waiter");
+    const lease held = granted(*a.client, "job");
+    asio::cancellation_signal cancel;
+    auto out = std::make_shared<outcome<lease>>();
+    b.client->async_acquire(
+        "job", {.wait = 10s},
+        asio::bind_cancellation_slot(cancel.slot(), [out](error_code ec, lease l) {
+            out->value.emplace(ec, std::move(l));
+        }));
+    time_->run_for(200ms + poll / 2);
+    const std::size_t sent = b.store->operations();
+    cancel.emit(asio::cancellation_type::terminal);
+    time_->settle();
+    ASSERT_TRUE(out->done()) << "the cancelled acquire did not complete at once";
+    EXPECT_EQ(out->ec(), asio::error::operation_aborted);
+    EXPECT_TRUE(out->get().empty());
+    time_->run_for(4 * poll);
+    EXPECT_EQ(b.store->operations(), sent) << "the cancelled acquire kept polling";
+}
+
+TEST_F(scripted_lock_client, close_releases_every_lease_and_does_not_wait_out_a_polling_acquire) {
+    party& a = join("holder");
+    party& b = join("closing");
+    const lease held = granted(*a.client, "busy");
+    lease mine = granted(*b.client, "mine");
+    auto waiting = acquire(*b.client, "busy", {.wait = 10s});
+    time_->run_for(2 * poll);
+    auto closed = start<>([&](auto h) { b.client->async_close(std::move(h)); });
+    time_->settle();
+    ASSERT_TRUE(closed->done()) << "close waited for something";
+    EXPECT_FALSE(closed->ec());
+    ASSERT_TRUE(waiting->done());
+    EXPECT_EQ(waiting->ec(), errc::client_closed);
+    EXPECT_EQ(mine.reason(), loss_reason::client_closed);
+    auto later = acquire(*b.client, "other");
+    ASSERT_TRUE(later->done());
+    EXPECT_EQ(later->ec(), errc::client_closed);
+    auto row = start<std::optional<lock_record>>(
+        [&](auto h) { store_.async_read("mine", now() + 1s, std::move(h)); });
+    ASSERT_TRUE(row->get().has_value());
+    EXPECT_TRUE(row->get()->released);
+}
+
+TEST_F(scripted_lock_client, destroying_a_client_ends_its_leases_here_and_sends_nothing) {
+    party& a = join("holder");
+    party& b = join("contender");
+    lease l1 = granted(*a.client, "one");
+    lease l2 = granted(*a.client, "two");
+    error_code woke_with;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        l1, work_until_cancelled(woke_with),
+        [bound](std::exception_ptr, error_code ec) { bound->value.emplace(ec); });
+    auto lost = start<loss_reason>([&](auto h) { l2.async_wait_lost(std::move(h)); });
+    lease theirs = granted(*b.client, "busy");
+    auto polling = acquire(*a.client, "busy", {.wait = 10s});
+    // A heartbeat goes out and its answer is still on the way.
+    a.store->hold_answers = true;
+    time_->run_for(heartbeat);
+    ASSERT_GT(a.store->answers_held(), 0u);
+    const std::size_t sent = a.store->operations();
+
+    a.client.reset();  // no async_close
+    time_->settle();
+    EXPECT_EQ(l1.reason(), loss_reason::client_closed);
+    EXPECT_EQ(l2.reason(), loss_reason::client_closed);
+    ASSERT_TRUE(lost->done());
+    EXPECT_EQ(lost->get(), loss_reason::client_closed);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(woke_with, asio::error::operation_aborted);
+    // Answers in flight arrive into a client that is gone; the acquire that
+    // was reading then ends without sending anything more.
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(polling->done());
+    EXPECT_EQ(polling->ec(), errc::client_closed);
+    time_->run_for(2 * lease_length);
+    EXPECT_EQ(a.store->operations(), sent) << "a destroyed client sent a request";
+    // Its items were not released: they expire after their lease.
+    auto row = start<std::optional<lock_record>>(
+        [&](auto h) { store_.async_read("one", now() + 1s, std::move(h)); });
+    ASSERT_TRUE(row->get().has_value());
+    EXPECT_FALSE(row->get()->released);
+    auto taken = acquire(*b.client, "one", {.wait = 5s});
+    time_->run_for(lease_length + poll);
+    ASSERT_TRUE(taken->done());
+    EXPECT_FALSE(taken->ec()) << taken->ec().message();
+    EXPECT_FALSE(l1.held());
+    auto after = start<loss_reason>([&](auto h) { l1.async_wait_lost(std::move(h)); });
+    ASSERT_TRUE(after->done());
+    EXPECT_EQ(after->get(), loss_reason::client_closed);
+    static_cast<void>(theirs);
+}
+
+TEST_F(scripted_lock_client, a_manual_heartbeat_can_change_the_lease) {
+    party& a = join("holder");
+    lease held = granted(*a.client, "job");
+    const auto sent_at = now();
+    auto beat = start<>([&](auto h) { held.async_heartbeat(3000ms, std::nullopt, std::move(h)); });
+    ASSERT_TRUE(beat->done());
+    EXPECT_FALSE(beat->ec()) << beat->ec().message();
+    EXPECT_EQ(held.duration(), 3000ms);
+    EXPECT_EQ(held.deadline(), sent_at + 3000ms - margin);
+    auto refused = start<>([&](auto h) { held.async_heartbeat(1ms, std::nullopt, std::move(h)); });
+    ASSERT_TRUE(refused->done());
+    EXPECT_EQ(refused->ec(), errc::invalid_argument);
+}
+
+}  // namespace
