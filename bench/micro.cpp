@@ -7,7 +7,7 @@
 
 #include "dynamodb/protocol.hpp"
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -2,7 +2,7 @@
 
 #include "child_process.hpp"
 
-#include <dynalock/endpoint.hpp>
+#include "aws/endpoint.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -137,9 +137,9 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
 }  // namespace
 
 endpoint parse_endpoint_url(std::string_view url) {
-    dynalock::endpoint parsed;
+    dynalock::aws::endpoint parsed;
     dynalock::diagnostics diag;
-    if (dynalock::parse_endpoint(url, parsed, diag)) {
+    if (dynalock::aws::parse_endpoint(url, parsed, diag)) {
         throw std::invalid_argument("--endpoint-url: " + diag.message);
     }
     if (parsed.tls) {

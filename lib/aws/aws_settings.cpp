@@ -1,4 +1,4 @@
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include "aws/profile_file.hpp"
 
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <memory>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 std::optional<std::string> non_empty_env(const config_sources& sources, std::string_view name) {
@@ -206,4 +206,4 @@ error_code resolve_aws_settings(const aws_settings_options& options, const confi
     return {};
 }
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -4,7 +4,7 @@
 #include "aws/credentials_cache.hpp"
 #include "aws/metadata_endpoint.hpp"
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 

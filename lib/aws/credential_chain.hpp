@@ -4,7 +4,7 @@
 #include "aws/container_credentials.hpp"
 #include "aws/credentials_cache.hpp"
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 

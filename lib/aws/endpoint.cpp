@@ -1,9 +1,10 @@
-#include <dynalock/aws_settings.hpp>
-#include <dynalock/sigv4.hpp>
+#include "aws/endpoint.hpp"
+
+#include "sigv4/signer.hpp"
 
 #include <cctype>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 // The URL itself is not quoted: its userinfo may hold a password.
@@ -121,4 +122,4 @@ std::string host_header(const endpoint& ep) {
     return sigv4::host_header_value(ep.host, ep.port, ep.tls);
 }
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -29,7 +29,7 @@ std::chrono::steady_clock::time_point request_deadline(
 }  // namespace
 
 imds_credentials_provider::imds_credentials_provider(boost::asio::any_io_executor executor,
-                                                     dynalock::endpoint endpoint,
+                                                     aws::endpoint endpoint,
                                                      std::function<wall_clock::time_point()> now)
     : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),

@@ -4,7 +4,7 @@
 #include "aws/credentials_cache.hpp"
 #include "aws/metadata_endpoint.hpp"
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -37,7 +37,7 @@ public:
         credentials& out, diagnostics& diag,
         std::chrono::steady_clock::time_point deadline) override;
 
-    imds_credentials_provider(boost::asio::any_io_executor executor, dynalock::endpoint endpoint,
+    imds_credentials_provider(boost::asio::any_io_executor executor, aws::endpoint endpoint,
                               std::function<wall_clock::time_point()> now);
 
 private:
@@ -48,7 +48,7 @@ private:
         std::chrono::steady_clock::time_point deadline, diagnostics& diag);
 
     boost::asio::any_io_executor executor_;
-    dynalock::endpoint endpoint_;
+    aws::endpoint endpoint_;
     std::string host_;
     std::function<wall_clock::time_point()> now_;
     std::string token_;

@@ -38,8 +38,8 @@ bool is_trusted_plain_http_host(std::string_view host) {
 }
 
 asio::awaitable<error_code> exchange_once(asio::any_io_executor executor,
-                                          const dynalock::endpoint& target,
-                                          const http::request& req, http::response& res,
+                                          const aws::endpoint& target, const http::request& req,
+                                          http::response& res,
                                           std::chrono::steady_clock::time_point deadline,
                                           std::chrono::milliseconds connect_timeout,
                                           std::string_view source, diagnostics& diag) {

@@ -1,9 +1,10 @@
 #pragma once
 
+#include "aws/endpoint.hpp"
+#include "http/connection_pool.hpp"
+
 #include <dynalock/diagnostics.hpp>
-#include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
-#include <http/connection_pool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -17,7 +18,7 @@ namespace dynalock::aws {
 /// A URL of a credentials endpoint (container or instance metadata), which
 /// unlike a DynamoDB endpoint has a path.
 struct metadata_url {
-    dynalock::endpoint endpoint;
+    aws::endpoint endpoint;
     std::string target;  ///< path and query, "/" at least
 };
 
@@ -35,7 +36,7 @@ bool is_trusted_plain_http_host(std::string_view host);
 /// connecting bounded by `connect_timeout`. Transport failures come back with
 /// their code and `diag.message` = "<source>: <what happened>".
 boost::asio::awaitable<error_code> exchange_once(boost::asio::any_io_executor executor,
-                                                 const dynalock::endpoint& target,
+                                                 const aws::endpoint& target,
                                                  const http::request& req, http::response& res,
                                                  std::chrono::steady_clock::time_point deadline,
                                                  std::chrono::milliseconds connect_timeout,

@@ -1,10 +1,10 @@
-#include <dynalock/retry_policy.hpp>
+#include "aws/retry_policy.hpp"
 
 #include <random>
 #include <stdexcept>
 #include <string>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 std::uint64_t random_seed() {
@@ -89,4 +89,4 @@ std::uint64_t retry_policy::next_random() noexcept {
     return z ^ (z >> 31);
 }
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

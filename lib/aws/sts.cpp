@@ -2,7 +2,7 @@
 
 #include "aws/credentials_json.hpp"
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <algorithm>
 #include <array>

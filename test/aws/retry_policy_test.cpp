@@ -1,10 +1,10 @@
-#include <dynalock/retry_policy.hpp>
+#include "aws/retry_policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 using namespace std::chrono_literals;
@@ -250,4 +250,4 @@ TEST(RetryPolicy, UnseededPoliciesWork) {
 }
 
 }  // namespace
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -87,9 +87,9 @@ struct proxy_counts {
 class expiry_checking_proxy {
 public:
     explicit expiry_checking_proxy(const std::string& moto_url) {
-        endpoint upstream;
+        aws::endpoint upstream;
         diagnostics diag;
-        if (error_code ec = parse_endpoint(moto_url, upstream, diag)) {
+        if (error_code ec = aws::parse_endpoint(moto_url, upstream, diag)) {
             throw std::runtime_error("DYNALOCK_TEST_MOTO_URL: " + diag.message);
         }
         upstream_ = tcp::endpoint(asio::ip::make_address(upstream.host), upstream.port);

@@ -1,32 +1,16 @@
 #pragma once
 
 #include <dynalock/error.hpp>
+#include <dynalock/retry_options.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 
-namespace dynalock {
+// Not public: the DynamoDB client applies the policy; users only configure it,
+// through `retry_options` (include/dynalock/retry_options.hpp).
 
-/// The AWS SDKs' "standard" retry mode: full-jitter exponential backoff and a
-/// retry-token bucket per client, so a failing service is not hammered by
-/// retries. The base delays are far below the SDKs' 1 s because a lock's
-/// retries must fit inside a lease of a few seconds.
-struct retry_options {
-    /// Attempts per request, the first included; 1 disables retries.
-    int max_attempts = 3;
-    /// Backoff base for transient failures (5xx, timeouts, lost connections).
-    std::chrono::milliseconds base_delay{25};
-    /// Backoff base after throttling, longer to let the table's capacity refill.
-    std::chrono::milliseconds throttling_base_delay{100};
-    std::chrono::milliseconds max_backoff{20'000};
-    int bucket_capacity = 500;
-    int retry_cost = 5;           ///< tokens a retry takes
-    int timeout_retry_cost = 10;  ///< tokens a retry after a timeout or connection failure takes
-    int success_refill = 1;       ///< tokens a first-attempt success returns
-    /// Seed of the jitter generator; nullopt seeds from std::random_device.
-    std::optional<std::uint64_t> seed{};
-};
+namespace dynalock::aws {
 
 /// Bookkeeping of one logical request across its attempts.
 class retry_state {
@@ -81,4 +65,4 @@ private:
     std::uint64_t rng_state_;
 };
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

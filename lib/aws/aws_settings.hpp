@@ -1,7 +1,8 @@
 #pragma once
 
+#include "aws/endpoint.hpp"
+
 #include <dynalock/diagnostics.hpp>
-#include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
 
 #include <cstdint>
@@ -10,7 +11,10 @@
 #include <string>
 #include <string_view>
 
-namespace dynalock {
+// Not public: `dynamodb::client` resolves its settings from `client_options`
+// when it is constructed, and reports what is missing there.
+
+namespace dynalock::aws {
 
 /// The outside world as settings resolution sees it. Injected so that
 /// resolution is a pure function in tests; `system_config_sources()` is the
@@ -42,7 +46,7 @@ struct aws_settings {
     std::string profile{};
     std::string region{};
     std::string endpoint_url{};
-    dynalock::endpoint endpoint{};
+    aws::endpoint endpoint{};
 };
 
 /// Resolves the settings the way the AWS CLI and SDKs do:
@@ -60,4 +64,4 @@ struct aws_settings {
 error_code resolve_aws_settings(const aws_settings_options& options, const config_sources& sources,
                                 aws_settings& out, diagnostics& diag);
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

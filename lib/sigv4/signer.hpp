@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+// Not public: the DynamoDB client and the STS provider sign every request
+// themselves; users supply credentials, never signatures.
+
 /// AWS Signature Version 4, header-based signing (no presigned URLs, no SigV4a).
 /// Pure code: a request described by views goes in, header values come out.
 namespace dynalock::sigv4 {

@@ -7,7 +7,10 @@
 #include <string>
 #include <string_view>
 
-namespace dynalock {
+// Not public: users name endpoints as URLs (`client_options::endpoint_url`,
+// the AWS environment); the client parses them.
+
+namespace dynalock::aws {
 
 /// Where to connect: the parsed form of an endpoint URL.
 struct endpoint {
@@ -29,4 +32,4 @@ error_code parse_endpoint(std::string_view url, endpoint& out, diagnostics& diag
 /// literals are bracketed.
 std::string host_header(const endpoint& ep);
 
-}  // namespace dynalock
+}  // namespace dynalock::aws
