@@ -10,7 +10,6 @@
 #include <memory>
 
 namespace dynalock::aws {
-namespace {
 
 std::optional<std::string> non_empty_env(const config_sources& sources, std::string_view name) {
     std::optional<std::string> value = sources.get_env(name);
@@ -19,6 +18,8 @@ std::optional<std::string> non_empty_env(const config_sources& sources, std::str
     }
     return value;
 }
+
+namespace {
 
 // A value found somewhere, and where: error messages name the source.
 struct sourced_value {

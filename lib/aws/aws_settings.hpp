@@ -29,6 +29,10 @@ struct config_sources {
 
 config_sources system_config_sources();
 
+/// The variable's value, or nullopt when it is unset or empty: the AWS SDKs
+/// treat an empty variable as unset.
+std::optional<std::string> non_empty_env(const config_sources& sources, std::string_view name);
+
 /// What the user states explicitly; every empty field is looked up (see
 /// `resolve_aws_settings`).
 /// (Every member has an initializer so that g++ 12 does not warn about the

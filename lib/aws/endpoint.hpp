@@ -32,4 +32,16 @@ error_code parse_endpoint(std::string_view url, endpoint& out, diagnostics& diag
 /// literals are bracketed.
 std::string host_header(const endpoint& ep);
 
+/// A URL of a credentials endpoint (container or instance metadata), which
+/// unlike a DynamoDB endpoint has a path.
+struct metadata_url {
+    aws::endpoint endpoint;
+    std::string target;  ///< path and query, "/" at least
+};
+
+/// Splits `http[s]://host[:port][/path[?query]]`. Fails with
+/// errc::invalid_endpoint, naming `setting` (where the URL came from).
+error_code parse_metadata_url(std::string_view url, std::string_view setting, metadata_url& out,
+                              diagnostics& diag);
+
 }  // namespace dynalock::aws

@@ -6,9 +6,9 @@
 
 #include "aws/aws_settings.hpp"
 #include "aws/clock_skew.hpp"
-#include "aws/credential_chain.hpp"
-#include "aws/credentials_cache.hpp"
 #include "aws/retry_policy.hpp"
+#include "credential_providers/credential_chain.hpp"
+#include "credential_providers/credentials_cache.hpp"
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"

@@ -14,7 +14,7 @@
 // signed with expired or unknown credentials (ExpiredTokenException /
 // UnrecognizedClientException). Everything else is forwarded to moto as is.
 
-#include "aws/sts.hpp"
+#include "aws/sts_protocol.hpp"
 #include "integration/test_servers.hpp"
 
 #include <dynalock/dynamodb_store.hpp>

@@ -1,4 +1,4 @@
-#include "aws/credentials_cache.hpp"
+#include "credential_providers/credentials_cache.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

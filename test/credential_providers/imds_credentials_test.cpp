@@ -1,7 +1,7 @@
-#include "aws/imds_credentials.hpp"
-#include "aws/credential_chain.hpp"
+#include "credential_providers/imds_credentials.hpp"
+#include "aws/fake_sources.hpp"
 #include "coroutine_test_support.hpp"
-#include "fake_sources.hpp"
+#include "credential_providers/credential_chain.hpp"
 #include "local_http_server.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "aws/child_process.hpp"
+#include "credential_providers/child_process.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>

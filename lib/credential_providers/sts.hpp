@@ -1,10 +1,11 @@
 #pragma once
 
-#include "aws/async_credentials_provider.hpp"
-#include "aws/credentials_cache.hpp"
-#include "aws/metadata_endpoint.hpp"
+#include "credential_providers/async_credentials_provider.hpp"
+#include "credential_providers/credentials_cache.hpp"
+#include "credential_providers/metadata_endpoint.hpp"
 
 #include "aws/aws_settings.hpp"
+#include "aws/sts_protocol.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -14,28 +15,6 @@
 #include <vector>
 
 namespace dynalock::aws {
-
-/// Where STS is reached: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`,
-/// else the regional endpoint `https://sts.<region>.amazonaws.com` unless
-/// `AWS_STS_REGIONAL_ENDPOINTS` is `legacy` (or no region is known), which
-/// selects the global `https://sts.amazonaws.com` signed for us-east-1.
-struct sts_endpoint {
-    metadata_url url;
-    std::string signing_region;
-};
-
-error_code resolve_sts_endpoint(const config_sources& sources, std::string_view region,
-                                sts_endpoint& out, diagnostics& diag);
-
-/// The `<Credentials>` of an AssumeRole or AssumeRoleWithWebIdentity answer,
-/// or the `<Code>` and `<Message>` of an `<Error>` (errc::access_denied for
-/// AccessDenied, errc::unknown_service_error otherwise, with the server's
-/// message in `diag`). errc::malformed_response for anything else.
-error_code parse_sts_response(std::string_view xml, unsigned http_status, credentials& out,
-                              diagnostics& diag);
-
-/// `application/x-www-form-urlencoded` body of `pairs`.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& pairs);
 
 /// What AssumeRole needs besides the source credentials.
 struct assume_role_parameters {
@@ -92,8 +71,5 @@ private:
     assume_role_parameters parameters_;
     std::function<wall_clock::time_point()> now_;
 };
-
-/// A session name unique enough to tell sessions apart in CloudTrail.
-std::string default_role_session_name(wall_clock::time_point now);
 
 }  // namespace dynalock::aws

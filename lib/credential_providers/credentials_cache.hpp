@@ -1,6 +1,6 @@
 #pragma once
 
-#include "aws/async_credentials_provider.hpp"
+#include "credential_providers/async_credentials_provider.hpp"
 
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>

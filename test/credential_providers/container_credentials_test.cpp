@@ -1,6 +1,6 @@
-#include "aws/container_credentials.hpp"
+#include "credential_providers/container_credentials.hpp"
+#include "aws/fake_sources.hpp"
 #include "coroutine_test_support.hpp"
-#include "fake_sources.hpp"
 #include "local_http_server.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "aws/credential_process.hpp"
+#include "credential_providers/credential_process.hpp"
 #include "coroutine_test_support.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "aws/async_credentials_provider.hpp"
-#include "aws/credentials_cache.hpp"
+#include "credential_providers/async_credentials_provider.hpp"
+#include "credential_providers/credentials_cache.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 

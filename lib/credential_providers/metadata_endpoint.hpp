@@ -15,18 +15,6 @@
 
 namespace dynalock::aws {
 
-/// A URL of a credentials endpoint (container or instance metadata), which
-/// unlike a DynamoDB endpoint has a path.
-struct metadata_url {
-    aws::endpoint endpoint;
-    std::string target;  ///< path and query, "/" at least
-};
-
-/// Splits `http[s]://host[:port][/path[?query]]`. Fails with
-/// errc::invalid_endpoint, naming `setting` (where the URL came from).
-error_code parse_metadata_url(std::string_view url, std::string_view setting, metadata_url& out,
-                              diagnostics& diag);
-
 /// True for the hosts plain HTTP may carry credentials from: loopback, and the
 /// link-local addresses of ECS (169.254.170.2) and EKS Pod Identity
 /// (169.254.170.23, fd00:ec2::23).

@@ -1,9 +1,9 @@
-#include "aws/credential_chain.hpp"
-#include "aws/credential_process.hpp"
-#include "aws/imds_credentials.hpp"
-#include "aws/sts.hpp"
+#include "credential_providers/credential_chain.hpp"
+#include "aws/fake_sources.hpp"
 #include "coroutine_test_support.hpp"
-#include "fake_sources.hpp"
+#include "credential_providers/credential_process.hpp"
+#include "credential_providers/imds_credentials.hpp"
+#include "credential_providers/sts.hpp"
 
 #include <gtest/gtest.h>
 

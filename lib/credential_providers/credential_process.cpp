@@ -1,7 +1,7 @@
-#include "aws/credential_process.hpp"
+#include "credential_providers/credential_process.hpp"
 
-#include "aws/child_process.hpp"
 #include "aws/credentials_json.hpp"
+#include "credential_providers/child_process.hpp"
 
 namespace dynalock::aws {
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "aws/async_credentials_provider.hpp"
-#include "aws/container_credentials.hpp"
-#include "aws/credentials_cache.hpp"
+#include "credential_providers/async_credentials_provider.hpp"
+#include "credential_providers/container_credentials.hpp"
+#include "credential_providers/credentials_cache.hpp"
 
 #include "aws/aws_settings.hpp"
 

@@ -1,4 +1,4 @@
-#include "aws/sts.hpp"
+#include "aws/sts_protocol.hpp"
 #include "fake_sources.hpp"
 
 #include <gtest/gtest.h>

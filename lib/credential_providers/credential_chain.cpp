@@ -1,10 +1,10 @@
-#include "aws/credential_chain.hpp"
+#include "credential_providers/credential_chain.hpp"
 
-#include "aws/credential_process.hpp"
 #include "aws/credentials_provider.hpp"
-#include "aws/imds_credentials.hpp"
 #include "aws/profile_file.hpp"
-#include "aws/sts.hpp"
+#include "credential_providers/credential_process.hpp"
+#include "credential_providers/imds_credentials.hpp"
+#include "credential_providers/sts.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "aws/imds_credentials.hpp"
+#include "credential_providers/imds_credentials.hpp"
 
 #include "aws/credentials_json.hpp"
 

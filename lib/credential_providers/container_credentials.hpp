@@ -1,8 +1,8 @@
 #pragma once
 
-#include "aws/async_credentials_provider.hpp"
-#include "aws/credentials_cache.hpp"
-#include "aws/metadata_endpoint.hpp"
+#include "credential_providers/async_credentials_provider.hpp"
+#include "credential_providers/credentials_cache.hpp"
+#include "credential_providers/metadata_endpoint.hpp"
 
 #include "aws/aws_settings.hpp"
 

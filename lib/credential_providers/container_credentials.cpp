@@ -1,4 +1,4 @@
-#include "aws/container_credentials.hpp"
+#include "credential_providers/container_credentials.hpp"
 
 #include "aws/credentials_json.hpp"
 
@@ -7,11 +7,6 @@ namespace {
 
 constexpr std::string_view source_name = "container credentials";
 constexpr std::chrono::milliseconds connect_timeout{2000};
-
-std::optional<std::string> non_empty_env(const config_sources& sources, std::string_view name) {
-    std::optional<std::string> value = sources.get_env(name);
-    return value && !value->empty() ? value : std::nullopt;
-}
 
 }  // namespace
 
