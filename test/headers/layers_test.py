@@ -16,6 +16,7 @@ layers = [
     ("aws", lambda p: p.parts[0] == "aws", True),
     ("dynamodb protocol", lambda p: p.parts[0] == "dynamodb" and p.name != "client.cpp", True),
     ("http", lambda p: p.parts[0] == "http", False),
+    ("process", lambda p: p.parts[0] == "process", False),
     ("credential_providers", lambda p: p.parts[0] == "credential_providers", False),
     ("dynamodb client", lambda p: p.parts[0] == "dynamodb" and p.name == "client.cpp", False),
     ("lock", lambda p: p.parts[0] == "lock", False),
@@ -27,6 +28,7 @@ include_layer = {
     "aws": "aws",
     "dynamodb": "dynamodb protocol",
     "http": "http",
+    "process": "process",
     "credential_providers": "credential_providers",
     "lock": "lock",
 }

@@ -19,16 +19,13 @@
 
 namespace dynalock::cli {
 
-/// The descriptors open now. Taken at startup, they are the ones the user
-/// meant the command to inherit; any the process opens later (connections)
-/// are closed in the command.
-std::vector<int> open_descriptors();
-
 using environment_overrides = std::vector<std::pair<std::string, std::string>>;
 
 /// Starts `argv` (searched in PATH) with this process's environment plus
-/// `env` and default signal dispositions. Returns the pid, or -1 with errno
-/// set when it could not be started.
+/// `env`, the descriptors `inherited` (those open at startup: see main.cpp)
+/// and no others above 2, and default signal dispositions. Returns the pid,
+/// or -1 with errno set when it could not be started (ENOENT: no such
+/// command).
 pid_t spawn_command(const std::vector<std::string>& argv, const environment_overrides& env,
                     const std::vector<int>& inherited);
 

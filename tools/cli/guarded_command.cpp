@@ -1,3 +1,5 @@
+#include "guarded_command.hpp"
+
 #include "child_process.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -7,116 +9,31 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <dirent.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
-#include <algorithm>
+#include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <memory>
-
-extern char** environ;
 
 namespace dynalock::cli {
 
 namespace asio = boost::asio;
 
-std::vector<int> open_descriptors() {
-    std::vector<int> fds;
-    DIR* dir = opendir("/proc/self/fd");
-    if (dir == nullptr) {
-        return fds;
-    }
-    const int own = dirfd(dir);
-    while (const dirent* e = readdir(dir)) {
-        const int fd = std::atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd != own) {
-            fds.push_back(fd);
-        }
-    }
-    closedir(dir);
-    return fds;
-}
-
-namespace {
-
-/// posix_spawn's resources, freed on every path.
-struct spawn_setup {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attributes{};
-    spawn_setup() {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attributes);
-    }
-    ~spawn_setup() {
-        posix_spawnattr_destroy(&attributes);
-        posix_spawn_file_actions_destroy(&actions);
-    }
-    spawn_setup(const spawn_setup&) = delete;
-    spawn_setup& operator=(const spawn_setup&) = delete;
-};
-
-std::vector<std::string> environment_with(const environment_overrides& overrides) {
-    std::vector<std::string> out;
-    for (char** e = environ; *e != nullptr; ++e) {
-        const std::string_view entry(*e);
-        const bool overridden = std::ranges::any_of(overrides, [&](const auto& kv) {
-            return entry.starts_with(kv.first) && entry.size() > kv.first.size() &&
-                   entry[kv.first.size()] == '=';
-        });
-        if (!overridden) {
-            out.emplace_back(entry);
-        }
-    }
-    for (const auto& [name, value] : overrides) {
-        out.push_back(name + "=" + value);
-    }
-    return out;
-}
-
-std::vector<char*> pointers_to(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) {
-        out.push_back(s.data());
-    }
-    out.push_back(nullptr);
-    return out;
-}
-
-}  // namespace
-
 pid_t spawn_command(const std::vector<std::string>& argv, const environment_overrides& env,
                     const std::vector<int>& inherited) {
-    spawn_setup setup;
-    for (int fd : open_descriptors()) {
-        if (fd > 2 && std::ranges::find(inherited, fd) == inherited.end()) {
-            posix_spawn_file_actions_addclose(&setup.actions, fd);
-        }
-    }
     // The command starts as if from a shell: nothing blocked, the signals we
-    // handle back to their defaults.
-    sigset_t none;
-    sigset_t handled;
-    sigemptyset(&none);
-    sigemptyset(&handled);
-    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGPIPE}) {
-        sigaddset(&handled, sig);
-    }
-    posix_spawnattr_setsigmask(&setup.attributes, &none);
-    posix_spawnattr_setsigdefault(&setup.attributes, &handled);
-    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-    std::vector<std::string> args = argv;
-    std::vector<std::string> environment = environment_with(env);
-    const std::vector<char*> arg_pointers = pointers_to(args);
-    const std::vector<char*> env_pointers = pointers_to(environment);
-    pid_t pid = -1;
-    if (int err = posix_spawnp(&pid, arg_pointers[0], &setup.actions, &setup.attributes,
-                               arg_pointers.data(), env_pointers.data())) {
-        errno = err;
-        return -1;
+    // handle or ignore back to their defaults.
+    static constexpr std::array<int, 4> handled{SIGCHLD, SIGINT, SIGTERM, SIGPIPE};
+    error_code ec;
+    const pid_t pid = process::spawn({.argv = argv,
+                                      .search_path = true,
+                                      .environment = env,
+                                      .inherited_descriptors = inherited,
+                                      .default_signals = handled},
+                                     ec);
+    if (pid < 0) {
+        errno = ec.value();
     }
     return pid;
 }
