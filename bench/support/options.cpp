@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "command_line.hpp"
+#include "harness/command_line.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -62,7 +62,7 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
 
 options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed) {
     options opts;
-    for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
+    harness::for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
         if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
             std::string known;
             for (const auto name : allowed)

@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "command_line.hpp"
+#include "harness/command_line.hpp"
 
 #include <dynalock/dynamodb_store.hpp>
 
@@ -37,7 +37,7 @@ dynalock::item protected_item_key(const std::string& lock_key) {
 
 options parse_options(int argc, char** argv) {
     options o;
-    bench::for_each_flag(
+    harness::for_each_flag(
         argc, argv, {"--worker"}, [&](std::string_view flag, std::string_view value) {
             if (flag == "--worker") {
                 o.worker = true;

@@ -1,8 +1,7 @@
 #include "server.hpp"
 
-#include "child_process.hpp"
-
 #include "aws/endpoint.hpp"
+#include "process/child_process.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <boost/system/system_error.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -21,10 +22,10 @@
 #include <vector>
 
 #ifndef DYNALOCK_SOURCE_ROOT
-#error "DYNALOCK_SOURCE_ROOT must name the source tree (set by bench/meson.build)"
+#error "DYNALOCK_SOURCE_ROOT must name the source tree (set by tools/harness/meson.build)"
 #endif
 
-namespace dynalock::bench {
+namespace dynalock::harness {
 namespace {
 
 constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
@@ -34,24 +35,12 @@ constexpr int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP};
 std::atomic<pid_t> running_child{0};
 static_assert(std::atomic<pid_t>::is_always_lock_free);
 
-/// Stops the process group led by `pid` and reaps the leader. Uses only
-/// async-signal-safe calls: it also runs inside the signal handler.
-void stop_process_group(pid_t pid) noexcept {
-    ::kill(-pid, SIGTERM);
-    const timespec tick{0, 10'000'000};
-    for (int i = 0; i < 500; ++i) {  // 5 s of grace
-        if (::waitpid(pid, nullptr, WNOHANG) == pid)
-            return;
-        ::nanosleep(&tick, nullptr);
-    }
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-}
+/// How long dynalite gets to stop after SIGTERM before SIGKILL.
+constexpr std::chrono::seconds stop_grace{5};
 
 extern "C" void stop_child_then_die(int sig) {
     if (const pid_t pid = running_child.exchange(0); pid > 0)
-        stop_process_group(pid);
+        process::stop_process_group(pid, stop_grace);
     ::signal(sig, SIG_DFL);
     ::raise(sig);
 }
@@ -101,16 +90,28 @@ bool accepts_connections(std::uint16_t port) {
     return ok;
 }
 
-/// Starts dynalite, published in `running_child` while our signals are still
+/// Starts dynalite in its own process group (a Ctrl-C on the terminal reaches
+/// only us, and we decide how it stops), its output on our stderr (stdout is
+/// for results), published in `running_child` while our signals are still
 /// blocked so that none can slip between the fork and the handler knowing the pid.
 pid_t spawn_dynalite(const std::string& js, std::uint16_t port) {
-    return spawn_child({.program = "node",
-                        .search_path = true,
-                        .args = {"node", js, "--host", "127.0.0.1", "--port", std::to_string(port),
-                                 "--createTableMs", "0"},
-                        .death_signal = SIGTERM,
-                        .handled_signals = forwarded_signals,
-                        .published_pid = &running_child});
+    error_code ec;
+    const pid_t pid = process::spawn({.argv = {"node", js, "--host", "127.0.0.1", "--port",
+                                               std::to_string(port), "--createTableMs", "0"},
+                                      .search_path = true,
+                                      .standard_input = process::null_device,
+                                      .standard_output = STDERR_FILENO,
+                                      .own_process_group = true,
+                                      .death_signal = SIGTERM,
+                                      .published_pid = &running_child},
+                                     ec);
+    if (ec == boost::system::errc::no_such_file_or_directory) {
+        throw std::runtime_error("could not execute `node`: is Node.js installed and on PATH?");
+    }
+    if (ec) {
+        throw boost::system::system_error(ec, "starting dynalite");
+    }
+    return pid;
 }
 
 /// Waits until dynalite listens. Returns false if it exited first (port taken).
@@ -120,10 +121,7 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) {
             running_child.store(0);
-            if (WIFEXITED(status) && WEXITSTATUS(status) == exec_failed_status)
-                throw std::runtime_error(
-                    "could not execute `node`: is Node.js installed and on PATH?");
-            std::fprintf(stderr, "bench: dynalite on port %u exited (status %d)\n", port, status);
+            std::fprintf(stderr, "dynalite on port %u exited (status %d)\n", port, status);
             return false;
         }
         if (accepts_connections(port))
@@ -136,7 +134,7 @@ bool wait_listening(pid_t pid, std::uint16_t port) {
 
 }  // namespace
 
-endpoint parse_endpoint_url(std::string_view url) {
+server_address parse_endpoint_url(std::string_view url) {
     dynalock::aws::endpoint parsed;
     dynalock::diagnostics diag;
     if (dynalock::aws::parse_endpoint(url, parsed, diag)) {
@@ -148,7 +146,7 @@ endpoint parse_endpoint_url(std::string_view url) {
     return {std::move(parsed.host), parsed.port, std::string(url)};
 }
 
-bench_server::bench_server(std::string_view endpoint_url) {
+dynamodb_server::dynamodb_server(std::string_view endpoint_url) {
     if (!endpoint_url.empty()) {
         address_ = parse_endpoint_url(endpoint_url);
         return;
@@ -173,14 +171,13 @@ bench_server::bench_server(std::string_view endpoint_url) {
             listening = wait_listening(pid, port);
         } catch (...) {
             if (running_child.exchange(0) == pid)
-                stop_process_group(pid);
+                process::stop_process_group(pid, stop_grace);
             throw;
         }
         if (listening) {
             child_ = pid;
             address_ = {"127.0.0.1", port, "http://127.0.0.1:" + std::to_string(port)};
-            std::fprintf(stderr, "bench: dynalite (pid %d) listening at %s\n", pid,
-                         address_.url.c_str());
+            std::fprintf(stderr, "dynalite (pid %d) listening at %s\n", pid, address_.url.c_str());
             return;
         }
     }
@@ -188,14 +185,14 @@ bench_server::bench_server(std::string_view endpoint_url) {
         "dynalite exited before listening, three times (see its output above)");
 }
 
-bench_server::~bench_server() {
+dynamodb_server::~dynamodb_server() {
     if (child_ <= 0)
         return;
     // Whoever clears running_child first stops the child: us or the signal handler.
     if (running_child.exchange(0) == child_)
-        stop_process_group(child_);
+        process::stop_process_group(child_, stop_grace);
     for (const int sig : forwarded_signals)
         ::signal(sig, SIG_DFL);
 }
 
-}  // namespace dynalock::bench
+}  // namespace dynalock::harness

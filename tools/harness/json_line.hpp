@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace dynalock::bench {
+namespace dynalock::harness {
 
 /// One flat JSON object, printed as a single line on stdout: the machine-readable
 /// result of a bench run. Keys appear in the order they were added.
@@ -29,4 +29,4 @@ private:
     std::string text_;
 };
 
-}  // namespace dynalock::bench
+}  // namespace dynalock::harness

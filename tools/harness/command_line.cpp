@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace dynalock::bench {
+namespace dynalock::harness {
 
 void for_each_flag(
     int argc, char** argv, std::initializer_list<std::string_view> valueless,
@@ -33,4 +33,4 @@ void for_each_flag(
     }
 }
 
-}  // namespace dynalock::bench
+}  // namespace dynalock::harness

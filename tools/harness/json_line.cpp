@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace dynalock::bench {
+namespace dynalock::harness {
 namespace {
 
 void append_string(std::string& out, std::string_view s) {
@@ -66,4 +66,4 @@ void json_line::print() const {
     std::fflush(stdout);
 }
 
-}  // namespace dynalock::bench
+}  // namespace dynalock::harness

@@ -4,7 +4,7 @@
 #include <initializer_list>
 #include <string_view>
 
-namespace dynalock::bench {
+namespace dynalock::harness {
 
 /// Walks a command line of `--flag value` and `--flag=value` arguments, calling
 /// `on_flag` for each in order (so errors come in the order of the arguments).
@@ -15,4 +15,4 @@ void for_each_flag(
     int argc, char** argv, std::initializer_list<std::string_view> valueless,
     const std::function<void(std::string_view flag, std::string_view value)>& on_flag);
 
-}  // namespace dynalock::bench
+}  // namespace dynalock::harness
