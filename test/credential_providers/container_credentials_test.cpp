@@ -1,7 +1,7 @@
 #include "credential_providers/container_credentials.hpp"
 #include "aws/fake_sources.hpp"
 #include "coroutine_test_support.hpp"
-#include "local_http_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,16 +20,18 @@ class ContainerCredentials : public ::testing::Test {
 protected:
     // The server answers the relative URI only with the right token.
     void start_server(std::string body = document, std::chrono::milliseconds delay = 0ms) {
-        server.emplace(ctx, [this, body, delay](const test::local_http_server::request& req) {
-            authorizations.emplace_back(req[boost::beast::http::field::authorization]);
-            if (req.target() != "/v2/credentials/abc") {
-                return test::scripted_reply{.status = 404, .body = "no such path"};
-            }
-            if (req[boost::beast::http::field::authorization] != "secret-token") {
-                return test::scripted_reply{.status = 401, .body = R"({"code":"Unauthorized"})"};
-            }
-            return test::scripted_reply{.status = 200, .body = body, .delay = delay};
-        });
+        server.emplace(
+            ctx, test::answer_each([this, body, delay](const test::wire_request& req) {
+                authorizations.emplace_back(req[boost::beast::http::field::authorization]);
+                if (req.target() != "/v2/credentials/abc") {
+                    return test::scripted_reply{.status = 404, .body = "no such path"};
+                }
+                if (req[boost::beast::http::field::authorization] != "secret-token") {
+                    return test::scripted_reply{.status = 401,
+                                                .body = R"({"code":"Unauthorized"})"};
+                }
+                return test::scripted_reply{.status = 200, .body = body, .delay = delay};
+            }));
     }
 
     error_code configure(diagnostics& diag) {
@@ -43,7 +45,7 @@ protected:
 
     boost::asio::io_context ctx;
     test::fake_sources fake;
-    std::optional<test::local_http_server> server;
+    std::optional<test::scripted_http_server> server;
     std::unique_ptr<async_credentials_provider> provider;
     std::vector<std::string> authorizations;
 };
@@ -58,7 +60,7 @@ TEST_F(ContainerCredentials, RelativeUriWithToken) {
     ASSERT_FALSE(fetch(out, diag)) << diag.message;
     EXPECT_EQ(out.access_key_id, "AKCONTAINER");
     EXPECT_EQ(out.session_token, "TK");
-    EXPECT_EQ(server->received, std::vector<std::string>{"GET /v2/credentials/abc"});
+    EXPECT_EQ(server->request_lines(), std::vector<std::string>{"GET /v2/credentials/abc"});
 }
 
 TEST_F(ContainerCredentials, FullUriWithTokenFileReadAtEachFetch) {
@@ -103,7 +105,7 @@ TEST_F(ContainerCredentials, SlowEndpointTimesOut) {
 
 TEST_F(ContainerCredentials, AbsentEndpointFailsQuickly) {
     fake.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                 "http://127.0.0.1:" + std::to_string(test::closed_port(ctx)) + "/creds"}};
+                 "http://127.0.0.1:" + std::to_string(test::free_loopback_port()) + "/creds"}};
     diagnostics diag;
     ASSERT_FALSE(container_credentials_provider::from_environment(ctx.get_executor(),
                                                                   fake.sources(), provider, diag))

@@ -2,7 +2,7 @@
 #include "aws/fake_sources.hpp"
 #include "coroutine_test_support.hpp"
 #include "credential_providers/credential_chain.hpp"
-#include "local_http_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,7 +28,7 @@ public:
         R"("Expiration":"2200-01-01T00:00:00Z"})";
     std::chrono::milliseconds delay{0};
 
-    test::scripted_reply answer(const test::local_http_server::request& req) {
+    test::scripted_reply answer(const test::wire_request& req) {
         if (req.method() == bhttp::verb::put && req.target() == "/latest/api/token") {
             if (req["X-aws-ec2-metadata-token-ttl-seconds"].empty()) {
                 return {.status = 400, .body = "missing TTL"};
@@ -54,8 +54,9 @@ public:
 class ImdsCredentials : public ::testing::Test {
 protected:
     void start_server() {
-        server.emplace(
-            ctx, [this](const test::local_http_server::request& req) { return imds.answer(req); });
+        server.emplace(ctx, test::answer_each([this](const test::wire_request& req) {
+                           return imds.answer(req);
+                       }));
         fake.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server->url() + "/"}};
     }
 
@@ -71,7 +72,7 @@ protected:
     boost::asio::io_context ctx;
     test::fake_sources fake;
     fake_imds imds;
-    std::optional<test::local_http_server> server;
+    std::optional<test::scripted_http_server> server;
     std::unique_ptr<async_credentials_provider> provider;
 };
 
@@ -83,7 +84,7 @@ TEST_F(ImdsCredentials, TokenThenRoleThenCredentials) {
     ASSERT_FALSE(fetch(out, diag)) << diag.message;
     EXPECT_EQ(out.access_key_id, "AKIMDS");
     EXPECT_EQ(out.session_token, "TK");
-    EXPECT_EQ(server->received,
+    EXPECT_EQ(server->request_lines(),
               (std::vector<std::string>{"PUT /latest/api/token", "GET " + role_path,
                                         "GET " + role_path + "dynalock-role"}));
 }
@@ -95,32 +96,33 @@ TEST_F(ImdsCredentials, TheTokenIsReusedAndRenewedOnceWhenRejected) {
     credentials out;
     ASSERT_FALSE(fetch(out, diag)) << diag.message;
     imds.valid_token = "token-2";  // the first token expired
-    server->received.clear();
+    server->forget_requests();
     ASSERT_FALSE(fetch(out, diag)) << diag.message;
     EXPECT_EQ(out.access_key_id, "AKIMDS");
-    EXPECT_EQ(server->received,
+    EXPECT_EQ(server->request_lines(),
               (std::vector<std::string>{"GET " + role_path, "PUT /latest/api/token",
                                         "GET " + role_path, "GET " + role_path + "dynalock-role"}));
 }
 
 TEST_F(ImdsCredentials, ARejectedFreshTokenIsNotRetriedForEver) {
     start_server();
-    server.emplace(ctx, [](const test::local_http_server::request& req) {
-        return req.method() == bhttp::verb::put ? test::scripted_reply{.status = 200, .body = "t"}
-                                                : test::scripted_reply{.status = 401};
-    });
+    server.emplace(ctx, test::answer_each([](const test::wire_request& req) {
+                       return req.method() == bhttp::verb::put
+                                  ? test::scripted_reply{.status = 200, .body = "t"}
+                                  : test::scripted_reply{.status = 401};
+                   }));
     fake.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server->url()}};
     diagnostics diag;
     ASSERT_FALSE(configure(diag));
     credentials out;
     EXPECT_EQ(fetch(out, diag), errc::credentials_unavailable);
     EXPECT_EQ(diag.message, "instance metadata: " + role_path + " answered HTTP 401");
-    EXPECT_EQ(server->received.size(), 2u);
+    EXPECT_EQ(server->request_lines().size(), 2u);
 }
 
 TEST_F(ImdsCredentials, AbsentEndpointFailsQuickly) {
     fake.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                 "http://127.0.0.1:" + std::to_string(test::closed_port(ctx))}};
+                 "http://127.0.0.1:" + std::to_string(test::free_loopback_port())}};
     diagnostics diag;
     ASSERT_FALSE(configure(diag));
     credentials out;
@@ -168,7 +170,7 @@ TEST_F(ImdsCredentials, EndpointWithAPathIsRefused) {
 TEST_F(ImdsCredentials, AsTheChainsLastResortItsFailureListsEverySource) {
     fake.env = {{"HOME", "/home/u"},
                 {"AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                 "http://127.0.0.1:" + std::to_string(test::closed_port(ctx))}};
+                 "http://127.0.0.1:" + std::to_string(test::free_loopback_port())}};
     diagnostics diag;
     ASSERT_FALSE(
         select_credentials_provider(ctx.get_executor(), fake.sources(), {}, provider, diag))

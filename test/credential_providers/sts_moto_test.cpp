@@ -2,7 +2,7 @@
 #include "coroutine_test_support.hpp"
 #include "credential_providers/credential_chain.hpp"
 #include "credential_providers/credentials_cache.hpp"
-#include "local_http_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 
@@ -107,12 +107,13 @@ TEST_F(StsOnMoto, AssumeRoleWithTheContainerAsCredentialSource) {
         R"(","Token":")" + required_env("DYNALOCK_TEST_MOTO_SESSION_TOKEN") +
         R"(","Expiration":"2200-01-01T00:00:00Z"})";
     int container_requests = 0;
-    test::local_http_server container(ctx, [&](const test::local_http_server::request& req) {
-        ++container_requests;
-        return req.target() == "/v2/credentials/task"
-                   ? test::scripted_reply{.status = 200, .body = container_document}
-                   : test::scripted_reply{.status = 404, .body = "no such path"};
-    });
+    test::scripted_http_server container(
+        ctx, test::answer_each([&](const test::wire_request& req) {
+            ++container_requests;
+            return req.target() == "/v2/credentials/task"
+                       ? test::scripted_reply{.status = 200, .body = container_document}
+                       : test::scripted_reply{.status = 404, .body = "no such path"};
+        }));
     fake.env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/task";
     options.container_base_url = container.url();
     fake.files["/home/u/.aws/config"] = std::string("[profile admin]\nrole_arn = ") + role_arn +

@@ -2,7 +2,7 @@
 #include "coroutine_test_support.hpp"
 #include "credential_providers/credential_chain.hpp"
 #include "credential_providers/sts.hpp"
-#include "local_http_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,18 +15,19 @@ TEST(WebIdentity, UnsignedFormPostWithTheTokenFromTheFile) {
     boost::asio::io_context ctx;
     std::string received_body;
     bool signed_request = true;
-    test::local_http_server sts(ctx, [&](const test::local_http_server::request& req) {
-        received_body = req.body();
-        signed_request = !req[boost::beast::http::field::authorization].empty();
-        return test::scripted_reply{
-            .status = 200,
-            .body =
-                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
-                "<Credentials><AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>S"
-                "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
-                "2200-01-01T00:00:00Z</Expiration></Credentials>"
-                "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
-    });
+    test::scripted_http_server sts(
+        ctx, test::answer_each([&](const test::wire_request& req) {
+            received_body = req.body();
+            signed_request = !req[boost::beast::http::field::authorization].empty();
+            return test::scripted_reply{
+                .status = 200,
+                .body =
+                    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                    "<Credentials><AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>S"
+                    "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
+                    "2200-01-01T00:00:00Z</Expiration></Credentials>"
+                    "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
+        }));
     test::fake_sources fake;
     fake.env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"},
                 {"AWS_ROLE_ARN", "arn:aws:iam::1:role/pod"},
@@ -50,17 +51,18 @@ TEST(WebIdentity, UnsignedFormPostWithTheTokenFromTheFile) {
 TEST(WebIdentity, TokenFileAndRoleOfAProfile) {
     boost::asio::io_context ctx;
     std::string received_body;
-    test::local_http_server sts(ctx, [&](const test::local_http_server::request& req) {
-        received_body = req.body();
-        return test::scripted_reply{
-            .status = 200,
-            .body =
-                "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
-                "<Credentials><AccessKeyId>ASIAPROFILE</AccessKeyId><SecretAccessKey>S"
-                "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
-                "2200-01-01T00:00:00Z</Expiration></Credentials>"
-                "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
-    });
+    test::scripted_http_server sts(
+        ctx, test::answer_each([&](const test::wire_request& req) {
+            received_body = req.body();
+            return test::scripted_reply{
+                .status = 200,
+                .body =
+                    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                    "<Credentials><AccessKeyId>ASIAPROFILE</AccessKeyId><SecretAccessKey>S"
+                    "</SecretAccessKey><SessionToken>T</SessionToken><Expiration>"
+                    "2200-01-01T00:00:00Z</Expiration></Credentials>"
+                    "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"};
+        }));
     test::fake_sources fake;
     fake.env = {{"HOME", "/home/u"},
                 {"AWS_EC2_METADATA_DISABLED", "true"},

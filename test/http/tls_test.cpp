@@ -4,7 +4,7 @@
 // here fails saying so.
 
 #include "run_util.hpp"
-#include "script_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <http/connection_pool.hpp>
 #include <process/child_process.hpp>
@@ -26,15 +26,15 @@
 namespace dynalock::http::test {
 namespace {
 
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using dynalock::test::answer_all;
+using dynalock::test::free_loopback_port;
+using dynalock::test::scripted_http_server;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-std::uint16_t free_loopback_port() {
-    asio::io_context io;
-    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return probe.local_endpoint().port();
-}
 
 std::string read_text(const fs::path& file) {
     std::ifstream in(file);
@@ -92,7 +92,7 @@ struct tls_setup {
     std::uint16_t port = 0;  // valid certificate (localhost, 127.0.0.1) on 127.0.0.1 and 127.0.0.2
     std::uint16_t wrong_name_port = 0;  // certificate for other.example only
     asio::io_context io;
-    std::unique_ptr<script_server> backend;
+    std::unique_ptr<scripted_http_server> backend;
     std::unique_ptr<child_process> stunnel;
 
     ~tls_setup() {
@@ -198,7 +198,7 @@ protected:
             return;
         }
         setup->dir = dir_template;
-        setup->backend = std::make_unique<script_server>(setup->io, answer_all("tls-ok"));
+        setup->backend = std::make_unique<scripted_http_server>(setup->io, answer_all("tls-ok"));
         setup->port = free_loopback_port();
         setup->wrong_name_port = free_loopback_port();
         setup_problem = make_certificates(setup->dir);
