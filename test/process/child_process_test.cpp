@@ -237,27 +237,32 @@ TEST(StopProcessGroup, KillsTheWholeGroupAndReapsTheLeader) {
     pipe_fds held;
     error_code ec;
     // The shell and its background child both hold the pipe's write end.
-    const pid_t pid = spawn({.argv = {"/bin/sh", "-c", "sleep 60 & exec sleep 60"},
+    const pid_t pid = spawn({.argv = {"/bin/sh", "-c", "sleep 60 & echo started; exec sleep 60"},
                              .standard_output = held.write,
                              .own_process_group = true},
                             ec);
     ASSERT_GT(pid, 0) << ec.message();
     held.close_write();
     EXPECT_EQ(::getpgid(pid), pid);
+    std::array<char, 8> started{};
+    ASSERT_EQ(::read(held.read, started.data(), started.size()), 8);  // both run
     stop_process_group(pid, 0ms);
     EXPECT_TRUE(all_writers_gone(held, 10s)) << "a process of the group survived";
     EXPECT_TRUE(no_child_left());
 }
 
 TEST(StopProcessGroup, AsksWithSigtermFirst) {
+    pipe_fds in;  // never written to: the shell waits in `read` until signalled
     pipe_fds out;
     error_code ec;
-    const pid_t pid = spawn({.argv = {"/bin/sh", "-c",
-                                      "trap 'echo term; exit 0' TERM; echo ready; "
-                                      "sleep 60 & wait"},
-                             .standard_output = out.write,
-                             .own_process_group = true},
-                            ec);
+    // No child of its own: one that the shell forked but had not yet started
+    // could miss the SIGTERM, which the shell's trap would take for it.
+    const pid_t pid =
+        spawn({.argv = {"/bin/sh", "-c", "trap 'echo term; exit 0' TERM; echo ready; read line"},
+               .standard_input = in.read,
+               .standard_output = out.write,
+               .own_process_group = true},
+              ec);
     ASSERT_GT(pid, 0) << ec.message();
     out.close_write();
     std::array<char, 6> ready{};
