@@ -4,11 +4,11 @@
 // For each K: the floor over K connections, then K coroutines on one io_context
 // thread each looping the same UpdateItem through dynalock::dynamodb::client.
 
-#include "support/json_line.hpp"
+#include "harness/json_line.hpp"
+#include "harness/server.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
 #include "support/raw_floor.hpp"
-#include "support/server.hpp"
 #include "support/workload.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
@@ -35,6 +35,7 @@ namespace {
 namespace asio = boost::asio;
 namespace ddb = dynalock::dynamodb;
 namespace bench = dynalock::bench;
+namespace harness = dynalock::harness;
 namespace workload = dynalock::bench::workload;
 using clock_type = std::chrono::steady_clock;
 
@@ -167,7 +168,7 @@ asio::awaitable<phase_result> run_phase(ddb::client& client, int in_flight, doub
     co_return result;
 }
 
-asio::awaitable<void> run_all(ddb::client& client, const bench::endpoint& server,
+asio::awaitable<void> run_all(ddb::client& client, const harness::server_address& server,
                               const bench::options& opts, int max_in_flight) {
     co_await prepare_table(client, max_in_flight);
     bench::prepare_floor(server, max_in_flight);
@@ -181,7 +182,7 @@ asio::awaitable<void> run_all(ddb::client& client, const bench::endpoint& server
         const auto requests = static_cast<double>(measured.counts.requests);
         const double client_us = measured.cost.cpu_us / requests;
         const double floor_us = floor.cost.cpu_us / static_cast<double>(floor.requests);
-        bench::json_line()
+        harness::json_line()
             .add("bench", "dynamodb_throughput")
             .add("in_flight", in_flight)
             .add("seconds", opts.seconds)
@@ -204,7 +205,7 @@ int main(int argc, char** argv) {
     return bench::run_main("dynamodb_throughput", [&] {
         const auto opts =
             bench::parse_options(argc, argv, {"--seconds", "--in-flight", "--endpoint-url"});
-        const bench::bench_server server(opts.endpoint_url);
+        const harness::dynamodb_server server(opts.endpoint_url);
         const auto max_in_flight = *std::max_element(opts.in_flight.begin(), opts.in_flight.end());
 
         asio::io_context ioc(1);

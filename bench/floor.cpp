@@ -2,20 +2,20 @@
 // from an epoll loop. What the client's CPU per request is compared against.
 //   floor --seconds T --conns K[,K...] [--endpoint-url http://host:port]
 
-#include "support/json_line.hpp"
+#include "harness/json_line.hpp"
+#include "harness/server.hpp"
 #include "support/options.hpp"
 #include "support/raw_floor.hpp"
-#include "support/server.hpp"
 
 int main(int argc, char** argv) {
     using namespace dynalock::bench;
     return run_main("floor", [&] {
         const auto opts = parse_options(argc, argv, {"--seconds", "--conns", "--endpoint-url"});
-        const bench_server server(opts.endpoint_url);
+        const dynalock::harness::dynamodb_server server(opts.endpoint_url);
         for (const int conns : opts.conns) {
             prepare_floor(server.address(), conns);
             const auto result = run_floor(server.address(), conns, opts.seconds);
-            json_line()
+            dynalock::harness::json_line()
                 .add("bench", "floor")
                 .add("conns", conns)
                 .add("seconds", opts.seconds)

@@ -10,11 +10,11 @@
 // or AWS_ENDPOINT_URL_DYNAMODB to override the endpoint); no floor then. Then: acquire N leases,
 // hold them T seconds, release them all; one JSON line.
 
-#include "support/json_line.hpp"
+#include "harness/json_line.hpp"
+#include "harness/server.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
 #include "support/raw_floor.hpp"
-#include "support/server.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -45,6 +45,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = dynalock::bench;
+namespace harness = dynalock::harness;
 using clock_type = std::chrono::steady_clock;
 
 const std::string table_name = "dynalock_bench_hold";
@@ -159,7 +160,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const auto heartbeats = held.heartbeats_sent - hold_start.heartbeats_sent;
     const auto latencies = latencies_between(hold_start, held);
     const double cpu_us_per_heartbeat = hold_cost.cpu_us / static_cast<double>(heartbeats);
-    bench::json_line line;
+    harness::json_line line;
     line.add("bench", "hold_many")
         .add("store", opts.store == bench::options::store_kind::memory     ? "memory"
                       : opts.store == bench::options::store_kind::dynamodb ? "dynamodb"
@@ -240,7 +241,7 @@ asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const be
 }
 
 void run_dynalite(const bench::options& opts) {
-    const bench::bench_server server(opts.endpoint_url);
+    const harness::dynamodb_server server(opts.endpoint_url);
     bench::prepare_floor(server.address(), opts.floor_conns);
     const auto floor = bench::run_floor(server.address(), opts.floor_conns, opts.floor_seconds);
 

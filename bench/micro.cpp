@@ -3,11 +3,11 @@
 // Google Benchmark flags apply (e.g. --benchmark_filter, --benchmark_repetitions).
 // The usual console table goes to stderr; stdout gets one JSON line per run.
 
-#include "support/json_line.hpp"
+#include "harness/json_line.hpp"
 
 #include "dynamodb/protocol.hpp"
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -139,7 +139,7 @@ public:
         ConsoleReporter::ReportRuns(runs);
         for (const auto& run : runs) {
             const double to_ns = 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
-            dynalock::bench::json_line line;
+            dynalock::harness::json_line line;
             line.add("bench", "micro").add("name", run.benchmark_name());
             if (run.run_type == Run::RT_Aggregate)
                 line.add("aggregate", run.aggregate_name);

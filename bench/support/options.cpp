@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "command_line.hpp"
+#include "harness/command_line.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,7 +16,7 @@ std::vector<int> parse_counts(std::string_view flag, std::string_view text) {
     std::vector<int> counts;
     while (true) {
         const auto comma = text.find(',');
-        counts.push_back(parse_number(flag, text.substr(0, comma), 1, max_count));
+        counts.push_back(harness::parse_number(flag, text.substr(0, comma), 1, max_count));
         if (comma == std::string_view::npos)
             return counts;
         text.remove_prefix(comma + 1);
@@ -39,7 +39,7 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
 
 options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed) {
     options opts;
-    for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
+    harness::for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
         if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
             std::string known;
             for (const auto name : allowed)
@@ -47,7 +47,7 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
             throw std::invalid_argument("unknown flag '" + std::string(flag) + "'; known:" + known);
         }
         if (flag == "--seconds")
-            opts.seconds = parse_number(flag, value, 0.001, 3600.0);
+            opts.seconds = harness::parse_number(flag, value, 0.001, 3600.0);
         else if (flag == "--conns")
             opts.conns = parse_counts(flag, value);
         else if (flag == "--in-flight")
@@ -57,15 +57,15 @@ options parse_options(int argc, char** argv, std::initializer_list<std::string_v
         else if (flag == "--store")
             opts.store = parse_store(flag, value);
         else if (flag == "--leases")
-            opts.leases = parse_number(flag, value, 1, 10'000'000);
+            opts.leases = harness::parse_number(flag, value, 1, 10'000'000);
         else if (flag == "--lease-ms")
-            opts.lease = std::chrono::milliseconds(parse_number(flag, value, 1, 3'600'000));
+            opts.lease = std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
         else if (flag == "--heartbeat-ms")
-            opts.heartbeat = std::chrono::milliseconds(parse_number(flag, value, 1, 3'600'000));
+            opts.heartbeat = std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
         else if (flag == "--floor-conns")
-            opts.floor_conns = parse_number(flag, value, 1, max_count);
+            opts.floor_conns = harness::parse_number(flag, value, 1, max_count);
         else if (flag == "--floor-seconds")
-            opts.floor_seconds = parse_number(flag, value, 0.001, 3600.0);
+            opts.floor_seconds = harness::parse_number(flag, value, 0.001, 3600.0);
     });
     return opts;
 }

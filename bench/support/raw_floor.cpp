@@ -114,7 +114,7 @@ bool receive(connection& c, floor_result& result) {
 
 /// Even with --createTableMs 0, dynalite answers CreateTable before the table
 /// leaves CREATING; DynamoDB takes seconds.
-void wait_until_active(int fd, const endpoint& server) {
+void wait_until_active(int fd, const harness::server_address& server) {
     const std::string describe = "{\"TableName\":" + quoted(floor_table) + "}";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (true) {
@@ -165,7 +165,7 @@ floor_result pump(int epoll_fd, std::vector<connection>& connections, double sec
 
 }  // namespace
 
-void prepare_floor(const endpoint& server, int conns) {
+void prepare_floor(const harness::server_address& server, int conns) {
     const auto fd = connect_tcp(server);
     const std::string create =
         "{\"TableName\":" + quoted(floor_table) +
@@ -188,7 +188,7 @@ void prepare_floor(const endpoint& server, int conns) {
     }
 }
 
-floor_result run_floor(const endpoint& server, int conns, double seconds) {
+floor_result run_floor(const harness::server_address& server, int conns, double seconds) {
     std::vector<connection> connections(static_cast<std::size_t>(conns));
     const unique_fd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
     if (epoll_fd.get() < 0)

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "harness/server.hpp"
 #include "phase_meter.hpp"
-#include "server.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -22,7 +22,7 @@ struct floor_result {
 
 /// Creates `floor_table` unless it exists and puts the items of connections 0..conns-1,
 /// with raw requests (dynalite creates tables at once with --createTableMs 0).
-void prepare_floor(const endpoint& server, int conns);
+void prepare_floor(const harness::server_address& server, int conns);
 
 /// Unmeasured, before each measurement: a server's JIT and a client's
 /// connections are cold at first, and this is not what either bench compares.
@@ -30,6 +30,6 @@ inline constexpr double warm_up_seconds = 1.0;
 
 /// Runs the floor loop for `warm_up_seconds`, then for `seconds` measured; each
 /// time lets the requests in flight finish.
-floor_result run_floor(const endpoint& server, int conns, double seconds);
+floor_result run_floor(const harness::server_address& server, int conns, double seconds);
 
 }  // namespace dynalock::bench

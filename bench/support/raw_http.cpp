@@ -51,7 +51,7 @@ unique_fd::~unique_fd() {
         ::close(fd_);
 }
 
-unique_fd connect_tcp(const endpoint& server) {
+unique_fd connect_tcp(const harness::server_address& server) {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
@@ -73,7 +73,8 @@ unique_fd connect_tcp(const endpoint& server) {
     throw std::system_error(saved, std::generic_category(), "connect " + server.url);
 }
 
-std::string raw_request(const endpoint& server, std::string_view operation, std::string_view body) {
+std::string raw_request(const harness::server_address& server, std::string_view operation,
+                        std::string_view body) {
     std::string r;
     r.reserve(512 + body.size());
     r += "POST / HTTP/1.1\r\nHost: ";

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "server.hpp"
+#include "harness/server.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -24,12 +24,13 @@ private:
 };
 
 /// A blocking TCP connection with Nagle off.
-unique_fd connect_tcp(const endpoint& server);
+unique_fd connect_tcp(const harness::server_address& server);
 
 /// A complete DynamoDB JSON-protocol request for `operation` (e.g. "UpdateItem").
 /// The Authorization header is well-formed but its signature is a constant:
 /// dynalite checks the shape, not the signature.
-std::string raw_request(const endpoint& server, std::string_view operation, std::string_view body);
+std::string raw_request(const harness::server_address& server, std::string_view operation,
+                        std::string_view body);
 
 struct response_frame {
     int status = 0;

@@ -3,14 +3,12 @@
 // Everything public, for those who prefer one include.
 
 #include <dynalock/attribute_value.hpp>
-#include <dynalock/aws_settings.hpp>
 #include <dynalock/compiler.hpp>
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_operations.hpp>
 #include <dynalock/dynamodb_store.hpp>
-#include <dynalock/endpoint.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/fencing.hpp>
 #include <dynalock/http_options.hpp>
@@ -20,6 +18,5 @@
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>
 #include <dynalock/memory_store.hpp>
-#include <dynalock/retry_policy.hpp>
-#include <dynalock/sigv4.hpp>
+#include <dynalock/retry_options.hpp>
 #include <dynalock/store.hpp>

@@ -5,7 +5,7 @@
 #include <dynalock/dynamodb_operations.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/http_options.hpp>
-#include <dynalock/retry_policy.hpp>
+#include <dynalock/retry_options.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>

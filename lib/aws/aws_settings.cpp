@@ -1,4 +1,4 @@
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include "aws/profile_file.hpp"
 
@@ -9,8 +9,7 @@
 #include <cstdlib>
 #include <memory>
 
-namespace dynalock {
-namespace {
+namespace dynalock::aws {
 
 std::optional<std::string> non_empty_env(const config_sources& sources, std::string_view name) {
     std::optional<std::string> value = sources.get_env(name);
@@ -19,6 +18,8 @@ std::optional<std::string> non_empty_env(const config_sources& sources, std::str
     }
     return value;
 }
+
+namespace {
 
 // A value found somewhere, and where: error messages name the source.
 struct sourced_value {
@@ -206,4 +207,4 @@ error_code resolve_aws_settings(const aws_settings_options& options, const confi
     return {};
 }
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "aws/aws_settings.hpp"
 #include "aws/profile_file.hpp"
 
-#include <dynalock/aws_settings.hpp>
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/error.hpp>

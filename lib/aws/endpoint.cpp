@@ -1,9 +1,10 @@
-#include <dynalock/aws_settings.hpp>
-#include <dynalock/sigv4.hpp>
+#include "aws/endpoint.hpp"
+
+#include "sigv4/signer.hpp"
 
 #include <cctype>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 // The URL itself is not quoted: its userinfo may hold a password.
@@ -121,4 +122,21 @@ std::string host_header(const endpoint& ep) {
     return sigv4::host_header_value(ep.host, ep.port, ep.tls);
 }
 
-}  // namespace dynalock
+error_code parse_metadata_url(std::string_view url, std::string_view setting, metadata_url& out,
+                              diagnostics& diag) {
+    std::size_t scheme_end = url.find("://");
+    std::size_t path_start = scheme_end == std::string_view::npos ? std::string_view::npos
+                                                                  : url.find('/', scheme_end + 3);
+    std::string_view origin = url.substr(0, path_start);
+    std::string_view target = path_start == std::string_view::npos ? "/" : url.substr(path_start);
+    metadata_url result;
+    if (error_code ec = parse_endpoint(origin, result.endpoint, diag)) {
+        diag.message += " (from " + std::string(setting) + ")";
+        return ec;
+    }
+    result.target = std::string(target);
+    out = std::move(result);
+    return {};
+}
+
+}  // namespace dynalock::aws

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
+
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/error.hpp>
 

@@ -1,32 +1,10 @@
-#include <dynalock/retry_policy.hpp>
+#include "aws/retry_policy.hpp"
 
 #include <random>
 #include <stdexcept>
 #include <string>
 
 namespace dynalock {
-namespace {
-
-std::uint64_t random_seed() {
-    std::random_device device;
-    return (std::uint64_t{device()} << 32) ^ device();
-}
-
-bool is_timeout_like(error_code ec) {
-    return ec == errc::timeout || ec == errc::connection_lost || ec == errc::connect_failed;
-}
-
-// min(base * 2^exponent, cap) without overflow.
-std::chrono::milliseconds capped_backoff(std::chrono::milliseconds base, int exponent,
-                                         std::chrono::milliseconds cap) {
-    std::chrono::milliseconds value = std::min(base, cap);
-    for (int i = 0; i < exponent && value < cap; ++i) {
-        value = value > cap / 2 ? cap : value * 2;
-    }
-    return value;
-}
-
-}  // namespace
 
 std::optional<std::string> retry_options::validate() const {
     // The upper bounds are far beyond any use; they keep the token arithmetic
@@ -54,6 +32,33 @@ std::optional<std::string> retry_options::validate() const {
     }
     return std::nullopt;
 }
+
+}  // namespace dynalock
+
+namespace dynalock::aws {
+namespace {
+
+std::uint64_t random_seed() {
+    std::random_device device;
+    return (std::uint64_t{device()} << 32) ^ device();
+}
+
+bool is_timeout_like(error_code ec) {
+    return ec == errc::timeout || ec == errc::connection_lost || ec == errc::connect_failed;
+}
+
+// min(base * 2^exponent, cap) without overflow.
+std::chrono::milliseconds capped_backoff(std::chrono::milliseconds base, int exponent,
+                                         std::chrono::milliseconds cap) {
+    std::chrono::milliseconds value = std::min(base, cap);
+    for (int i = 0; i < exponent && value < cap; ++i) {
+        value = value > cap / 2 ? cap : value * 2;
+    }
+    return value;
+}
+
+}  // namespace
+
 
 retry_policy::retry_policy(retry_options options)
     : options_(std::move(options)),
@@ -103,4 +108,4 @@ std::uint64_t retry_policy::next_random() noexcept {
     return z ^ (z >> 31);
 }
 
-}  // namespace dynalock
+}  // namespace dynalock::aws

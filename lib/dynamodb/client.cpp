@@ -2,16 +2,17 @@
 // layers. Per attempt: sign (sigv4), send (http pool), classify (protocol);
 // between attempts, the retry policy (aws) decides and a timer waits.
 
-#include <dynalock/aws_settings.hpp>
 #include <dynalock/dynamodb_client.hpp>
-#include <dynalock/sigv4.hpp>
 
+#include "aws/aws_settings.hpp"
 #include "aws/clock_skew.hpp"
-#include "aws/credential_chain.hpp"
-#include "aws/credentials_cache.hpp"
+#include "aws/retry_policy.hpp"
+#include "credential_providers/credential_chain.hpp"
+#include "credential_providers/credentials_cache.hpp"
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"
+#include "sigv4/signer.hpp"
 #include "spawn_op.hpp"
 
 #include <boost/asio/redirect_error.hpp>
@@ -75,7 +76,7 @@ bool safe_to_repeat(const update_time_to_live_request&) {
     throw std::system_error(ec, diag.message);
 }
 
-aws_settings resolve(const client_options& o) {
+aws::aws_settings resolve(const client_options& o) {
     if (auto problem = o.http.validate()) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::http: " + *problem);
@@ -98,11 +99,11 @@ aws_settings resolve(const client_options& o) {
         throw std::system_error(make_error_code(errc::invalid_argument),
                                 "dynamodb::client_options::retry: " + *problem);
     }
-    aws_settings s;
+    aws::aws_settings s;
     diagnostics diag;
-    const aws_settings_options so{
+    const aws::aws_settings_options so{
         .profile = o.profile, .region = o.region, .endpoint_url = o.endpoint_url};
-    if (error_code ec = resolve_aws_settings(so, system_config_sources(), s, diag)) {
+    if (error_code ec = aws::resolve_aws_settings(so, aws::system_config_sources(), s, diag)) {
         throw_config_error(ec, diag);
     }
     return s;
@@ -112,14 +113,14 @@ aws_settings resolve(const client_options& o) {
 // identity, profile, credential_process, container, instance metadata).
 std::unique_ptr<aws::async_credentials_provider> credentials_source(const asio::any_io_executor& ex,
                                                                     const client_options& o,
-                                                                    const aws_settings& s) {
+                                                                    const aws::aws_settings& s) {
     if (o.credentials) {
         return std::make_unique<aws::static_credentials_provider>(*o.credentials);
     }
     std::unique_ptr<aws::async_credentials_provider> provider;
     diagnostics diag;
     if (error_code ec = aws::select_credentials_provider(
-            ex, system_config_sources(),
+            ex, aws::system_config_sources(),
             {.profile = s.profile, .explicit_profile = !o.profile.empty(), .region = s.region},
             provider, diag)) {
         throw_config_error(ec, diag);
@@ -139,7 +140,7 @@ struct client::impl {
           signer(settings.region, "dynamodb"),
           pool(executor, settings.endpoint, options.http),
           retry(options.retry),
-          host(host_header(settings.endpoint)) {}
+          host(aws::host_header(settings.endpoint)) {}
 
     // One logical request: attempts, retries and waits until success, a
     // final failure, or the deadline. On success `res` holds the 2xx response.
@@ -154,7 +155,7 @@ struct client::impl {
         req.headers.reserve(6);
         sigv4::auth_headers auth;
         dynalock::credentials creds;
-        retry_state attempt;
+        aws::retry_state attempt;
         for (;;) {
             diag.clear();
             res = {};
@@ -275,11 +276,11 @@ struct client::impl {
 
     executor_type executor;
     client_options options;
-    aws_settings settings;
+    aws::aws_settings settings;
     aws::credentials_cache credential_cache;
     sigv4::signer signer;
     http::connection_pool pool;
-    retry_policy retry;
+    aws::retry_policy retry;
     aws::clock_skew skew;
     std::string host;
 };

@@ -1,9 +1,10 @@
 #pragma once
 
-#include <dynalock/endpoint.hpp>
+#include "aws/endpoint.hpp"
+#include "http/request.hpp"
+
 #include <dynalock/error.hpp>
 #include <dynalock/http_options.hpp>
-#include <http/request.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,10 +19,10 @@
 
 namespace dynalock::http {
 
-/// Where a pool connects (`dynalock::endpoint`). For TLS, `host` is also the
+/// Where a pool connects (`aws::endpoint`). For TLS, `host` is also the
 /// SNI name and the name the certificate must match (a DNS name or an IP
 /// address literal).
-using dynalock::endpoint;
+using aws::endpoint;
 
 /// The whole response: `result_int()`, header fields by name
 /// (`res["x-amzn-RequestId"]`, `res["x-amz-crc32"]`, ...), `body()`.

@@ -1,7 +1,8 @@
 #pragma once
 
+#include "sigv4/signer.hpp"
+
 #include <dynalock/error.hpp>
-#include <dynalock/sigv4.hpp>
 
 #include <cstdint>
 #include <string>
@@ -34,8 +35,8 @@ class canonical_headers {
 public:
     /// Collects `headers` plus the signer's own `x-amz-date` and (when not empty)
     /// `x-amz-security-token`. Hop-by-hop headers, `user-agent`, `expect` and
-    /// `x-amzn-trace-id` are left out, as the AWS SDKs do. Fails with errc::invalid_argument if a name is empty or
-    /// not an HTTP token, if `host` is missing, or if a caller passes a header the
+    /// `x-amzn-trace-id` are left out, as the AWS SDKs do. Fails with errc::invalid_argument if a
+    /// name is empty or not an HTTP token, if `host` is missing, or if a caller passes a header the
     /// signer produces.
     error_code assign(std::span<const header> headers, std::string_view amz_date,
                       std::string_view session_token);

@@ -1,4 +1,4 @@
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include "sigv4/canonical.hpp"
 #include "sigv4/crypto.hpp"

@@ -1,8 +1,8 @@
-#include <dynalock/aws_settings.hpp>
+#include "aws/endpoint.hpp"
 
 #include <gtest/gtest.h>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 struct good_case {
@@ -99,4 +99,4 @@ TEST(Endpoint, HostHeaderOmitsDefaultPortAndBracketsIpv6) {
 }
 
 }  // namespace
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include <boost/system/errc.hpp>
 
@@ -15,8 +15,8 @@ struct fake_sources {
     std::map<std::string, std::string, std::less<>> files;
     std::map<std::string, error_code, std::less<>> unreadable;
 
-    config_sources sources() const {
-        return config_sources{
+    aws::config_sources sources() const {
+        return aws::config_sources{
             .get_env = [this](std::string_view name) -> std::optional<std::string> {
                 auto it = env.find(name);
                 return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);

@@ -1,11 +1,11 @@
-#include <dynalock/retry_policy.hpp>
+#include "aws/retry_policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <stdexcept>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 using namespace std::chrono_literals;
@@ -266,4 +266,4 @@ TEST(RetryPolicy, UnseededPoliciesWork) {
 }
 
 }  // namespace
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -1,6 +1,6 @@
 #include "fake_sources.hpp"
 
-#include <dynalock/aws_settings.hpp>
+#include "aws/aws_settings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace dynalock {
+namespace dynalock::aws {
 namespace {
 
 constexpr const char* credentials_path = "/home/u/.aws/credentials";
@@ -242,4 +242,4 @@ TEST(SystemConfigSources, ReadsEnvironmentAndFiles) {
 }
 
 }  // namespace
-}  // namespace dynalock
+}  // namespace dynalock::aws

@@ -6,7 +6,7 @@
 #include "fuzz_check.hpp"
 
 #include <aws/credentials_json.hpp>
-#include <aws/sts.hpp>
+#include <aws/sts_protocol.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -5,7 +5,7 @@
 // canonical request, string to sign and signature always agree.
 #include "fuzz_check.hpp"
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Fails when a public header includes Beast, OpenSSL or nlohmann_json, or a
-header under lib/: users must be able to compile against include/ alone."""
+header under lib/: users must be able to compile against include/ alone. Fails
+too when the umbrella dynalock.hpp leaves a public header out."""
 import pathlib
 import re
 import sys
 
 root = pathlib.Path(sys.argv[1])
-forbidden = re.compile(r'#\s*include\s*[<"](boost/beast|openssl/|nlohmann/|lib/|http/|aws/|dynamodb/|lock/|sigv4/)')
+forbidden = re.compile(
+    r'#\s*include\s*[<"](boost/beast|openssl/|nlohmann/|lib/|http/|aws/|dynamodb/|lock/|sigv4/'
+    r'|credential_providers/|process/)')
 bad = []
 headers = sorted((root / "include" / "dynalock").glob("*.hpp"))
 for h in headers:
@@ -16,7 +19,12 @@ for h in headers:
 if not headers:
     print("no public headers found under", root / "include" / "dynalock")
     sys.exit(1)
+umbrella = root / "include" / "dynalock" / "dynalock.hpp"
+umbrella_text = umbrella.read_text()
+for h in headers:
+    if h != umbrella and f"#include <dynalock/{h.name}>" not in umbrella_text:
+        bad.append(f"{umbrella.relative_to(root)}: does not include {h.name}")
 for b in bad:
     print(b)
-print(f"{len(headers)} public headers checked, {len(bad)} forbidden includes")
+print(f"{len(headers)} public headers checked, {len(bad)} problems")
 sys.exit(1 if bad else 0)

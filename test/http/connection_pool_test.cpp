@@ -1,5 +1,5 @@
 #include "run_util.hpp"
-#include "script_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <http/connection_pool.hpp>
 
@@ -12,6 +12,14 @@
 
 namespace dynalock::http::test {
 namespace {
+
+namespace asio = boost::asio;
+using dynalock::test::answer_all;
+using dynalock::test::free_loopback_port;
+using dynalock::test::http_peer;
+using dynalock::test::http_response;
+using dynalock::test::scripted_http_server;
+using dynalock::test::wire_request;
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -43,7 +51,7 @@ asio::awaitable<outcome> exchange_after(connection_pool& pool, std::chrono::mill
 
 class http_pool : public ::testing::Test {
 protected:
-    connection_pool make_pool(const script_server& server, http_options options = {}) {
+    connection_pool make_pool(const scripted_http_server& server, http_options options = {}) {
         return connection_pool(io.get_executor(), endpoint{false, "127.0.0.1", server.port()},
                                options);
     }
@@ -57,10 +65,10 @@ protected:
 
 TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
     std::optional<wire_request> seen;
-    script_server server(io, [&](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [&](http_peer& p, std::size_t) -> asio::awaitable<void> {
         seen = co_await p.read_request();
         co_await p.send(
-            http_response(R"({"Item":{}})", "x-amzn-RequestId: abc\r\nx-amz-crc32: 42\r\n"));
+            http_response(200, R"({"Item":{}})", "x-amzn-RequestId: abc\r\nx-amz-crc32: 42\r\n"));
         co_await p.wait_for_close();
     });
     auto pool = make_pool(server);
@@ -73,7 +81,7 @@ TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
     EXPECT_EQ(o.res["x-amz-crc32"], "42");
     EXPECT_EQ(o.res.body(), R"({"Item":{}})");
     ASSERT_TRUE(seen);
-    EXPECT_EQ(seen->method(), beast::http::verb::post);
+    EXPECT_EQ(seen->method(), boost::beast::http::verb::post);
     EXPECT_EQ(seen->target(), "/");
     EXPECT_EQ((*seen)["X-Amz-Target"], "DynamoDB_20120810.GetItem");
     EXPECT_EQ((*seen)["Content-Length"], "21");
@@ -81,7 +89,7 @@ TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
 }
 
 TEST_F(http_pool, reuses_a_kept_alive_connection) {
-    script_server server(io, answer_all("{}"));
+    scripted_http_server server(io, answer_all("{}"));
     auto pool = make_pool(server);
     for (int i = 0; i < 3; ++i) {
         const outcome o = exchange(pool);
@@ -94,9 +102,9 @@ TEST_F(http_pool, reuses_a_kept_alive_connection) {
 
 TEST_F(http_pool, honours_connection_close) {
     // The server keeps its end open: only the header can tell the pool not to reuse it.
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
-        co_await p.send(http_response("{}", "Connection: close\r\n"));
+        co_await p.send(http_response(200, "{}", "Connection: close\r\n"));
         co_await p.wait_for_close();
     });
     auto pool = make_pool(server);
@@ -107,9 +115,9 @@ TEST_F(http_pool, honours_connection_close) {
 }
 
 TEST_F(http_pool, reconnects_when_the_server_closed_the_idle_connection) {
-    script_server server(io, [](peer& p, std::size_t index) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t index) -> asio::awaitable<void> {
         co_await p.read_request();
-        co_await p.send(http_response("{}"));
+        co_await p.send(http_response(200, "{}"));
         if (index == 0) {
             co_return;  // closes the idle connection, as dynalite does after 5 s
         }
@@ -123,7 +131,7 @@ TEST_F(http_pool, reconnects_when_the_server_closed_the_idle_connection) {
 }
 
 TEST_F(http_pool, does_not_reuse_a_connection_idle_past_the_idle_timeout) {
-    script_server server(io, answer_all("{}"));
+    scripted_http_server server(io, answer_all("{}"));
     auto pool = make_pool(server, {.idle_timeout = 50ms});
     ASSERT_FALSE(exchange(pool).result.ec);
     const outcome second = run(io, exchange_after(pool, 100ms));
@@ -134,15 +142,15 @@ TEST_F(http_pool, does_not_reuse_a_connection_idle_past_the_idle_timeout) {
 
 TEST_F(http_pool, retries_once_when_a_reused_connection_dies_before_answering) {
     // The close comes after the request was written, so the idle check cannot see it.
-    script_server server(io, [](peer& p, std::size_t index) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t index) -> asio::awaitable<void> {
         if (index == 0) {
             co_await p.read_request();
-            co_await p.send(http_response("first"));
+            co_await p.send(http_response(200, "first"));
             co_await p.read_request();
             co_return;
         }
         co_await p.read_request();
-        co_await p.send(http_response("second"));
+        co_await p.send(http_response(200, "second"));
         co_await p.wait_for_close();
     });
     auto pool = make_pool(server);
@@ -155,7 +163,7 @@ TEST_F(http_pool, retries_once_when_a_reused_connection_dies_before_answering) {
 }
 
 TEST_F(http_pool, does_not_retry_a_fresh_connection_that_dies_after_the_request) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();  // then close without a response
     });
     auto pool = make_pool(server);
@@ -168,10 +176,10 @@ TEST_F(http_pool, does_not_retry_a_fresh_connection_that_dies_after_the_request)
 }
 
 TEST_F(http_pool, retries_a_dead_reused_connection_only_once) {
-    script_server server(io, [](peer& p, std::size_t index) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t index) -> asio::awaitable<void> {
         if (index == 0) {
             co_await p.read_request();
-            co_await p.send(http_response("{}"));
+            co_await p.send(http_response(200, "{}"));
         }
         co_await p.read_request();
     });
@@ -184,12 +192,7 @@ TEST_F(http_pool, retries_a_dead_reused_connection_only_once) {
 }
 
 TEST_F(http_pool, refused_connection_is_connect_failed_and_not_sent) {
-    std::uint16_t closed_port = 0;
-    {
-        tcp::acceptor bound(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        closed_port = bound.local_endpoint().port();
-    }
-    connection_pool pool(io.get_executor(), endpoint{false, "127.0.0.1", closed_port}, {});
+    connection_pool pool(io.get_executor(), endpoint{false, "127.0.0.1", free_loopback_port()}, {});
     const outcome o = exchange(pool);
     EXPECT_EQ(o.result.ec, errc::connect_failed);
     EXPECT_FALSE(o.result.request_sent);
@@ -206,7 +209,7 @@ TEST_F(http_pool, unresolvable_host_is_connect_failed) {
 }
 
 TEST_F(http_pool, silent_server_times_out_at_the_deadline) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.wait_for_close();
     });
@@ -222,7 +225,7 @@ TEST_F(http_pool, silent_server_times_out_at_the_deadline) {
 }
 
 TEST_F(http_pool, truncated_response_is_connection_lost) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Item\":");
     });
@@ -234,7 +237,7 @@ TEST_F(http_pool, truncated_response_is_connection_lost) {
 }
 
 TEST_F(http_pool, garbage_is_malformed_response) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.send("SSH-2.0-OpenSSH_9.2\r\n\r\n");
         co_await p.wait_for_close();
@@ -247,9 +250,9 @@ TEST_F(http_pool, garbage_is_malformed_response) {
 }
 
 TEST_F(http_pool, body_over_the_limit_is_refused_and_the_connection_closed) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         while (auto req = co_await p.read_request()) {
-            co_await p.send(http_response(std::string(req->body() == "big" ? 17 : 16, 'x')));
+            co_await p.send(http_response(200, std::string(req->body() == "big" ? 17 : 16, 'x')));
         }
     });
     auto pool = make_pool(server, {.max_response_body_bytes = 16});
@@ -265,10 +268,10 @@ TEST_F(http_pool, body_over_the_limit_is_refused_and_the_connection_closed) {
 }
 
 TEST_F(http_pool, bounds_open_connections_and_queues_the_rest) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         while (co_await p.read_request()) {
             co_await p.sleep(50ms);
-            co_await p.send(http_response("{}"));
+            co_await p.send(http_response(200, "{}"));
         }
     });
     auto pool = make_pool(server, {.max_connections = 2});
@@ -285,7 +288,7 @@ TEST_F(http_pool, bounds_open_connections_and_queues_the_rest) {
 }
 
 TEST_F(http_pool, waiting_for_a_connection_ends_at_the_deadline) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.wait_for_close();
     });
@@ -303,7 +306,7 @@ TEST_F(http_pool, waiting_for_a_connection_ends_at_the_deadline) {
 }
 
 TEST_F(http_pool, terminal_cancellation_aborts_and_closes_the_connection) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.wait_for_close();
     });
@@ -330,7 +333,7 @@ TEST_F(http_pool, terminal_cancellation_aborts_and_closes_the_connection) {
 }
 
 TEST_F(http_pool, destroying_the_pool_mid_request_aborts_it) {
-    script_server server(io, [](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
         co_await p.read_request();
         co_await p.wait_for_close();
     });
@@ -353,7 +356,7 @@ TEST_F(http_pool, destroying_the_pool_mid_request_aborts_it) {
 }
 
 TEST_F(http_pool, closed_pool_refuses_new_exchanges) {
-    script_server server(io, answer_all("{}"));
+    scripted_http_server server(io, answer_all("{}"));
     auto pool = make_pool(server);
     ASSERT_FALSE(exchange(pool).result.ec);
     pool.close();
@@ -365,7 +368,7 @@ TEST_F(http_pool, closed_pool_refuses_new_exchanges) {
 
 TEST_F(http_pool, header_injection_is_invalid_argument_and_not_sent) {
     std::size_t requests = 0;
-    script_server server(io, [&](peer& p, std::size_t) -> asio::awaitable<void> {
+    scripted_http_server server(io, [&](http_peer& p, std::size_t) -> asio::awaitable<void> {
         while (co_await p.read_request()) {
             ++requests;
         }
@@ -380,7 +383,7 @@ TEST_F(http_pool, header_injection_is_invalid_argument_and_not_sent) {
 }
 
 TEST_F(http_pool, invalid_options_fail_every_exchange_with_the_reason) {
-    script_server server(io, answer_all("{}"));
+    scripted_http_server server(io, answer_all("{}"));
     auto pool = make_pool(server, {.max_connections = 0});
     const outcome o = exchange(pool);
     EXPECT_EQ(o.result.ec, errc::invalid_argument);

@@ -4,9 +4,10 @@
 // here fails saying so.
 
 #include "run_util.hpp"
-#include "script_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <http/connection_pool.hpp>
+#include <process/child_process.hpp>
 
 #include <gtest/gtest.h>
 
@@ -19,22 +20,21 @@
 #include <thread>
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace dynalock::http::test {
 namespace {
 
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using dynalock::test::answer_all;
+using dynalock::test::free_loopback_port;
+using dynalock::test::scripted_http_server;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-std::uint16_t free_loopback_port() {
-    asio::io_context io;
-    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return probe.local_endpoint().port();
-}
 
 std::string read_text(const fs::path& file) {
     std::ifstream in(file);
@@ -43,34 +43,33 @@ std::string read_text(const fs::path& file) {
     return text.str();
 }
 
-// A child process that is always stopped: on destruction, and by the kernel if
-// this test process dies first.
+// stunnel, always stopped: on destruction, and by the kernel if this test
+// process dies first.
 class child_process {
 public:
     child_process(const std::vector<std::string>& argv, const fs::path& log) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(fd, STDOUT_FILENO);
-            ::dup2(fd, STDERR_FILENO);
-            std::vector<char*> args;
-            for (const auto& a : argv) {
-                args.push_back(const_cast<char*>(a.c_str()));
-            }
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
+        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        pid_ = process::spawn({.argv = argv,
+                               .search_path = true,
+                               .standard_output = log_fd,
+                               .standard_error = log_fd,
+                               .own_process_group = true,
+                               .death_signal = SIGKILL},
+                              start_error_);
+        if (log_fd >= 0) {
+            ::close(log_fd);
         }
     }
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
     ~child_process() {
         if (running()) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
+            process::stop_process_group(pid_, 5s);
         }
     }
+
+    /// Why it could not be started, if it could not.
+    error_code start_error() const { return start_error_; }
 
     bool running() {
         if (pid_ <= 0) {
@@ -85,6 +84,7 @@ public:
 
 private:
     pid_t pid_ = -1;
+    error_code start_error_;
 };
 
 struct tls_setup {
@@ -92,7 +92,7 @@ struct tls_setup {
     std::uint16_t port = 0;  // valid certificate (localhost, 127.0.0.1) on 127.0.0.1 and 127.0.0.2
     std::uint16_t wrong_name_port = 0;  // certificate for other.example only
     asio::io_context io;
-    std::unique_ptr<script_server> backend;
+    std::unique_ptr<scripted_http_server> backend;
     std::unique_ptr<child_process> stunnel;
 
     ~tls_setup() {
@@ -171,9 +171,12 @@ std::string start_stunnel(tls_setup& s) {
         s.dir / "stunnel.log");
     const auto give_up = clock_type::now() + 10s;
     while (clock_type::now() < give_up) {
+        if (const error_code ec = s.stunnel->start_error()) {
+            return "stunnel4 could not be started (install Debian package stunnel4): " +
+                   ec.message();
+        }
         if (!s.stunnel->running()) {
-            return "stunnel4 exited (install Debian package stunnel4); its log:\n" +
-                   read_text(s.dir / "stunnel.log");
+            return "stunnel4 exited; its log:\n" + read_text(s.dir / "stunnel.log");
         }
         if (accepts_connections("127.0.0.1", s.port) && accepts_connections("127.0.0.2", s.port) &&
             accepts_connections("127.0.0.1", s.wrong_name_port)) {
@@ -195,7 +198,7 @@ protected:
             return;
         }
         setup->dir = dir_template;
-        setup->backend = std::make_unique<script_server>(setup->io, answer_all("tls-ok"));
+        setup->backend = std::make_unique<scripted_http_server>(setup->io, answer_all("tls-ok"));
         setup->port = free_loopback_port();
         setup->wrong_name_port = free_loopback_port();
         setup_problem = make_certificates(setup->dir);

@@ -3,7 +3,7 @@
 // Each test checks the error, the diagnostics and how many attempts were made.
 
 #include "support/execute.hpp"
-#include "support/scripted_server.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 
@@ -62,7 +62,7 @@ protected:
     }
 
     asio::io_context io_;
-    test::scripted_server server_{io_};
+    test::scripted_http_server server_{io_};
     diagnostics diag_;
 };
 
@@ -220,8 +220,7 @@ TEST_F(client_faults, connection_closed_without_answer_is_connection_lost) {
 }
 
 TEST_F(client_faults, truncated_response_is_an_error) {
-    server_.push(
-        {scripted_reply::kind::respond, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Attri"});
+    server_.push(scripted_reply::bytes("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Attri"));
     server_.push(scripted_reply::close());
     auto c = make_client(server_.url());
     auto [ec, r] = exec(c, update(), 2s);
@@ -232,7 +231,7 @@ TEST_F(client_faults, truncated_response_is_an_error) {
 }
 
 TEST_F(client_faults, garbage_bytes_are_malformed_response) {
-    server_.push({scripted_reply::kind::respond, "NOT HTTP AT ALL\r\n\r\n"});
+    server_.push(scripted_reply::bytes("NOT HTTP AT ALL\r\n\r\n"));
     auto c = make_client(server_.url());
     auto [ec, r] = exec(c, update());
     EXPECT_EQ(ec, errc::malformed_response) << ec.message();
@@ -246,12 +245,7 @@ TEST_F(client_faults, body_over_the_limit_is_response_too_large) {
 }
 
 TEST_F(client_faults, connection_refused_is_connect_failed) {
-    std::string url;
-    {
-        asio::ip::tcp::acceptor a(io_, {asio::ip::make_address("127.0.0.1"), 0});
-        url = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port());
-    }
-    auto c = make_client(url);
+    auto c = make_client("http://127.0.0.1:" + std::to_string(test::free_loopback_port()));
     auto [ec, r] = exec(c, update(), 2s);
     EXPECT_EQ(ec, errc::connect_failed) << ec.message();
     EXPECT_FALSE(is_ambiguous(ec));

@@ -14,8 +14,9 @@
 // signed with expired or unknown credentials (ExpiredTokenException /
 // UnrecognizedClientException). Everything else is forwarded to moto as is.
 
-#include "aws/sts.hpp"
+#include "aws/sts_protocol.hpp"
 #include "integration/test_servers.hpp"
+#include "support/scripted_http_server.hpp"
 
 #include <dynalock/dynamodb_store.hpp>
 #include <dynalock/lock_client.hpp>
@@ -87,24 +88,18 @@ struct proxy_counts {
 class expiry_checking_proxy {
 public:
     explicit expiry_checking_proxy(const std::string& moto_url) {
-        endpoint upstream;
+        aws::endpoint upstream;
         diagnostics diag;
-        if (error_code ec = parse_endpoint(moto_url, upstream, diag)) {
+        if (error_code ec = aws::parse_endpoint(moto_url, upstream, diag)) {
             throw std::runtime_error("DYNALOCK_TEST_MOTO_URL: " + diag.message);
         }
         upstream_ = tcp::endpoint(asio::ip::make_address(upstream.host), upstream.port);
-        acceptor_.open(tcp::v4());
-        acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        acceptor_.listen();
-        asio::co_spawn(io_, accept_loop(), asio::detached);
         thread_ = std::thread([this] { io_.run(); });
     }
 
     ~expiry_checking_proxy() { stop(); }
 
-    std::string url() const {
-        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-    }
+    std::string url() const { return server_.url(); }
 
     /// Stops serving; the counts are final afterwards.
     void stop() {
@@ -120,43 +115,26 @@ public:
     }
 
 private:
-    using request = beast_http::request<beast_http::string_body>;
-    using response = beast_http::response<beast_http::string_body>;
+    using request = test::wire_request;
+    using response = test::wire_response;
 
-    asio::awaitable<void> accept_loop() {
-        for (;;) {
-            auto accepting = acceptor_.async_accept(use_tuple);
-            auto [ec, socket] = co_await std::move(accepting);
-            if (ec) {
-                co_return;
-            }
-            asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
-        }
-    }
-
-    asio::awaitable<void> serve(tcp::socket socket) {
-        boost::beast::flat_buffer buffer;
-        request req;
-        auto reading = beast_http::async_read(socket, buffer, req, use_tuple);
-        auto [read_error, read_size] = co_await std::move(reading);
-        if (read_error) {
+    asio::awaitable<void> serve(test::http_peer& peer) {
+        std::optional<request> req = co_await peer.read_request();
+        if (!req) {
             co_return;
         }
         response res;
-        if (req.find("X-Amz-Target") != req.end()) {
-            res = co_await dynamodb(req);
+        if (req->find("X-Amz-Target") != req->end()) {
+            res = co_await dynamodb(*req);
         } else {
-            res = co_await forward(req);
-            if (req.body().find("Action=AssumeRole") != std::string::npos) {
+            res = co_await forward(*req);
+            if (req->body().find("Action=AssumeRole") != std::string::npos) {
                 learn_assumed_role(res);
             }
         }
         res.keep_alive(false);
-        res.prepare_payload();
-        auto writing = beast_http::async_write(socket, res, use_tuple);
-        co_await std::move(writing);
-        boost::system::error_code ignored;
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        co_await peer.send(std::move(res));
+        peer.close();
     }
 
     asio::awaitable<response> forward(request& req) {
@@ -254,7 +232,8 @@ private:
     }
 
     asio::io_context io_;
-    tcp::acceptor acceptor_{io_};
+    test::scripted_http_server server_{
+        io_, [this](test::http_peer& peer, std::size_t) { return serve(peer); }};
     tcp::endpoint upstream_;
     std::thread thread_;
     std::mutex mutex_;

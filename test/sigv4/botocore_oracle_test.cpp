@@ -2,7 +2,7 @@
 // botocore_oracle.py generates the cases (fixed seed) and signs them; each case here
 // must produce the very same X-Amz-Date, X-Amz-Security-Token and Authorization.
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

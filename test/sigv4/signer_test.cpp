@@ -1,7 +1,7 @@
 // The signer's own rules beyond the official vectors: the host header helper, input
 // errors, the signing-key cache, buffer reuse and canonicalization corner cases.
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // aws-signing-test-suite/v4 (request.txt + context.json with expected header-*.txt).
 // Only header signing is checked: the query-*.txt (presigned URL) files are not used.
 
-#include <dynalock/sigv4.hpp>
+#include "sigv4/signer.hpp"
 
 #include "sigv4/crypto.hpp"
 

@@ -100,10 +100,10 @@ std::string synthetic_response(fault f, bool keep_alive, std::uint64_t request_n
 
 }  // namespace
 
-endpoint upstream_endpoint(std::string_view url) {
-    endpoint ep;
+aws::endpoint upstream_endpoint(std::string_view url) {
+    aws::endpoint ep;
     diagnostics diag;
-    if (parse_endpoint(url, ep, diag) || ep.tls) {
+    if (aws::parse_endpoint(url, ep, diag) || ep.tls) {
         throw std::invalid_argument("fault_proxy: not a plain http://host:port URL: " +
                                     std::string(url) + " " + diag.message);
     }

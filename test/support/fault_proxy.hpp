@@ -15,7 +15,7 @@
 // the executor given to it, and close() must be called on that executor's
 // thread or while nothing runs it.
 
-#include <dynalock/endpoint.hpp>
+#include "aws/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -75,7 +75,7 @@ struct fault_counters {
 /// Host and port of a server URL such as DYNALOCK_TEST_DYNALITE_URL, to put a
 /// proxy in front of it. Throws std::invalid_argument on a URL that is not
 /// `http://host:port`.
-endpoint upstream_endpoint(std::string_view url);
+aws::endpoint upstream_endpoint(std::string_view url);
 
 class fault_proxy {
 public:

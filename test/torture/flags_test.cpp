@@ -2,7 +2,7 @@
 // a value out of range (NaN, infinity and overflow included) is refused
 // naming the flag, the range and the value.
 
-#include "command_line.hpp"
+#include "harness/command_line.hpp"
 #include "options.hpp"
 
 #include <gtest/gtest.h>
@@ -59,15 +59,15 @@ TEST(TortureFlags, ValuesOutOfRangeNameTheFlagAndTheRange) {
 }
 
 TEST(BenchNumbers, AreRangeCheckedWithTheFlagNamed) {
-    EXPECT_EQ(bench::parse_number("--lease-ms", "3600000", 1, 3'600'000), 3'600'000);
-    EXPECT_EQ(bench::parse_number("--seconds", "0.5", 0.001, 3600.0), 0.5);
+    EXPECT_EQ(harness::parse_number("--lease-ms", "3600000", 1, 3'600'000), 3'600'000);
+    EXPECT_EQ(harness::parse_number("--seconds", "0.5", 0.001, 3600.0), 0.5);
     try {
-        bench::parse_number("--leases", "99999999999", 1, 10'000'000);
+        harness::parse_number("--leases", "99999999999", 1, 10'000'000);
         ADD_FAILURE() << "accepted";
     } catch (const std::invalid_argument& e) {
         EXPECT_STREQ(e.what(), "--leases: expected a number from 1 to 10000000, got '99999999999'");
     }
-    EXPECT_THROW(bench::parse_number("--seconds", "-nan", 0.001, 3600.0), std::invalid_argument);
+    EXPECT_THROW(harness::parse_number("--seconds", "-nan", 0.001, 3600.0), std::invalid_argument);
 }
 
 }  // namespace

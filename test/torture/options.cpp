@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "command_line.hpp"
+#include "harness/command_line.hpp"
 
 #include <dynalock/dynamodb_store.hpp>
 
@@ -22,25 +22,25 @@ dynalock::item protected_item_key(const std::string& lock_key) {
 
 options parse_options(int argc, char** argv) {
     options o;
-    bench::for_each_flag(
+    harness::for_each_flag(
         argc, argv, {"--worker"}, [&](std::string_view flag, std::string_view value) {
             if (flag == "--worker") {
                 o.worker = true;
             } else if (flag == "--seconds") {
-                o.seconds = bench::parse_number(flag, value, 0.1, 1e7);
+                o.seconds = harness::parse_number(flag, value, 0.1, 1e7);
             } else if (flag == "--processes") {
-                o.processes = bench::parse_number(flag, value, 1, 64);
+                o.processes = harness::parse_number(flag, value, 1, 64);
             } else if (flag == "--keys") {
-                o.keys = bench::parse_number(flag, value, 1, 1000);
+                o.keys = harness::parse_number(flag, value, 1, 1000);
             } else if (flag == "--lease-ms") {
-                o.lease = std::chrono::milliseconds(bench::parse_number(flag, value, 100, 600'000));
+                o.lease = std::chrono::milliseconds(harness::parse_number(flag, value, 100, 600'000));
             } else if (flag == "--endpoint-url") {
                 o.endpoint_url = value;
             } else if (flag == "--seed") {
-                o.seed = bench::parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
+                o.seed = harness::parse_number<std::uint64_t>(flag, value, 0, UINT64_MAX);
                 o.seed_given = true;
             } else if (flag == "--index") {
-                o.index = bench::parse_number(flag, value, 0, 63);
+                o.index = harness::parse_number(flag, value, 0, 63);
             } else if (flag == "--lock-table") {
                 o.lock_table = value;
             } else if (flag == "--data-table") {

@@ -1,9 +1,9 @@
 #include "supervisor.hpp"
 
 #include "checker.hpp"
-#include "child_process.hpp"
-#include "json_line.hpp"
-#include "server.hpp"
+#include "harness/json_line.hpp"
+#include "harness/server.hpp"
+#include "process/child_process.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -17,6 +17,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -136,10 +137,17 @@ public:
     std::vector<worker_process>& workers() { return workers_; }
 
     void spawn(const std::vector<std::string>& args) {
-        const pid_t pid = bench::spawn_child({.program = "/proc/self/exe",
-                                              .args = args,
-                                              .death_signal = SIGKILL,
-                                              .handled_signals = stop_signals});
+        error_code ec;
+        const pid_t pid = process::spawn({.argv = args,
+                                          .program = "/proc/self/exe",
+                                          .standard_input = process::null_device,
+                                          .standard_output = STDERR_FILENO,
+                                          .own_process_group = true,
+                                          .death_signal = SIGKILL},
+                                         ec);
+        if (pid < 0) {
+            throw boost::system::system_error(ec, "starting a worker");
+        }
         workers_.push_back({.pid = pid, .running = true});
     }
 
@@ -250,7 +258,7 @@ int run_supervisor(const options& o, const char* program) {
         if (const char* url = std::getenv("DYNALOCK_TEST_DYNALITE_URL"); url && *url)
             endpoint_url = url;
     }
-    bench::bench_server server(endpoint_url);
+    harness::dynamodb_server server(endpoint_url);
     endpoint_url = server.address().url;
 
     const std::string tables =
@@ -341,7 +349,7 @@ int run_supervisor(const options& o, const char* program) {
     const zombie_verdict zv = check_zombie_writes(holds, zombies);
     const verdict v = check(std::move(holds));
 
-    bench::json_line line;
+    harness::json_line line;
     line.add("processes", o.processes)
         .add("keys", o.keys)
         .add("seconds", o.seconds)

@@ -1,7 +1,7 @@
 #include "commands.hpp"
 
-#include "child_process.hpp"
 #include "exit_status.hpp"
+#include "guarded_command.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>

@@ -14,7 +14,7 @@
 int main(int argc, char** argv) {
     // Before anything opens a descriptor: these are the ones the user hands
     // on to the command of `dynalock run`.
-    const std::vector<int> inherited = dynalock::cli::open_descriptors();
+    const std::vector<int> inherited = dynalock::process::open_descriptors();
     const std::vector<std::string> args(argv + 1, argv + argc);
     auto parsed = dynalock::cli::parse_command_line(args, [](std::string_view name) {
         const char* v = std::getenv(std::string(name).c_str());
