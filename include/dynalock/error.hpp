@@ -53,7 +53,7 @@ enum class errc {
     // The lock.
     lock_not_granted,  ///< another owner held the lock for the whole wait (or try_acquire found it
                        ///< held)
-    lease_lost,        ///< the lease ended before the operation (see lease::loss())
+    lease_lost,        ///< the lease ended before the operation (lease::reason() says why)
     client_closed,     ///< the lock client was closed
     /// A lock item that is not one: an attribute of the wrong type or value,
     /// or one missing (lock_record::malformed says which, with its value).

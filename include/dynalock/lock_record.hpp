@@ -35,7 +35,7 @@ public:
 /// plus lease, in nanoseconds) stays far from overflowing.
 inline constexpr std::chrono::milliseconds max_lease{std::chrono::hours(24 * 7)};
 
-/// One lock item as stored (DESIGN §2; attribute names compatible with the
+/// One lock item as stored (docs/design.md; attribute names compatible with the
 /// AWS Java lock client, so mixed fleets can share a table).
 struct lock_record {
     lock_key key{};

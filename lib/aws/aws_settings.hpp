@@ -35,8 +35,6 @@ std::optional<std::string> non_empty_env(const config_sources& sources, std::str
 
 /// What the user states explicitly; every empty field is looked up (see
 /// `resolve_aws_settings`).
-/// (Every member has an initializer so that g++ 12 does not warn about the
-/// ones a designated initializer leaves out.)
 struct aws_settings_options {
     std::string profile{};
     std::string region{};

@@ -144,8 +144,7 @@ struct client::impl {
 
     // One logical request: attempts, retries and waits until success, a
     // final failure, or the deadline. On success `res` holds the 2xx response.
-    // `body` is moved from. (No by-value parameters here: g++ 12 mishandles
-    // temporaries of a co_await full-expression.)
+    // `body` is moved from.
     asio::awaitable<error_code> send(std::string_view target, std::string& body,
                                      steady_clock::time_point deadline, bool repeatable,
                                      diagnostics& diag, http::response& res) {

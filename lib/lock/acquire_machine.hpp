@@ -1,6 +1,6 @@
 #pragma once
 
-// Acquiring a lock, sans-io: the decisions of DESIGN §2 as a state machine.
+// Acquiring a lock, sans-io: the decisions of docs/design.md as a state machine.
 // The shell performs each action and feeds back what happened, with the
 // steady-clock time it happened at; the machine never reads a clock itself.
 //

@@ -449,10 +449,8 @@ asio::awaitable<error_code> create_and_wait(ddb::client& c, const dynamodb_store
     if (!so.sort_key_name.empty()) {
         create.sort_key = string_key(so.sort_key_name);
     }
-    // Named deferred operations: g++ 12 mishandles temporaries of a co_await
-    // full-expression.
-    auto creating = c.async_execute(std::move(create), op, asio::as_tuple(asio::deferred));
-    auto [ec, created] = co_await std::move(creating);
+    auto [ec, created] =
+        co_await c.async_execute(std::move(create), op, asio::as_tuple(asio::deferred));
     if (ec) {
         co_return ec;
     }

@@ -1,6 +1,6 @@
 #pragma once
 
-// The lock item as DynamoDB holds it (DESIGN §2): attribute names, parsing of
+// The lock item as DynamoDB holds it (docs/design.md): attribute names, parsing of
 // an item into a lock_record, and the checks every store applies to a write
 // before it touches anything. Shared by memory_store and dynamodb_store so that
 // both accept and refuse exactly the same writes.

@@ -1,4 +1,4 @@
-// The lock under network faults (DESIGN §2 "Ambiguous writes", "Losing a
+// The lock under network faults (docs/design.md "Ambiguous writes", "Losing a
 // lease"): our lock client reaches the server (dynalite, kept-alive
 // connections; moto, a connection per request and ALL_OLD answers) through
 // the fault proxy, a contender reaches it directly, and each test checks the

@@ -350,8 +350,6 @@ TEST_P(client_test, invalid_input_is_rejected_before_sending) {
 
 TEST_P(client_test, deferred_token_throws_and_awaits) {
     create_table();
-    // Named requests: g++ 12 miscompiles braced temporaries holding string
-    // literals inside a co_await expression.
     const put_item_request put{.table_name = table_, .item = {{"pk", "d"}}};
     const get_item_request get{.table_name = table_, .key = {{"pk", "d"}}, .consistent_read = true};
     get_item_request missing = get;

@@ -1,6 +1,6 @@
 // acquire_machine on scripted sequences: a hand-advanced steady clock, record
 // versions "v1", "v2", ... and every action checked field by field against
-// the protocol of DESIGN §2.
+// the protocol of docs/design.md.
 
 #include "lock/acquire_machine.hpp"
 

@@ -6,7 +6,7 @@
 // and can lose the response of one chosen write after the store applied it.
 //
 // That fault is a justified fake: no real server drops a response after
-// committing on demand, yet it is exactly the ambiguous write (DESIGN §2) the
+// committing on demand, yet it is exactly the ambiguous write (docs/design.md) the
 // lock must resolve.
 
 #include <dynalock/store.hpp>

@@ -1,7 +1,9 @@
-// The lease lock end to end (DESIGN §2), on each store: the memory store and
-// dynamodb_store on dynalite and on moto. Leases are short (1 s) so that
-// expiry and takeover happen within the suite's time; every client of a test
-// runs on one io_context, so their steady-clock times are comparable.
+// The lease lock end to end (docs/design.md), in real time, on each store:
+// the memory store and dynamodb_store on dynalite and on moto. Every client of
+// a test runs on one io_context, so their steady-clock times are comparable.
+// Checks here are orderings and lower bounds, never upper time windows (a
+// loaded machine only makes things later); the timing rules themselves are
+// checked exactly on a manual clock in lock_client_scripted_test.cpp.
 
 #include "lock/faulty_store.hpp"
 #include "lock/store_fixture.hpp"
@@ -36,9 +38,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-constexpr milliseconds lease_length{1000};
-constexpr milliseconds heartbeat{250};
-constexpr milliseconds margin{100};
+// Generous, so that a loaded machine delaying a heartbeat by a second loses
+// no lease: the exact timing rules are checked on a manual clock in
+// lock_client_scripted_test.cpp.
+constexpr milliseconds lease_length{3000};
+constexpr milliseconds heartbeat{500};
+constexpr milliseconds margin{200};
 
 using test::ms_between;
 
@@ -133,12 +138,6 @@ protected:
             wait<std::optional<lock_record>>([&](auto h) { c.async_get(key, std::move(h)); });
         EXPECT_FALSE(ec) << ec.message();
         return r;
-    }
-
-    /// Lets the clients run for `d`.
-    void pause(milliseconds d) {
-        asio::steady_timer t(io_, d);
-        wait<>([&](auto h) { t.async_wait(std::move(h)); });
     }
 
     /// Runs coroutines side by side until all have finished.
@@ -364,104 +363,9 @@ TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
     EXPECT_EQ(held.reason(), loss_reason::expired) << to_string(held.reason());
 }
 
-TEST_P(lock_client_test, a_heartbeating_holder_is_never_taken_over) {
-    open();
-    const lock_key key{"alive"};
-    party& a = join("live-holder");
-    party& b = join("contender");
-    const lease held = granted(*a.client, key);
-
-    diagnostics d;
-    const auto budget = milliseconds(1600);
-    const auto start = clock_type::now();
-    auto [ec, l] = acquire(*b.client, key, {.wait = budget, .diagnostics = &d});
-    EXPECT_EQ(ec, errc::lock_not_granted) << ec.message();
-    EXPECT_TRUE(l.empty());
-    EXPECT_GE(clock_type::now() - start, budget);
-    EXPECT_NE(d.message.find("live-holder"), std::string::npos) << d.message;
-    EXPECT_TRUE(held.held());
-    EXPECT_EQ(held.reason(), loss_reason::none);
-    EXPECT_EQ(held.fence(), 1u);
-}
-
 // --- 3. release hands over at once --------------------------------------------
 
-asio::awaitable<void> acquire_into(lock_client& c, lock_key key,
-                                   std::tuple<error_code, lease, clock_type::time_point>& out) {
-    acquire_options o;
-    auto [ec, l] = co_await c.async_acquire(std::move(key), std::move(o), use_tuple);
-    out = {ec, l, clock_type::now()};
-}
-
-asio::awaitable<void> release_after(lock_client& c, lease l, milliseconds delay,
-                                    clock_type::time_point& released_at, error_code& result) {
-    asio::steady_timer t(c.get_executor(), delay);
-    co_await t.async_wait(use_tuple);
-    released_at = clock_type::now();
-    auto [ec] = co_await c.async_release(std::move(l), std::nullopt, use_tuple);
-    result = ec;
-}
-
-TEST_P(lock_client_test, a_release_hands_the_lock_to_a_waiting_acquirer_at_once) {
-    open();
-    const lock_key key{"handover"};
-    party& a = join("first");
-    party& b = join("second");
-    const lease first = granted(*a.client, key);
-
-    std::tuple<error_code, lease, clock_type::time_point> second;
-    clock_type::time_point released_at{};
-    error_code release_result = errc::timeout;
-    std::vector<asio::awaitable<void>> tasks;
-    tasks.push_back(acquire_into(*b.client, key, second));
-    tasks.push_back(
-        release_after(*a.client, first, milliseconds(300), released_at, release_result));
-    run_all(std::move(tasks));
-
-    EXPECT_FALSE(release_result) << release_result.message();
-    auto& [ec, l, got_at] = second;
-    ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(l.fence(), first.fence() + 1);
-    EXPECT_LT(got_at - released_at, 3 * poll())
-        << "handed over " << ms_between(released_at, got_at) << " ms after the release";
-    EXPECT_EQ(first.reason(), loss_reason::released);
-}
-
 // --- 4. an ambiguous heartbeat that applied ------------------------------------
-
-TEST_P(lock_client_test, a_heartbeat_whose_response_was_lost_keeps_the_lease) {
-    open();
-    const lock_key key{"lost-response"};
-    party& a = join("holder");
-    a.store->lose_response_of(write_kind::refresh, 1);
-    lease l = granted(*a.client, key);
-    pause(4 * heartbeat + heartbeat / 2);
-
-    const auto lost = std::find_if(a.store->events().begin(), a.store->events().end(),
-                                   [](const auto& e) { return e.response_lost; });
-    ASSERT_NE(lost, a.store->events().end()) << "no heartbeat was sent";
-    std::size_t later_refreshes = 0;
-    for (auto it = std::next(lost); it != a.store->events().end(); ++it) {
-        if (it->type == test::faulty_store::event::kind::write &&
-            it->write.kind == write_kind::refresh) {
-            EXPECT_FALSE(it->ec) << "a later heartbeat failed: " << it->ec.message();
-            ++later_refreshes;
-        }
-    }
-    EXPECT_GE(later_refreshes, 2u) << "heartbeats stopped after the lost response";
-    EXPECT_EQ(l.reason(), loss_reason::none) << to_string(l.reason());
-    EXPECT_TRUE(l.held());
-
-    // Right after a heartbeat the next is a period away: the item must show
-    // the version the lease believes in.
-    const error_code hb =
-        wait<>([&](auto h) { l.async_heartbeat(std::nullopt, std::nullopt, std::move(h)); });
-    EXPECT_FALSE(hb) << hb.message();
-    const auto item = get(*a.client, key);
-    ASSERT_TRUE(item.has_value());
-    EXPECT_EQ(item->record_version, l.record_version());
-    EXPECT_EQ(item->owner, "holder");
-}
 
 TEST_P(lock_client_test, a_grant_and_a_release_whose_responses_were_lost_are_resolved) {
     open();
@@ -483,103 +387,14 @@ TEST_P(lock_client_test, a_grant_and_a_release_whose_responses_were_lost_are_res
     item = get(*a.client, key);
     ASSERT_TRUE(item.has_value());
     EXPECT_TRUE(item->released);
-    const auto start = clock_type::now();
     const lease next = granted(*b.client, key);
-    EXPECT_LT(clock_type::now() - start, poll()) << "the released lock was not free at once";
+    EXPECT_EQ(b.store->operations(), 1u) << "the released lock was not free at once";
     EXPECT_EQ(next.fence(), 2u);
 }
 
 // --- 5. stolen under the holder --------------------------------------------------
 
-asio::awaitable<void> sleep_long(asio::any_io_executor ex, error_code& woke_with) {
-    asio::steady_timer t(ex, std::chrono::seconds(30));
-    auto [ec] = co_await t.async_wait(use_tuple);
-    woke_with = ec;
-}
-
-TEST_P(lock_client_test, a_changed_item_ends_the_lease_as_stolen_and_cancels_bound_work) {
-    open();
-    const lock_key key{"stolen"};
-    party& a = join("holder");
-    lease l = granted(*a.client, key);
-
-    error_code work_woke_with;
-    std::optional<error_code> with_lease_result;
-    a.client->async_with_lease(l, sleep_long(io_.get_executor(), work_woke_with),
-                               [&](std::exception_ptr e, error_code ec) {
-                                   EXPECT_FALSE(e) << "async_with_lease threw";
-                                   with_lease_result = ec;
-                               });
-    // Steal right after a heartbeat, so that no heartbeat races the thief.
-    const error_code hb =
-        wait<>([&](auto h) { l.async_heartbeat(std::nullopt, std::nullopt, std::move(h)); });
-    ASSERT_FALSE(hb) << hb.message();
-    lock_write steal{.key = key,
-                     .kind = write_kind::grant,
-                     .condition = write_condition::version,
-                     .expected_version = l.record_version(),
-                     .owner = "thief",
-                     .new_version = "thief-version",
-                     .lease = milliseconds(20000)};
-    auto [sec, sr] = wait<write_result>([&](auto h) {
-        store_->async_write(std::move(steal), clock_type::now() + std::chrono::seconds(10),
-                            std::move(h));
-    });
-    ASSERT_FALSE(sec) << sec.message();
-    const auto stolen_at = clock_type::now();
-
-    auto [wec, reason] = wait<loss_reason>([&](auto h) { l.async_wait_lost(std::move(h)); });
-    const auto noticed_at = clock_type::now();
-    EXPECT_FALSE(wec) << wec.message();
-    EXPECT_EQ(reason, loss_reason::stolen) << to_string(reason);
-    EXPECT_EQ(l.reason(), loss_reason::stolen);
-    EXPECT_LT(noticed_at - stolen_at, heartbeat + milliseconds(200))
-        << "noticed " << ms_between(stolen_at, noticed_at) << " ms after the theft";
-
-    io_.restart();
-    const auto until = clock_type::now() + std::chrono::seconds(10);
-    while (!with_lease_result && io_.run_one_until(until) != 0) {
-    }
-    ASSERT_TRUE(with_lease_result.has_value()) << "async_with_lease did not complete";
-    EXPECT_EQ(*with_lease_result, errc::lease_lost) << with_lease_result->message();
-    EXPECT_EQ(work_woke_with, asio::error::operation_aborted) << work_woke_with.message();
-    const auto item = get(*a.client, key);
-    ASSERT_TRUE(item.has_value());
-    EXPECT_EQ(item->owner, "thief") << "the holder overwrote the thief";
-    EXPECT_EQ(item->record_version, "thief-version");
-}
-
 // --- 7. cancelling a waiting acquire ----------------------------------------------
-
-TEST_P(lock_client_test, a_cancelled_acquire_stops_at_once_and_sends_nothing_more) {
-    open();
-    const lock_key key{"cancelled"};
-    party& a = join("holder");
-    party& b = join("waiter");
-    const lease held = granted(*a.client, key);
-
-    asio::cancellation_signal cancel;
-    // Between two polls: a cancellation crossing a request is the next test's.
-    asio::steady_timer emit_timer(io_, milliseconds(200) + poll() / 2);
-    clock_type::time_point emitted_at{};
-    emit_timer.async_wait([&](error_code) {
-        emitted_at = clock_type::now();
-        cancel.emit(asio::cancellation_type::terminal);
-    });
-    auto [ec, l] = wait<lease>([&](auto h) {
-        b.client->async_acquire(key, {}, asio::bind_cancellation_slot(cancel.slot(), std::move(h)));
-    });
-    const auto done_at = clock_type::now();
-    EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
-    EXPECT_TRUE(l.empty());
-    EXPECT_LT(done_at - emitted_at, milliseconds(100))
-        << "completed " << ms_between(emitted_at, done_at) << " ms after the cancellation";
-    const std::size_t sent = b.store->operations();
-    EXPECT_GE(sent, 2u) << "the waiter never polled";
-    pause(4 * poll());
-    EXPECT_EQ(b.store->operations(), sent) << "the cancelled acquire kept sending";
-    EXPECT_TRUE(held.held());
-}
 
 TEST_P(lock_client_test, a_cancellation_crossing_a_request_completes_with_operation_aborted) {
     open();
@@ -604,8 +419,8 @@ TEST_P(lock_client_test, a_cancellation_crossing_a_request_completes_with_operat
     EXPECT_TRUE(l.empty());
     if (ec != asio::error::operation_aborted) {
         // Closing or destroying this client could touch state the failed
-        // acquire left behind (with g++ 12 / Boost 1.81 it did: a freed timer
-        // still registered for close to cancel, SIGSEGV) and would take the
+        // acquire left behind (it once did: a freed timer still registered
+        // for close to cancel, SIGSEGV) and would take the
         // rest of the suite down with it: abandon it, leaked on purpose.
         abandon(b);
         FAIL() << "the cancelled acquire completed with " << ec << " (" << ec.message()
@@ -660,7 +475,7 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
     bad[1] = {"lease", base};
     bad[1].o.lease = milliseconds(-1000);
     bad[2] = {"heartbeat_period", base};
-    bad[2].o.heartbeat_period = milliseconds(600);
+    bad[2].o.heartbeat_period = lease_length / 2 + milliseconds(1);
     bad[3] = {"safety_margin", base};
     bad[3].o.safety_margin = milliseconds(-1);
     bad[4] = {"max_in_flight", base};
@@ -702,41 +517,6 @@ TEST_P(lock_client_test, bad_input_is_refused_before_anything_is_sent) {
 }
 
 // --- 9. try_acquire ---------------------------------------------------------------
-
-TEST_P(lock_client_test, try_acquire_never_waits_but_uses_what_an_acquire_saw) {
-    open();
-    const lock_key key{"try"};
-    lock_client_options silent = fast("silent-holder");
-    silent.automatic_heartbeats = false;
-    party& a = join(silent);
-    party& b = join("trier");
-
-    auto [ec, held] = try_acquire(*a.client, key);
-    ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(held.fence(), 1u);
-
-    auto start = clock_type::now();
-    auto [ec2, none] = try_acquire(*b.client, key);
-    EXPECT_EQ(ec2, errc::lock_not_granted) << ec2.message();
-    EXPECT_LT(clock_type::now() - start, poll()) << "try_acquire waited";
-    EXPECT_EQ(b.store->operations(), 1u) << "try_acquire polled";
-
-    auto [ec3, none2] = acquire(*b.client, key, {.wait = milliseconds(200)});
-    EXPECT_EQ(ec3, errc::lock_not_granted) << ec3.message();
-    const auto seen = b.store->first_seen(held.record_version());
-    ASSERT_TRUE(seen.has_value());
-    const auto wait_out = *seen + lease_length + poll() - clock_type::now();
-    pause(std::chrono::duration_cast<milliseconds>(wait_out));
-
-    const std::size_t sent = b.store->operations();
-    start = clock_type::now();
-    auto [ec4, taken] = try_acquire(*b.client, key);
-    ASSERT_FALSE(ec4) << ec4.message();
-    EXPECT_LT(clock_type::now() - start, poll()) << "try_acquire waited";
-    EXPECT_EQ(b.store->operations(), sent + 1) << "more than the takeover write was sent";
-    EXPECT_EQ(taken.fence(), 2u);
-    expect_waited_out(b, held.record_version(), lease_length);
-}
 
 // --- 10. the rest of the client's surface ---------------------------------------
 
@@ -830,43 +610,6 @@ TEST_P(lock_client_test, a_cancellation_crossing_a_list_page_completes_with_oper
     EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
 }
 
-TEST_P(lock_client_test, close_releases_every_lease_and_refuses_later_acquires) {
-    open();
-    party& a = join("closer");
-    party& b = join("observer");
-    const lease l1 = granted(*a.client, lock_key{"close-1"});
-    const lease l2 = granted(*a.client, lock_key{"close-2"});
-    const lease others = granted(*b.client, lock_key{"close-held"});
-    std::optional<error_code> waiting;
-    a.client->async_acquire(lock_key{"close-held"}, {},
-                            [&](error_code wec, lease) { waiting = wec; });
-    pause(2 * poll());
-    const auto closing_at = clock_type::now();
-    const error_code ec = wait<>([&](auto h) { a.client->async_close(std::move(h)); });
-    EXPECT_FALSE(ec) << ec.message();
-    EXPECT_LT(clock_type::now() - closing_at, milliseconds(500)) << "close waited for the acquire";
-    const auto until = clock_type::now() + milliseconds(500);
-    while (!waiting && io_.run_one_until(until) != 0) {
-    }
-    ASSERT_TRUE(waiting.has_value()) << "the waiting acquire did not end with the close";
-    EXPECT_EQ(*waiting, errc::client_closed) << waiting->message();
-    EXPECT_TRUE(others.held());
-    EXPECT_EQ(l1.reason(), loss_reason::client_closed) << to_string(l1.reason());
-    EXPECT_EQ(l2.reason(), loss_reason::client_closed) << to_string(l2.reason());
-    for (const char* name : {"close-1", "close-2"}) {
-        const auto item = get(*b.client, lock_key{name});
-        ASSERT_TRUE(item.has_value());
-        EXPECT_TRUE(item->released) << name;
-    }
-    const std::size_t sent = a.store->operations();
-    auto [aec, l] = acquire(*a.client, lock_key{"close-3"});
-    EXPECT_EQ(aec, errc::client_closed) << aec.message();
-    EXPECT_EQ(a.store->operations(), sent);
-    // Another client gets a closed one's lock at once, with the next fence.
-    const lease next = granted(*b.client, lock_key{"close-1"});
-    EXPECT_EQ(next.fence(), l1.fence() + 1);
-}
-
 TEST_P(lock_client_test, acquire_many_takes_what_is_free_and_says_why_not_the_rest) {
     open();
     party& a = join("many");
@@ -903,60 +646,6 @@ TEST_P(lock_client_test, acquire_many_takes_what_is_free_and_says_why_not_the_re
     EXPECT_EQ(zero, errc::invalid_argument);
     EXPECT_EQ(a.store->operations(), sent);
     EXPECT_TRUE(none.granted.empty() && none2.granted.empty());
-}
-
-TEST_P(lock_client_test, a_cancelled_acquire_many_returns_what_it_got) {
-    open();
-    party& a = join("many-cancel");
-    party& b = join("holder");
-    const lease theirs = granted(*b.client, lock_key{"mc-0"});
-    std::vector<lock_key> keys{lock_key{"mc-0"}, lock_key{"mc-1"}, lock_key{"mc-2"}};
-    asio::cancellation_signal stop;
-    std::optional<std::tuple<error_code, acquire_many_result>> out;
-    // One at a time, waiting: the first key is held, so the rest wait behind it.
-    a.client->async_acquire_many(
-        keys, {.concurrency = 1, .wait = true},
-        asio::bind_cancellation_slot(stop.slot(), [&](error_code ec, acquire_many_result r) {
-            out.emplace(ec, std::move(r));
-        }));
-    pause(3 * poll());
-    stop.emit(asio::cancellation_type::terminal);
-    const auto until = clock_type::now() + std::chrono::seconds(5);
-    while (!out && io_.run_one_until(until) != 0) {
-    }
-    ASSERT_TRUE(out.has_value()) << "the cancelled acquire_many did not complete";
-    auto& [ec, result] = *out;
-    EXPECT_EQ(ec, asio::error::operation_aborted) << ec.message();
-    EXPECT_TRUE(result.granted.empty());
-    ASSERT_EQ(result.refused.size(), 3u);
-    for (const auto& r : result.refused) {
-        EXPECT_EQ(r.error, asio::error::operation_aborted) << r.error.message();
-    }
-}
-
-TEST_P(lock_client_test, a_manual_heartbeat_can_change_the_lease) {
-    open();
-    const lock_key key{"manual"};
-    lock_client_options manual = fast("manual");
-    manual.automatic_heartbeats = false;
-    party& a = join(manual);
-    lease l = granted(*a.client, key);
-    const std::string before = l.record_version();
-    const auto sent_at = clock_type::now();
-    const error_code ec =
-        wait<>([&](auto h) { l.async_heartbeat(milliseconds(3000), std::nullopt, std::move(h)); });
-    ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(l.duration(), milliseconds(3000));
-    EXPECT_NE(l.record_version(), before);
-    EXPECT_EQ(a.store->writes_of(write_kind::refresh), 1u);
-    // The local deadline now counts the new lease from the heartbeat.
-    const auto deadline = clock_type::now() + l.remaining();
-    EXPECT_GE(deadline, sent_at + milliseconds(3000) - margin);
-    EXPECT_LE(deadline, clock_type::now() + milliseconds(3000) - margin);
-    const auto item = get(*a.client, key);
-    ASSERT_TRUE(item.has_value());
-    EXPECT_EQ(item->lease, milliseconds(3000));
-    EXPECT_EQ(item->record_version, l.record_version());
 }
 
 // --- 6, 8, 11: raw rows, table checks and fencing (dynalite and moto) -------------
