@@ -19,4 +19,5 @@
 #include <dynalock/loss_reason.hpp>
 #include <dynalock/memory_store.hpp>
 #include <dynalock/retry_options.hpp>
+#include <dynalock/session.hpp>
 #include <dynalock/store.hpp>

@@ -49,8 +49,13 @@ public:
     std::uint64_t fence() const;
     /// The record version of the last successful write.
     const std::string& record_version() const;
+    /// The lease written with the grant or last heartbeat; for a lock held
+    /// under a session, the session's.
     std::chrono::milliseconds duration() const;
     const std::optional<bytes>& data() const;
+    /// The session this lock is held under (its key and epoch), if any: the
+    /// lease then lasts as long as the session.
+    const std::optional<session_ref>& bound_session() const;
 
     /// When the granting write was sent: the earliest moment this holder
     /// could have been granted, the start of its validity.
@@ -122,6 +127,7 @@ public:
 
 private:
     friend class lock_client;
+    friend class session;
     friend class detail::lease_driver;
     explicit lease(std::shared_ptr<detail::lease_state> s) : state_(std::move(s)) {}
 

@@ -5,6 +5,7 @@
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client_stats.hpp>
 #include <dynalock/lock_record.hpp>
+#include <dynalock/session.hpp>
 #include <dynalock/store.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -68,8 +69,14 @@ struct lock_client_options {
     /// default keeps the row, so the fence keeps counting up).
     bool delete_on_release = false;
     /// Locks whose holders were seen, remembered so that try_acquire can take
-    /// a lock already known expired without waiting again. At most 10,000,000.
+    /// a lock already known expired without waiting again (and as many
+    /// sessions of holders). At most 10,000,000.
     std::size_t observation_cache_size = 1024;
+    /// Acquire every lock under one session of this client (unless an
+    /// acquire names another): opened at the first acquire, and again after
+    /// it ends. One heartbeat then keeps every lock (docs/sessions.md).
+    bool default_session = false;
+    session_options default_session_options{};
 
     /// Why these options cannot be used, or nullopt when they can.
     std::optional<std::string> validate() const;
@@ -93,6 +100,12 @@ struct acquire_options {
     attribute_map extra{};
     /// If this client already holds the lock, return that lease.
     bool reentrant = false;
+    /// Hold the lock under this session (of this client) instead of with a
+    /// lease of its own; empty: the client's default session if it has that
+    /// option, else none. Fails with errc::lease_lost when the session has
+    /// ended, or when the grant comes back after the session's local
+    /// deadline (the lock is then free for others at once).
+    dynalock::session session{};
     /// When set, says why an acquire was refused (e.g. which key rule was
     /// broken) or who holds the lock (`message`, and `item` is not used).
     dynalock::diagnostics* diagnostics = nullptr;
@@ -296,6 +309,37 @@ public:
                                      std::forward<Token>(token));
     }
 
+    /// Opens a session: takes a fresh session item (`opts.prefix` and a random
+    /// name) and heartbeats it; acquires can then hold locks under it.
+    /// Signature: `void(error_code, session)`. Per-operation cancellation
+    /// (terminal): as async_acquire.
+    template <boost::asio::completion_token_for<void(error_code, session)> Token =
+                  boost::asio::deferred_t>
+    auto async_open_session(session_options opts = {}, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, session)>(
+            [this](auto handler, session_options opts) {
+                start_open_session(std::move(opts), std::move(handler));
+            },
+            token, std::move(opts));
+    }
+    template <boost::asio::completion_token_for<void(error_code, session)> Token>
+    auto async_open_session(Token&& token) {
+        return async_open_session(session_options{}, std::forward<Token>(token));
+    }
+
+    /// Closes a session with one write (its item marked released): every lock
+    /// held under it ends (loss_reason::released) and is free for others at
+    /// once. Completes as async_release does. Signature: `void(error_code)`.
+    /// Per-operation cancellation: not supported.
+    template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
+    auto async_close_session(session s, Token&& token = {}) {
+        return async_release(s.item_lease(), std::forward<Token>(token));
+    }
+
+    /// The default session (lock_client_options::default_session) as it is
+    /// now; empty before the first acquire opens it.
+    session default_session() const;
+
     /// Stops acquiring and heartbeating, releases every held lease (each then
     /// ends with loss_reason::client_closed) and completes when all of that is
     /// done. Later operations fail with errc::client_closed.
@@ -321,6 +365,8 @@ private:
         std::optional<std::string> partition,
         boost::asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h);
     void start_close(boost::asio::any_completion_handler<void(error_code)> h);
+    void start_open_session(session_options opts,
+                            boost::asio::any_completion_handler<void(error_code, session)> h);
     boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);
 
     struct impl;

@@ -24,7 +24,10 @@ struct latency_histogram {
 /// What a lock_client is doing and has done, from `lock_client::stats()`.
 /// Counters start at zero with the client and only grow.
 struct lock_client_stats {
+    /// Locks held now (under a session or not; sessions themselves not counted).
     std::size_t held = 0;
+    /// Sessions open now.
+    std::size_t sessions = 0;
     /// Lease requests (heartbeats, releases, the reads that settle an
     /// ambiguous write) in flight now, and the bound on them now: it halves
     /// when the store throttles and grows back by one with each success.

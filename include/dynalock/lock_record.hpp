@@ -37,16 +37,34 @@ inline constexpr std::chrono::milliseconds max_lease{std::chrono::hours(24 * 7)}
 
 /// One lock item as stored (docs/design.md; attribute names compatible with the
 /// AWS Java lock client, so mixed fleets can share a table).
+/// The session a lock is held under: the key of the session's item and the
+/// session's epoch (its fence) when the lock was granted. The lock is held
+/// while that session is, at that epoch (docs/sessions.md).
+struct session_ref {
+    lock_key key{};
+    std::uint64_t epoch = 0;
+
+    friend bool operator==(const session_ref&, const session_ref&) = default;
+};
+
 struct lock_record {
     lock_key key{};
-    std::string owner{};                ///< `ownerName`
-    std::chrono::milliseconds lease{};  ///< `leaseDuration`, a decimal string of ms
-    std::string record_version{};       ///< `recordVersionNumber`
+    std::string owner{};  ///< `ownerName`
+    /// `leaseDuration`, a decimal string of ms; zero for a lock held under a
+    /// session (its `leaseDuration` is then "session": the session's lease
+    /// counts).
+    std::chrono::milliseconds lease{};
+    std::string record_version{};  ///< `recordVersionNumber`
     /// `fence`: +1 on every grant. Absent on rows written by clients that do
     /// not mint fences (the Java client); the next grant by us makes it 1.
     std::optional<std::uint64_t> fence{};
     std::optional<bytes> data{};  ///< `data`
     bool released = false;        ///< `isReleased` = "1"
+    /// Held under a session (`sessionKey`, `sessionSortKey`, `sessionEpoch`).
+    std::optional<session_ref> session{};
+    /// The item of a session (`isSession` = "1"): a lease that keeps the
+    /// locks held under it.
+    bool is_session = false;
     /// Every other attribute of the item (the user's own, the TTL attribute).
     attribute_map other{};
     /// Set when the item is not a well-formed lock item (a lock attribute

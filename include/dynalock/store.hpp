@@ -67,6 +67,12 @@ struct lock_write {
     /// grant only: more attributes to set; must not collide with lock attributes.
     attribute_map extra{};
     bool delete_item = false;  ///< release only
+    /// grant only: the lock is held under this session (its `leaseDuration`
+    /// becomes "session"); unset: the lock has a lease of its own, and any
+    /// session attributes are removed.
+    std::optional<session_ref> session{};
+    /// grant only: the item is a session's (`isSession` = "1").
+    bool session_item = false;
 };
 
 /// The outcome of a write that completed (with or without error).

@@ -31,6 +31,9 @@ acquire_action acquire_machine::on_write(clock::time_point now, error_code ec,
     if (withdrawing_) {
         return on_withdrawal(now, ec);
     }
+    if (killing_) {
+        return on_kill(now, ec, result);
+    }
     if (!ec) {
         if (!result.record) {
             // It applied, but the answer lacks the item: read it.
@@ -89,6 +92,15 @@ acquire_action acquire_machine::on_wake(clock::time_point now) {
     if (resolving_) {
         return read(now);
     }
+    if (bound_holder_) {
+        // Watch the session, not the lock: the lock's version stands still
+        // while it is held under a session. A takeover conditioned on the
+        // lock as read fails if the lock changed meanwhile.
+        if (out_of_time(now)) {
+            return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+        }
+        return read_session(now, false);
+    }
     if (observed_ && now - observed_->since >= observed_->lease) {
         return write_grant(now, write_condition::version, observed_->record_version);
     }
@@ -126,6 +138,12 @@ acquire_action acquire_machine::on_current(clock::time_point now,
     }
     immediate_retries_ = 0;
     holder_ = current;
+    if (current->session) {
+        bound_holder_ = current;
+        return read_session(now, false);
+    }
+    bound_holder_.reset();
+    session_.reset();
     if (!observed_ || observed_->record_version != current->record_version) {
         // A new version: the holder is alive (or changed); its lease counts
         // from now, when the answer that showed it arrived.
@@ -158,7 +176,9 @@ acquire_action acquire_machine::write_grant(clock::time_point now, write_conditi
                          .lease = p_.lease,
                          .data_action = p_.data_action,
                          .data = p_.data,
-                         .extra = p_.extra};
+                         .extra = p_.extra,
+                         .session = p_.session,
+                         .session_item = p_.session_item};
     a.until = now + p_.request_timeout;
     return a;
 }
@@ -175,10 +195,15 @@ acquire_action acquire_machine::wait_or_give_up(clock::time_point now) {
         return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
     }
     clock::time_point until = now + p_.poll_period;
-    if (observed_ && observed_->since + observed_->lease > now) {
-        // Wake exactly when the observed lease runs out, not a poll later.
-        // (An observation that ran out already must not cut the pause short:
-        // this wait is the back-off after a throttle or a lost race.)
+    // Wake exactly when the observed lease runs out, not a poll later. (An
+    // observation that ran out already must not cut the pause short: this
+    // wait is the back-off after a throttle or a lost race.)
+    if (bound_holder_ && session_ && session_->record) {
+        const auto runs_out = session_->since + session_->record->lease;
+        if (runs_out > now) {
+            until = std::min(until, runs_out);
+        }
+    } else if (observed_ && observed_->since + observed_->lease > now) {
         until = std::min(until, observed_->since + observed_->lease);
     }
     if (give_up_at_) {
@@ -239,6 +264,87 @@ acquire_action acquire_machine::finish(acquire_action::kind kind, error_code ec,
         a.record = *holder_;
     }
     return a;
+}
+
+acquire_action acquire_machine::read_session(clock::time_point now, bool fresh) {
+    acquire_action a{.type = acquire_action::kind::read_session};
+    a.write.key = bound_holder_->session->key;
+    a.until = now + p_.request_timeout;
+    a.fresh = fresh;
+    return a;
+}
+
+bool acquire_machine::orphaned(const session_view& view) const {
+    return !view.record || view.record->released ||
+           view.record->fence.value_or(0) != bound_holder_->session->epoch;
+}
+
+acquire_action acquire_machine::on_session(clock::time_point now, error_code ec,
+                                           const session_view& view) {
+    if (ec && !(ec == errc::malformed_item && view.record)) {
+        if (is_retryable(ec) && p_.wait && !out_of_time(now)) {
+            return wait_or_give_up(now);
+        }
+        return finish(acquire_action::kind::failed, ec);
+    }
+    session_ = view;
+    if (orphaned(view)) {
+        // The holder's session has ended (released, ended by a contender,
+        // gone, or at another epoch): nobody believes this lock any more.
+        return write_grant(now, write_condition::version, bound_holder_->record_version);
+    }
+    const lock_record& s = *view.record;
+    if (s.malformed) {
+        return finish(acquire_action::kind::failed, errc::malformed_item,
+                      describe_lock(p_.key) + " is held under session " + describe_lock(s.key) +
+                          ", which is malformed: " + *s.malformed);
+    }
+    if (!give_up_at_ && p_.wait) {
+        give_up_at_ = now + s.lease + p_.poll_period;
+    }
+    if (now - view.since >= s.lease) {
+        // The session's version stood still for its whole lease (timed here,
+        // from when it was first seen): end it with one write conditioned on
+        // that version, which frees every lock held under it at once.
+        killing_ = true;
+        acquire_action a{.type = acquire_action::kind::write};
+        a.write = lock_write{.key = s.key,
+                             .kind = write_kind::release,
+                             .condition = write_condition::version,
+                             .expected_version = s.record_version};
+        a.until = now + p_.request_timeout;
+        return a;
+    }
+    if (!p_.wait) {
+        return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+    }
+    return wait_or_give_up(now);
+}
+
+acquire_action acquire_machine::on_kill(clock::time_point now, error_code ec,
+                                        const write_result& result) {
+    killing_ = false;
+    if (!ec || ec == errc::malformed_item ||
+        (ec == errc::conditional_check_failed && orphaned(session_view{result.record, now}))) {
+        // Ended by us, or by itself or another contender meanwhile.
+        return write_grant(now, write_condition::version, bound_holder_->record_version);
+    }
+    if (ec == errc::conditional_check_failed) {
+        // It heartbeated first: alive, and its new version counts from now.
+        session_ = session_view{result.record, now};
+        if (!p_.wait) {
+            return finish(acquire_action::kind::not_granted, errc::lock_not_granted);
+        }
+        return wait_or_give_up(now);
+    }
+    if (is_ambiguous(ec)) {
+        // Whether it applied, only the session item tells (a fresh read).
+        return read_session(now, true);
+    }
+    if (is_retryable(ec) && p_.wait && !out_of_time(now)) {
+        return wait_or_give_up(now);
+    }
+    return finish(acquire_action::kind::failed, ec);
 }
 
 bool acquire_machine::out_of_time(clock::time_point now) const {

@@ -28,6 +28,14 @@ namespace dynalock::lock {
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+/// A session item as a contender sees it: the item (absent when there is
+/// none) and since when its record version has been seen (local steady clock,
+/// from when the first read showing it returned).
+struct session_view {
+    std::optional<lock_record> record{};
+    clock::time_point since{};
+};
+
 /// A record version seen on a held lock, and since when (local steady clock).
 struct observation {
     std::string record_version{};
@@ -58,12 +66,21 @@ struct acquire_params {
     /// Take a released lock only with its record version as seen (no blind
     /// take of "whatever is released now").
     bool consistent_released = false;
+    /// Hold the lock under this session (docs/sessions.md): the grant names
+    /// it, and the lock has no lease of its own.
+    std::optional<session_ref> session{};
+    /// The item is a session's (opening one).
+    bool session_item = false;
 };
 
 struct acquire_action {
     enum class kind {
-        write,        ///< send `write` with deadline `until`
-        read,         ///< read `write.key` consistently with deadline `until`
+        write,  ///< send `write` with deadline `until`
+        read,   ///< read `write.key` consistently with deadline `until`
+        /// read the session item `write.key` (the holder's session) and call
+        /// on_session; a view read within a poll period may be reused unless
+        /// `fresh`
+        read_session,
         wait,         ///< wake the machine (on_wake) at `until`
         granted,      ///< done: `record` holds the lock; the lease counts from `sent_at`
         not_granted,  ///< done: `ec` = errc::lock_not_granted; `record` = the holder, when known
@@ -74,6 +91,7 @@ struct acquire_action {
     clock::time_point until{};
     lock_record record{};
     clock::time_point sent_at{};
+    bool fresh = false;
     error_code ec{};
     /// With `failed`: what the caller should be told beyond `ec` (which lock,
     /// which attribute, what became of a grant that applied), or empty.
@@ -95,6 +113,8 @@ public:
                            const std::optional<lock_record>& record);
     /// The time of the last `wait` action has come.
     acquire_action on_wake(clock::time_point now);
+    /// The outcome of the last `read_session` action.
+    acquire_action on_session(clock::time_point now, error_code ec, const session_view& view);
 
     /// What the machine last saw of a holder, for the observation cache.
     const std::optional<observation>& observed() const noexcept { return observed_; }
@@ -109,6 +129,9 @@ private:
     acquire_action send_withdrawal(clock::time_point now);
     acquire_action on_withdrawal(clock::time_point now, error_code ec);
     acquire_action finish(acquire_action::kind kind, error_code ec, std::string message = {});
+    acquire_action read_session(clock::time_point now, bool fresh);
+    acquire_action on_kill(clock::time_point now, error_code ec, const write_result& result);
+    bool orphaned(const session_view& view) const;
     bool out_of_time(clock::time_point now) const;
 
     acquire_params p_;
@@ -123,6 +146,11 @@ private:
     // lock item (nobody could hold it): the message to fail with once done.
     std::optional<std::string> withdrawing_;
     int immediate_retries_ = 0;
+    // The holder's lock is held under a session: the lock as read (its
+    // version is what a takeover is conditioned on) and the session's view.
+    std::optional<lock_record> bound_holder_;
+    std::optional<session_view> session_;
+    bool killing_ = false;  // ending the holder's session, which has stood still
 };
 
 }  // namespace dynalock::lock

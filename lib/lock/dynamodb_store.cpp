@@ -176,14 +176,42 @@ std::string update_expression(const dynamodb_store_options& o, const lock_write&
     switch (w.kind) {
         case write_kind::grant:
             assign("#on", lock::owner_attribute, w.owner);
-            assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
+            if (w.session) {
+                // docs/sessions.md: a lease no client that does not know
+                // sessions reads as milliseconds.
+                assign("#ld", lock::lease_attribute, std::string(lock::session_lease_value));
+                assign("#sk", lock::session_key_attribute, w.session->key.partition);
+                assign("#se", lock::session_epoch_attribute,
+                       number{std::to_string(w.session->epoch)});
+                if (w.session->key.sort) {
+                    assign("#ss", lock::session_sort_key_attribute, *w.session->key.sort);
+                } else {
+                    names["#ss"] = lock::session_sort_key_attribute;
+                    remove += (remove.empty() ? "" : ", ") + std::string("#ss");
+                }
+            } else {
+                assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
+                for (const auto& [placeholder, attribute] :
+                     {std::pair{"#sk", lock::session_key_attribute},
+                      std::pair{"#se", lock::session_epoch_attribute},
+                      std::pair{"#ss", lock::session_sort_key_attribute}}) {
+                    names[placeholder] = attribute;
+                    remove += (remove.empty() ? "" : ", ") + std::string(placeholder);
+                }
+            }
+            if (w.session_item) {
+                assign("#is", lock::is_session_attribute, std::string(lock::released_value));
+            } else {
+                names["#is"] = lock::is_session_attribute;
+                remove += (remove.empty() ? "" : ", ") + std::string("#is");
+            }
             assign("#rvn", lock::record_version_attribute, w.new_version);
             names["#fence"] = lock::fence_attribute;
             values[":zero"] = number{"0"};
             values[":one"] = number{"1"};
             set += ", #fence = if_not_exists(#fence, :zero) + :one";
             names["#ir"] = lock::released_attribute;
-            remove = "#ir";
+            remove += (remove.empty() ? "" : ", ") + std::string("#ir");
             for (std::size_t i = 0; const auto& [name, value] : w.extra) {
                 assign("#x" + std::to_string(i++), name, value);
             }

@@ -2,6 +2,7 @@
 // the lease driver of its client.
 
 #include <dynalock/lease.hpp>
+#include <dynalock/session.hpp>
 
 #include "lock/lease_driver.hpp"
 
@@ -35,7 +36,11 @@ const std::string& lease::record_version() const {
     return record_of(state_).record_version;
 }
 std::chrono::milliseconds lease::duration() const {
-    return record_of(state_).lease;
+    return state_ && state_->session ? state_->session->machine.record().lease
+                                     : record_of(state_).lease;
+}
+const std::optional<session_ref>& lease::bound_session() const {
+    return record_of(state_).session;
 }
 const std::optional<bytes>& lease::data() const {
     return record_of(state_).data;
@@ -64,6 +69,12 @@ bool lease::held() const {
 
 loss_reason lease::reason() const {
     return state_ ? state_->final_reason : loss_reason::none;
+}
+
+session_stats session::stats() const {
+    const auto& s = lease_.state_;
+    return s ? session_stats{.held_locks = s->bound_count, .heartbeats = s->machine.renewals()}
+             : session_stats{};
 }
 
 bool lease::has_client(const std::shared_ptr<detail::lease_state>& s) {

@@ -48,6 +48,60 @@ std::shared_ptr<lease_state> lease_driver::start(lock_record granted,
     return state;
 }
 
+std::shared_ptr<lease_state> lease_driver::start_session(lock_record granted,
+                                                         steady_clock::time_point sent_at) {
+    const lock_key key = granted.key;
+    lock::lease_machine machine(params_, std::move(granted), sent_at);
+    machine.keep_item_on_release();
+    auto state = std::make_shared<lease_state>(weak_from_this(), std::move(machine));
+    state->is_session = true;
+    ++sessions_;
+    held_[key] = state;
+    scheduler_.add(*state, now());
+    drive();
+    return state;
+}
+
+std::shared_ptr<lease_state> lease_driver::start_bound(
+    lock_record granted, steady_clock::time_point sent_at,
+    const std::shared_ptr<lease_state>& session) {
+    if (session->final_reason != loss_reason::none || now() >= session->machine.deadline()) {
+        return nullptr;
+    }
+    const lock_key key = granted.key;
+    auto state = std::make_shared<lease_state>(
+        weak_from_this(), lock::lease_machine(params_, std::move(granted), sent_at));
+    state->machine.bind_to(session->machine);
+    state->session = session;
+    state->next_bound = session->first_bound;
+    if (session->first_bound != nullptr) {
+        session->first_bound->prev_bound = state.get();
+    }
+    session->first_bound = state.get();
+    ++session->bound_count;
+    // Not on the scheduler: nothing to do until a release is asked for or
+    // the session ends.
+    held_[key] = state;
+    return state;
+}
+
+void lease_driver::unlink_from_session(lease_state& s) {
+    if (!s.session) {
+        return;
+    }
+    lease_state& session = *s.session;
+    if (s.prev_bound != nullptr) {
+        s.prev_bound->next_bound = s.next_bound;
+    } else {
+        session.first_bound = s.next_bound;
+    }
+    if (s.next_bound != nullptr) {
+        s.next_bound->prev_bound = s.prev_bound;
+    }
+    s.prev_bound = s.next_bound = nullptr;
+    --session.bound_count;
+}
+
 std::shared_ptr<lease_state> lease_driver::find(const lock_key& key) const {
     auto it = held_.find(key);
     return it == held_.end() ? nullptr : it->second;
@@ -151,10 +205,35 @@ void lease_driver::complete_heartbeats(lease_state& s, std::uint64_t done_upto) 
 }
 
 void lease_driver::finish(lease_state& s, loss_reason reason) {
+    if (s.final_reason != loss_reason::none) {
+        return;  // ended already (with its session, or abandoned)
+    }
     if (reason == loss_reason::released && s.closing) {
         reason = loss_reason::client_closed;
     }
     s.final_reason = reason;
+    scheduler_.forget(s);
+    unlink_from_session(s);
+    // A session's end ends every lock held under it, with its reason.
+    while (s.first_bound != nullptr) {
+        lease_state& bound = *s.first_bound;
+        auto keep = bound.shared_from_this();
+        switch (reason) {
+            case loss_reason::stolen:
+                ++bound_lost_stolen_;
+                break;
+            case loss_reason::expired:
+                ++bound_lost_expired_;
+                break;
+            default:
+                ++bound_released_;
+                break;
+        }
+        finish(bound, reason);
+    }
+    if (s.is_session) {
+        --sessions_;
+    }
     for (auto* signal : s.bound_work) {
         signal->emit(asio::cancellation_type::terminal);
     }
@@ -207,6 +286,11 @@ void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
         complete_later(ex_, std::move(h), make_error_code(errc::lease_lost));
         return;
     }
+    if (s->session) {
+        // A lock held under a session lives by the session's heartbeats.
+        heartbeat(s->session, lease, std::move(data), std::move(h));
+        return;
+    }
     s->heartbeat_waiters.push_back({s->heartbeats_started + 1, std::move(h)});
     s->machine.request_heartbeat(lease, std::move(data));
     wake(*s);
@@ -252,8 +336,11 @@ void lease_driver::release_all() {
     const auto t = now();
     for (auto& [key, s] : held_) {
         s->closing = true;
-        s->machine.request_release();
-        scheduler_.wake(*s, t);
+        // A lock held under a session ends with it: one write for all.
+        if (!s->session) {
+            s->machine.request_release();
+            scheduler_.wake(*s, t);
+        }
     }
     drive();
 }
@@ -269,7 +356,11 @@ void lease_driver::abandon() {
 
 lock_client_stats lease_driver::counters() const {
     lock_client_stats r = scheduler_.counters();
-    r.held = held_.size();
+    r.held = held_.size() - sessions_;
+    r.sessions = sessions_;
+    r.released += bound_released_;
+    r.lost_stolen += bound_lost_stolen_;
+    r.lost_expired += bound_lost_expired_;
     return r;
 }
 

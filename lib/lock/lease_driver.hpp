@@ -55,6 +55,15 @@ struct lease_state : lock::scheduled_lease, std::enable_shared_from_this<lease_s
     };
 
     std::weak_ptr<lease_driver> driver;
+    // A lock held under a session: that session's lease, which it ends with.
+    std::shared_ptr<lease_state> session;
+    // A session: the locks held under it, as an intrusive list (a lock
+    // leaves it in O(1) when released), and their count.
+    lease_state* first_bound = nullptr;
+    lease_state* prev_bound = nullptr;
+    lease_state* next_bound = nullptr;
+    std::size_t bound_count = 0;
+    bool is_session = false;
     loss_reason final_reason = loss_reason::none;
     bool closing = false;  // released because the client closes
     std::uint64_t heartbeats_started = 0;
@@ -80,6 +89,15 @@ public:
 
     /// A grant becomes a held lease; `sent_at` is when its write was sent.
     std::shared_ptr<lease_state> start(lock_record granted, steady_clock::time_point sent_at);
+    /// A granted session item becomes a session: a lease heartbeated like
+    /// any other, whose item is marked released, never deleted.
+    std::shared_ptr<lease_state> start_session(lock_record granted,
+                                               steady_clock::time_point sent_at);
+    /// A grant under `session` becomes a lease that lives as long as the
+    /// session; null when the session has ended or its local deadline has
+    /// passed (a lease born lost: the item names a session nobody believes).
+    std::shared_ptr<lease_state> start_bound(lock_record granted, steady_clock::time_point sent_at,
+                                             const std::shared_ptr<lease_state>& session);
     /// The lease this client holds on `key`, if any.
     std::shared_ptr<lease_state> find(const lock_key& key) const;
     std::size_t held() const noexcept { return held_.size(); }
@@ -118,6 +136,7 @@ private:
     void wake(lease_state& s);
     void complete_heartbeats(lease_state& s, std::uint64_t done_upto);
     void finish(lease_state& s, loss_reason reason);
+    void unlink_from_session(lease_state& s);
 
     store& store_;
     boost::asio::any_io_executor ex_;
@@ -133,6 +152,12 @@ private:
     steady_clock::time_point timer_at_{};
     std::uint64_t timer_generation_ = 0;
     bool abandoned_ = false;
+    std::size_t sessions_ = 0;
+    // Ends of leases held under a session that no request of their own
+    // decided (their session ended): the scheduler does not see those.
+    std::uint64_t bound_released_ = 0;
+    std::uint64_t bound_lost_stolen_ = 0;
+    std::uint64_t bound_lost_expired_ = 0;
     std::map<lock_key, std::shared_ptr<lease_state>> held_;
 };
 

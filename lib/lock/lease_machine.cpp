@@ -58,10 +58,10 @@ lease_action lease_machine::next(clock::time_point now) {
     if (ended()) {
         return {.type = lease_action::kind::ended, .reason = reason_};
     }
-    if (now >= deadline_) {
+    if (now >= deadline()) {
         return end(loss_reason::expired);
     }
-    const auto danger_at = deadline_ - p_->danger_zone;
+    const auto danger_at = deadline() - p_->danger_zone;
     const bool danger_due = p_->danger_zone > milliseconds::zero() && !danger_announced_;
     if (danger_due && now >= danger_at) {
         danger_announced_ = true;
@@ -77,12 +77,12 @@ lease_action lease_machine::next(clock::time_point now) {
     if (release_requested_) {
         in_flight_ = in_flight::release;
         lock_write w = base_write(write_kind::release);
-        w.delete_item = p_->delete_on_release;
+        w.delete_item = p_->delete_on_release && !keep_item_;
         if (release_data_) {
             w.data_action = data_change::replace;
             w.data = *release_data_;
         }
-        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
+        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
     }
     if (heartbeat_requested_ || now >= next_heartbeat_) {
         heartbeat_requested_ = false;
@@ -98,7 +98,7 @@ lease_action lease_machine::next(clock::time_point now) {
             w.data_action = data_change::replace;
             w.data = *sent_data_;
         }
-        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline_};
+        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
     }
     return wait_until(next_heartbeat_);
 }
@@ -106,9 +106,9 @@ lease_action lease_machine::next(clock::time_point now) {
 // A wait that also ends at the deadline and, when still due, at the danger
 // announcement.
 lease_action lease_machine::wait_until(clock::time_point until) const {
-    until = std::min(until, deadline_);
+    until = std::min(until, deadline());
     if (p_->danger_zone > milliseconds::zero() && !danger_announced_) {
-        until = std::min(until, deadline_ - p_->danger_zone);
+        until = std::min(until, deadline() - p_->danger_zone);
     }
     return {.type = lease_action::kind::wait, .until = until};
 }
@@ -194,7 +194,7 @@ void lease_machine::heartbeat_not_applied() {
 
 lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
                                                 const std::optional<lock_record>& r) {
-    if (now >= deadline_) {
+    if (now >= deadline()) {
         // Too late: the lease ran out locally before the answer came, and a
         // contender may have started counting. Whatever the item says now,
         // this holder stopped believing at its deadline.
@@ -216,7 +216,7 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
 }
 
 lease_action lease_machine::read(clock::time_point) {
-    lease_action a{.type = lease_action::kind::read, .until = deadline_};
+    lease_action a{.type = lease_action::kind::read, .until = deadline()};
     a.write.key = record_.key;
     return a;
 }

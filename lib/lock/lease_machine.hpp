@@ -86,7 +86,21 @@ public:
 
     /// The item as our last successful write left it (owner, version, fence, data).
     const lock_record& record() const noexcept { return record_; }
-    clock::time_point deadline() const noexcept { return deadline_; }
+    /// The local deadline: the session's, for a lease held under one.
+    clock::time_point deadline() const noexcept {
+        return session_ != nullptr ? session_->deadline() : deadline_;
+    }
+    /// Makes this the lease of a lock held under `session` (which must
+    /// outlive it): no heartbeats of its own, the session's deadline.
+    void bind_to(const lease_machine& session) noexcept {
+        session_ = &session;
+        next_heartbeat_ = clock::time_point::max();
+        danger_announced_ = true;  // the session announces its own danger
+    }
+    /// Release by marking the item even when the client deletes on release: a
+    /// session's item must keep its epoch (docs/sessions.md).
+    void keep_item_on_release() noexcept { keep_item_ = true; }
+    bool bound() const noexcept { return session_ != nullptr; }
     /// When the granting write was sent: the start of this holder's validity.
     clock::time_point acquired_at() const noexcept { return acquired_at_; }
     /// Heartbeats that renewed the lease so far.
@@ -96,7 +110,7 @@ public:
     /// When the danger announcement is due, while it has not been made.
     std::optional<clock::time_point> danger_at() const noexcept {
         if (p_->danger_zone > milliseconds::zero() && !danger_announced_) {
-            return deadline_ - p_->danger_zone;
+            return deadline() - p_->danger_zone;
         }
         return std::nullopt;
     }
@@ -119,6 +133,8 @@ private:
     lock_record record_;
     clock::time_point acquired_at_;
     clock::time_point deadline_;
+    const lease_machine* session_ = nullptr;
+    bool keep_item_ = false;
     clock::time_point next_heartbeat_;
     clock::time_point sent_at_{};
     std::string pending_version_;

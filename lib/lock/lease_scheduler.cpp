@@ -35,8 +35,20 @@ void lease_scheduler::wake(scheduled_lease& l, clock::time_point now) {
     if (l.at_ == place::waiting && l.position_->first > now) {
         leave(l);
         enter(l, waiting_, now, place::waiting);
+    } else if (l.at_ == place::outside) {
+        enter(l, waiting_, now, place::waiting);
     }
     // Queued for a slot, or in flight: it is looked at as soon as it can be.
+}
+
+void lease_scheduler::forget(scheduled_lease& l) {
+    if (l.at_ == place::in_flight) {
+        l.expired_in_flight_ = true;
+    }
+    if (l.at_ != place::ended) {
+        leave(l);
+        l.at_ = place::ended;
+    }
 }
 
 lease_step lease_scheduler::poll(clock::time_point now) {

@@ -65,7 +65,12 @@ public:
     /// A lease just granted (its grant counts as the first renewal).
     void add(scheduled_lease& l, clock::time_point now);
     /// Something was asked of the lease (release, heartbeat): look at it now.
+    /// A lease not on the timeline (held under a session) joins it.
     void wake(scheduled_lease& l, clock::time_point now);
+    /// The lease ended outside the scheduler (its session ended): it leaves
+    /// the timeline; a request of it still out keeps its slot until it
+    /// completes, and then changes nothing.
+    void forget(scheduled_lease& l);
 
     /// The next step due at `now`. Call until it returns no lease. A write or
     /// read returned holds a request slot until its completion is reported.

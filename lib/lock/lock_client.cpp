@@ -88,6 +88,22 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     std::set<detail::timer*> acquire_timers;  // so that close() ends their waits
     std::vector<asio::any_completion_handler<void(error_code)>> close_waiters;
 
+    // What contenders saw of holders' sessions, shared by every acquire of
+    // this client: a thousand locks of one session cost one read of it per
+    // poll period, and all see its version stand still from the same moment.
+    struct session_watch {
+        std::optional<lock_record> record;
+        error_code ec;
+        detail::steady_clock::time_point read_at{};  // when the last read returned
+        detail::steady_clock::time_point since{};    // record's version first seen
+        // Set while a read is out: others wait for it (cancelled when done).
+        std::shared_ptr<asio::steady_timer> reading;
+    };
+    std::map<lock_key, session_watch> session_watches;
+
+    session default_session;
+    std::shared_ptr<asio::steady_timer> opening_default;  // while one is being opened
+
     error_code validate(const lock_key& key, const acquire_options& o, diagnostics& diag) const {
         auto fail = [&](errc e, std::string msg) {
             diag.message = std::move(msg);
@@ -117,7 +133,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     // --- acquire ------------------------------------------------------------
 
     asio::awaitable<std::tuple<error_code, lease>> acquire(lock_key key, acquire_options o,
-                                                           bool wait) {
+                                                           bool wait, bool session_item = false) {
         auto self = shared_from_this();
         diagnostics local;
         diagnostics& diag = o.diagnostics != nullptr ? *o.diagnostics : local;
@@ -131,6 +147,27 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         if (auto held = driver->find(key); held && o.reentrant) {
             co_return std::tuple{error_code{}, lease(std::move(held))};
         }
+        std::shared_ptr<detail::lease_state> bound;
+        if (!session_item && (!o.session.empty() || opts.default_session)) {
+            session s = o.session;
+            if (s.empty()) {
+                auto [ec, d] = co_await get_default_session();
+                if (ec) {
+                    co_return std::tuple{ec, lease{}};
+                }
+                s = std::move(d);
+            }
+            bound = s.lease_.state_;
+            if (bound->driver.lock() != driver) {
+                diag.message = "acquire_options::session is another client's";
+                co_return std::tuple{make_error_code(errc::invalid_argument), lease{}};
+            }
+            if (bound->final_reason != loss_reason::none) {
+                diag.message = "the session " + lock::describe_lock(s.key()) + " has ended (" +
+                               std::string(to_string(bound->final_reason)) + ")";
+                co_return std::tuple{make_error_code(errc::lease_lost), lease{}};
+            }
+        }
         // close() waits for every acquire in flight, however it ends.
         struct in_flight {
             impl& self;
@@ -140,12 +177,12 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 self.maybe_finish_close();
             }
         } counted(*this);
-        co_return co_await acquire_loop(key, o, wait, diag);
+        co_return co_await acquire_loop(key, o, wait, diag, std::move(bound), session_item);
     }
 
-    asio::awaitable<std::tuple<error_code, lease>> acquire_loop(const lock_key& key,
-                                                                acquire_options& o, bool wait,
-                                                                diagnostics& diag) {
+    asio::awaitable<std::tuple<error_code, lease>> acquire_loop(
+        const lock_key& key, acquire_options& o, bool wait, diagnostics& diag,
+        std::shared_ptr<detail::lease_state> bound, bool session_item) {
         lock::acquire_params params{
             .key = key,
             .owner = opts.owner,
@@ -162,6 +199,10 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             .extra = std::move(o.extra),
             .require_existing = o.require_existing,
             .consistent_released = o.consistent_released,
+            .session = bound ? std::optional(session_ref{bound->machine.record().key,
+                                                         bound->machine.record().fence.value_or(0)})
+                             : std::nullopt,
+            .session_item = session_item,
         };
         lock::acquire_machine machine(std::move(params), lock::new_record_version);
         const std::unique_ptr<detail::timer> timer = time->make_timer(ex);
@@ -172,13 +213,29 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             }
             switch (action.type) {
                 case lock::acquire_action::kind::write: {
+                    // A write of another item ends the holder's session.
+                    const std::optional<lock_key> killing =
+                        action.write.key != key ? std::optional(action.write.key) : std::nullopt;
                     auto [ec, r] =
                         co_await st.async_write(std::move(action.write), action.until, as_tuple);
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
                     count_throttled(ec, key);
+                    if (killing && !ec) {
+                        session_ended(*killing);
+                    }
                     action = machine.on_write(time->now(), ec, r);
+                    break;
+                }
+                case lock::acquire_action::kind::read_session: {
+                    auto [ec, view] =
+                        co_await view_session(action.write.key, action.fresh, action.until);
+                    if (ec == asio::error::operation_aborted) {
+                        co_return std::tuple{ec, lease{}};
+                    }
+                    count_throttled(ec, key);
+                    action = machine.on_session(time->now(), ec, view);
                     break;
                 }
                 case lock::acquire_action::kind::read: {
@@ -212,8 +269,24 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                         // Nobody heartbeats it: the item expires after its lease.
                         co_return std::tuple{make_error_code(errc::client_closed), lease{}};
                     }
+                    std::shared_ptr<detail::lease_state> state;
+                    if (bound) {
+                        state =
+                            driver->start_bound(std::move(action.record), action.sent_at, bound);
+                        if (!state) {
+                            // Nobody believes a lock whose session has ended:
+                            // it is free for others as it is.
+                            diag.message = lock::describe_lock(key) +
+                                           " was granted under a session that ended (or passed "
+                                           "its deadline) before the grant came back";
+                            co_return std::tuple{make_error_code(errc::lease_lost), lease{}};
+                        }
+                    } else if (session_item) {
+                        state = driver->start_session(std::move(action.record), action.sent_at);
+                    } else {
+                        state = driver->start(std::move(action.record), action.sent_at);
+                    }
                     ++acquired;
-                    auto state = driver->start(std::move(action.record), action.sent_at);
                     if (closed) {
                         // close() began while we were granted: hand nothing out.
                         state->closing = true;
@@ -236,6 +309,113 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     co_return std::tuple{action.ec, lease{}};
             }
+        }
+    }
+
+    // --- sessions -------------------------------------------------------------
+
+    // The holder's session `key` as seen lately: a read within the last poll
+    // period serves every acquire (unless `fresh`), a read out serves those
+    // that wait for it.
+    asio::awaitable<std::tuple<error_code, lock::session_view>> view_session(
+        lock_key key, bool fresh, detail::steady_clock::time_point until) {
+        for (;;) {
+            auto it = session_watches.find(key);
+            if (it != session_watches.end() && it->second.reading) {
+                auto reading = it->second.reading;
+                co_await reading->async_wait(as_tuple);
+                if (co_await detail::cancelled()) {
+                    co_return std::tuple{make_error_code(asio::error::operation_aborted),
+                                         lock::session_view{}};
+                }
+                continue;
+            }
+            const auto now = time->now();
+            if (it != session_watches.end() && !fresh && !it->second.ec &&
+                now - it->second.read_at < opts.poll_period) {
+                co_return std::tuple{error_code{},
+                                     lock::session_view{it->second.record, it->second.since}};
+            }
+            if (it == session_watches.end()) {
+                forget_old_session_watches();
+                it = session_watches.emplace(key, session_watch{}).first;
+            }
+            auto reading =
+                std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+            it->second.reading = reading;
+            auto [ec, r] = co_await st.async_read(key, until, as_tuple);
+            reading->cancel();
+            session_watch& w = session_watches[key];
+            w.reading.reset();
+            w.ec = ec == errc::malformed_item ? error_code{} : ec;
+            if (!w.ec) {
+                const auto seen = time->now();
+                if (!r || !w.record || w.record->record_version != r->record_version) {
+                    w.since = seen;
+                }
+                w.record = std::move(r);
+                w.read_at = seen;
+            }
+            co_return std::tuple{ec, lock::session_view{w.record, w.since}};
+        }
+    }
+
+    // A contender ended session `key`: every acquire may take its locks now.
+    void session_ended(const lock_key& key) {
+        session_watch& w = session_watches[key];
+        if (w.record) {
+            w.record->released = true;
+        }
+        w.read_at = time->now();
+    }
+
+    void forget_old_session_watches() {
+        if (session_watches.size() < std::max<std::size_t>(opts.observation_cache_size, 1)) {
+            return;
+        }
+        auto oldest = session_watches.end();
+        for (auto it = session_watches.begin(); it != session_watches.end(); ++it) {
+            if (!it->second.reading &&
+                (oldest == session_watches.end() || it->second.read_at < oldest->second.read_at)) {
+                oldest = it;
+            }
+        }
+        if (oldest != session_watches.end()) {
+            session_watches.erase(oldest);
+        }
+    }
+
+    asio::awaitable<std::tuple<error_code, session>> open_session(session_options so) {
+        auto self = shared_from_this();
+        lock_key key{so.prefix + lock::random_hex(16), so.sort};
+        auto [ec, l] = co_await acquire(std::move(key), acquire_options{}, false, true);
+        co_return std::tuple{ec, ec ? session{} : session(std::move(l))};
+    }
+
+    // The default session, opened when there is none held; one opening
+    // serves every acquire that needs it meanwhile.
+    asio::awaitable<std::tuple<error_code, session>> get_default_session() {
+        for (;;) {
+            if (!default_session.empty() && default_session.held()) {
+                co_return std::tuple{error_code{}, default_session};
+            }
+            if (opening_default) {
+                auto opening = opening_default;
+                co_await opening->async_wait(as_tuple);
+                if (co_await detail::cancelled()) {
+                    co_return std::tuple{make_error_code(asio::error::operation_aborted),
+                                         session{}};
+                }
+                continue;
+            }
+            opening_default =
+                std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+            auto [ec, s] = co_await open_session(opts.default_session_options);
+            std::exchange(opening_default, nullptr)->cancel();
+            if (ec) {
+                co_return std::tuple{ec, session{}};
+            }
+            default_session = std::move(s);
         }
     }
 
@@ -512,6 +692,15 @@ void lock_client::start_list(
     std::optional<std::string> partition,
     asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h) {
     detail::spawn_op(impl_->ex, impl_->list(std::move(partition)), std::move(h));
+}
+
+void lock_client::start_open_session(session_options opts,
+                                     asio::any_completion_handler<void(error_code, session)> h) {
+    detail::spawn_op(impl_->ex, impl_->open_session(std::move(opts)), std::move(h));
+}
+
+session lock_client::default_session() const {
+    return impl_->default_session;
 }
 
 void lock_client::start_close(asio::any_completion_handler<void(error_code)> h) {

@@ -19,8 +19,11 @@ namespace dynalock::lock {
 
 namespace {
 
-constexpr std::array lock_attributes{owner_attribute, lease_attribute, record_version_attribute,
-                                     fence_attribute, data_attribute,  released_attribute};
+constexpr std::array lock_attributes{owner_attribute,          lease_attribute,
+                                     record_version_attribute, fence_attribute,
+                                     data_attribute,           released_attribute,
+                                     session_key_attribute,    session_sort_key_attribute,
+                                     session_epoch_attribute,  is_session_attribute};
 
 /// The value of a decimal text that is a non-negative integer fitting 64 bits
 /// ("1", "1.0", "1E3" alike: DynamoDB may canonicalise numbers).
@@ -235,18 +238,52 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
         }
     }
 
+    const attribute_value* session_key = find(session_key_attribute);
+    const attribute_value* session_sort = find(session_sort_key_attribute);
+    const attribute_value* session_epoch = find(session_epoch_attribute);
+    if (session_key != nullptr || session_epoch != nullptr || session_sort != nullptr) {
+        const std::string* k = session_key ? session_key->as_string() : nullptr;
+        const std::string* sort = session_sort ? session_sort->as_string() : nullptr;
+        const number* e = session_epoch ? session_epoch->as_number() : nullptr;
+        const auto epoch = e ? parse_unsigned(e->text) : std::nullopt;
+        if (k == nullptr || k->empty()) {
+            deviates(session_key_attribute, session_key, "a non-empty string with sessionEpoch");
+        } else if (!epoch) {
+            deviates(session_epoch_attribute, session_epoch,
+                     "a number from 0 to 2^64 - 1 with sessionKey");
+        } else if (session_sort != nullptr && (sort == nullptr || sort->empty())) {
+            deviates(session_sort_key_attribute, session_sort,
+                     "a non-empty string, or no sessionSortKey");
+        } else {
+            r.session =
+                session_ref{lock_key{*k, sort ? std::optional(*sort) : std::nullopt}, *epoch};
+        }
+    }
+
     const attribute_value* lease = find(lease_attribute);
     const std::string* lease_text = lease ? lease->as_string() : nullptr;
     if (lease != nullptr && lease->as_number() != nullptr) {
         lease_text = &lease->as_number()->text;
     }
+    const bool session_lease = lease_text != nullptr && lease->as_string() != nullptr &&
+                               *lease_text == session_lease_value;
     const auto lease_ms = lease_text ? parse_unsigned(*lease_text) : std::nullopt;
-    if (lease_ms && *lease_ms <= static_cast<std::uint64_t>(max_lease.count())) {
+    if (session_lease) {
+        if (!r.session && session_key == nullptr && session_epoch == nullptr) {
+            deviates(lease_attribute, lease,
+                     "\"session\" only with sessionKey and sessionEpoch, else milliseconds");
+        }
+    } else if (lease_ms && *lease_ms <= static_cast<std::uint64_t>(max_lease.count())) {
         r.lease = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(*lease_ms));
     } else {
         deviates(lease_attribute, lease,
                  "a whole number of milliseconds from 0 to " + std::to_string(max_lease.count()) +
                      " (7 days)");
+    }
+    if (r.session && !session_lease) {
+        r.session.reset();
+        deviates(session_key_attribute, session_key,
+                 "no session attributes unless leaseDuration is \"session\"");
     }
 
     if (const attribute_value* fence = find(fence_attribute)) {
@@ -264,6 +301,14 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
             r.data = *data->as_bytes();
         } else {
             deviates(data_attribute, data, "binary data, or no data");
+        }
+    }
+    if (const attribute_value* marker = find(is_session_attribute)) {
+        const std::string* s = marker->as_string();
+        if (s != nullptr && *s == released_value) {
+            r.is_session = true;
+        } else {
+            deviates(is_session_attribute, marker, "the string \"1\", or no isSession");
         }
     }
     if (const attribute_value* released = find(released_attribute)) {
@@ -350,6 +395,18 @@ error_code validate_write(const lock_write& w, std::string& why) {
     for (const auto& [name, value] : w.extra) {
         if (name.empty() || is_lock_attribute(name)) {
             return invalid("an extra attribute is unnamed or collides with a lock attribute");
+        }
+    }
+    if (w.kind != write_kind::grant && (w.session || w.session_item)) {
+        return invalid("only a grant binds a lock to a session or makes a session item");
+    }
+    if (w.session && w.session_item) {
+        return invalid("a session's own item is not held under a session");
+    }
+    if (w.session) {
+        if (auto ec = validate_key(w.session->key, why)) {
+            why = "the session's key: " + why;
+            return ec;
         }
     }
     return {};

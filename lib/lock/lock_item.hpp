@@ -26,6 +26,14 @@ inline constexpr std::string_view data_attribute = "data";
 inline constexpr std::string_view released_attribute = "isReleased";
 /// The only value of `isReleased` (the Java client's `IS_RELEASED_VALUE`).
 inline constexpr std::string_view released_value = "1";
+// Sessions (docs/sessions.md): a lock held under one names it and its epoch,
+// and has "session" for a lease, which no client that does not know sessions
+// takes for a number of milliseconds.
+inline constexpr std::string_view session_key_attribute = "sessionKey";
+inline constexpr std::string_view session_sort_key_attribute = "sessionSortKey";
+inline constexpr std::string_view session_epoch_attribute = "sessionEpoch";
+inline constexpr std::string_view session_lease_value = "session";
+inline constexpr std::string_view is_session_attribute = "isSession";
 
 inline constexpr std::size_t max_partition_key_bytes = 2048;
 inline constexpr std::size_t max_sort_key_bytes = 1024;

@@ -60,6 +60,11 @@ write_result memory_store::apply(const lock_write& w, error_code& ec) {
             r.record_version = w.new_version;
             r.fence = r.fence.value_or(0) + 1;
             r.released = false;
+            r.session = w.session;
+            r.is_session = w.session_item;
+            if (w.session) {
+                r.lease = {};  // "session" in DynamoDB
+            }
             for (const auto& [name, value] : w.extra) {
                 r.other.insert_or_assign(name, value);
             }

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 namespace dynalock::lock {
 void PrintTo(acquire_action::kind k, std::ostream* os) {
-    constexpr const char* names[] = {"write", "read", "wait", "granted", "not_granted", "failed"};
+    constexpr const char* names[] = {"write",   "read",        "read_session", "wait",
+                                     "granted", "not_granted", "failed"};
     *os << names[static_cast<int>(k)];
 }
 }  // namespace dynalock::lock
@@ -670,4 +671,215 @@ TEST(AcquireMachine, AReleaseOfAMalformedGrantRefusedForGoodIsReportedAtOnce) {
     m.on_write(at(40ms), errc::malformed_item, with_record(malformed(ours("v1"), bad_data)));
     expect_failed(m.on_write(at(60ms), errc::access_denied, no_record), errc::malformed_item,
                   {bad_data, "releasing it failed (access denied)"});
+}
+
+// --- locks held under a session (docs/sessions.md) --------------------------------
+
+const lock_key session_key{"session/abc", "eu"};
+constexpr milliseconds session_lease = 3000ms;
+
+// The lock, held by "holder" under session_key at epoch 4, version "lv".
+lock_record held_under_session(std::uint64_t epoch = 4) {
+    lock_record r = record_of("holder", "lv", 0ms);
+    r.session = session_ref{session_key, epoch};
+    return r;
+}
+
+lock_record session_item(std::string version, std::uint64_t epoch = 4, bool released = false) {
+    lock_record r;
+    r.key = session_key;
+    r.owner = "holder";
+    r.lease = session_lease;
+    r.record_version = std::move(version);
+    r.fence = epoch;
+    r.released = released;
+    r.is_session = true;
+    return r;
+}
+
+session_view view(std::optional<lock_record> s, clock::time_point since) {
+    return session_view{std::move(s), since};
+}
+
+void expect_read_session(const acquire_action& a, clock::time_point sent, bool fresh = false,
+                         int line = __builtin_LINE()) {
+    const testing::ScopedTrace trace(__FILE__, line, "from here");
+    EXPECT_EQ(a.type, acquire_action::kind::read_session);
+    EXPECT_EQ(a.write.key, session_key);
+    EXPECT_EQ(a.fresh, fresh);
+    EXPECT_EQ(ms(a.until), ms(sent + request_timeout));
+}
+
+// The write that ends the holder's session: a release of its item,
+// conditioned on the version that stood still (never on an owner).
+void expect_kill(const acquire_action& a, clock::time_point sent, const std::string& version,
+                 int line = __builtin_LINE()) {
+    const testing::ScopedTrace trace(__FILE__, line, "from here");
+    EXPECT_EQ(a.type, acquire_action::kind::write);
+    const lock_write& w = a.write;
+    EXPECT_EQ(w.key, session_key);
+    EXPECT_EQ(w.kind, write_kind::release);
+    EXPECT_EQ(w.condition, write_condition::version);
+    EXPECT_EQ(w.expected_version, version);
+    EXPECT_FALSE(w.delete_item);
+    EXPECT_EQ(ms(a.until), ms(sent + request_timeout));
+}
+
+TEST(AcquireMachineSessions, ALockOfALiveSessionIsWatchedThroughItsSessionThenTakenAfterAKill) {
+    auto m = machine();
+    m.start(at(0ms));
+    // The grant fails: the lock is held under a session. Its own version
+    // says nothing (it stands still while held): the session is read.
+    expect_read_session(m.on_write(at(40ms), condition_failed, with_record(held_under_session())),
+                        at(40ms));
+    // Seen since 40 ms: polled until its lease has passed since then.
+    expect_wait(m.on_session(at(60ms), ok, view(session_item("s1"), at(40ms))), at(360ms));
+    expect_read_session(m.on_wake(at(360ms)), at(360ms));
+    acquire_action a = m.on_session(at(380ms), ok, view(session_item("s1"), at(40ms)));
+    while (a.type == acquire_action::kind::wait) {
+        const auto woke = a.until;
+        expect_read_session(m.on_wake(woke), woke);
+        a = m.on_session(woke, ok, view(session_item("s1"), at(40ms)));
+    }
+    // The last wait ends exactly at since + lease; then one write ends the
+    // session...
+    expect_kill(a, at(3040ms), "s1");
+    // ...and the lock is taken conditioned on its own version as read.
+    expect_grant(m.on_write(at(3060ms), ok, with_record(session_item("s1", 4, true))), at(3060ms),
+                 write_condition::version, "lv", "v2");
+    lock_record taken = record_of(me, "v2", our_lease);
+    expect_granted(m.on_write(at(3080ms), ok, with_record(taken)), taken, at(3060ms));
+}
+
+TEST(AcquireMachineSessions, AHeartbeatOfTheSessionRestartsTheWatch) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    m.on_session(at(60ms), ok, view(session_item("s1"), at(40ms)));
+    m.on_wake(at(340ms));
+    // A new version: seen since 340 ms, so nothing before 3340 ms.
+    expect_wait(m.on_session(at(360ms), ok, view(session_item("s2"), at(340ms))), at(660ms));
+}
+
+TEST(AcquireMachineSessions, AnOrphanedLockIsTakenAtOnce) {
+    for (const auto& [what, seen] :
+         {std::pair{"its session item is gone", view(std::nullopt, at(40ms))},
+          std::pair{"its session was released", view(session_item("s1", 4, true), at(40ms))},
+          std::pair{"its session is at another epoch", view(session_item("s9", 5), at(40ms))}}) {
+        SCOPED_TRACE(what);
+        auto m = machine();
+        m.start(at(0ms));
+        m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+        expect_grant(m.on_session(at(60ms), ok, seen), at(60ms), write_condition::version, "lv",
+                     "v2");
+    }
+}
+
+TEST(AcquireMachineSessions, AHeartbeatRacingTheKillWinsAndTheWatchStartsAgain) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    expect_kill(m.on_session(at(3100ms), ok, view(session_item("s1"), at(40ms))), at(3100ms), "s1");
+    // The session heartbeated first: the kill's condition fails, showing s2.
+    expect_wait(m.on_write(at(3120ms), condition_failed, with_record(session_item("s2"))),
+                at(3420ms));
+    expect_read_session(m.on_wake(at(3420ms)), at(3420ms));
+    expect_wait(m.on_session(at(3440ms), ok, view(session_item("s2"), at(3120ms))), at(3740ms));
+}
+
+TEST(AcquireMachineSessions, ASessionEndedByAnotherContenderMeanwhileFreesTheLock) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    m.on_session(at(3100ms), ok, view(session_item("s1"), at(40ms)));
+    expect_grant(m.on_write(at(3120ms), condition_failed, with_record(session_item("s1", 4, true))),
+                 at(3120ms), write_condition::version, "lv", "v2");
+}
+
+TEST(AcquireMachineSessions, AnAmbiguousKillIsSettledByAFreshReadOfTheSession) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    m.on_session(at(3100ms), ok, view(session_item("s1"), at(40ms)));
+    // No answer: did it apply? A fresh read (no view reused) tells.
+    expect_read_session(m.on_write(at(5100ms), errc::timeout, no_record), at(5100ms), true);
+    // It did not: the session still stands still, so it is ended again.
+    expect_kill(m.on_session(at(5120ms), ok, view(session_item("s1"), at(40ms))), at(5120ms), "s1");
+    expect_read_session(m.on_write(at(7120ms), errc::connection_lost, no_record), at(7120ms), true);
+    // This time it did: the lock is free.
+    expect_grant(m.on_session(at(7140ms), ok, view(session_item("s1", 4, true), at(7140ms))),
+                 at(7140ms), write_condition::version, "lv", "v2");
+}
+
+TEST(AcquireMachineSessions, ATakeoverOfAnOrphanFailsWhenTheLockChangedMeanwhile) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    m.on_session(at(60ms), ok, view(std::nullopt, at(60ms)));
+    // The lock was released and taken by a plain holder in between.
+    m.on_write(at(80ms), condition_failed, with_record(holder("h1")));
+    expect_observed(m, "h1", at(80ms));
+}
+
+TEST(AcquireMachineSessions, TryOnALockOfALiveSessionIsNotGrantedWithoutWaiting) {
+    acquire_params p = default_params();
+    p.wait = false;
+    auto m = machine(p);
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    expect_not_granted(m.on_session(at(60ms), ok, view(session_item("s1"), at(40ms))),
+                       held_under_session());
+}
+
+TEST(AcquireMachineSessions, TryWithASessionKnownStillForItsLeaseEndsItAndTakesTheLock) {
+    acquire_params p = default_params();
+    p.wait = false;
+    auto m = machine(p);
+    m.start(at(10000ms));
+    m.on_write(at(10040ms), condition_failed, with_record(held_under_session()));
+    // The client's shared view has seen this version since 1 s.
+    expect_kill(m.on_session(at(10060ms), ok, view(session_item("s1"), at(1000ms))), at(10060ms),
+                "s1");
+}
+
+TEST(AcquireMachineSessions, ALiveSessionBoundsTheDefaultWaitByItsLease) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    m.on_session(at(60ms), ok, view(session_item("s1"), at(40ms)));
+    // The session heartbeats on every read: the default wait (its lease and
+    // a poll from the first look) ends.
+    auto t = 360ms;
+    acquire_action a{};
+    for (int n = 2;; ++n) {
+        a = m.on_wake(at(t));
+        if (a.type != acquire_action::kind::read_session) {
+            break;
+        }
+        a = m.on_session(at(t + 20ms), ok,
+                         view(session_item("s" + std::to_string(n)), at(t + 20ms)));
+        t += 300ms;
+    }
+    expect_not_granted(a, held_under_session());
+    EXPECT_GE(ms(at(t)), ms(at(60ms + session_lease + poll)));
+}
+
+TEST(AcquireMachineSessions, AMalformedSessionItemFailsNamingTheLockAndTheSession) {
+    auto m = machine();
+    m.start(at(0ms));
+    m.on_write(at(40ms), condition_failed, with_record(held_under_session()));
+    expect_failed(m.on_session(at(60ms), errc::malformed_item,
+                               view(malformed(session_item("s1"), bad_data), at(60ms))),
+                  errc::malformed_item, {"session", "abc", bad_data});
+}
+
+TEST(AcquireMachineSessions, AGrantUnderASessionNamesItAndItsEpoch) {
+    acquire_params p = default_params();
+    p.session = session_ref{session_key, 12};
+    auto m = machine(p);
+    const acquire_action a = m.start(at(0ms));
+    expect_grant(a, at(0ms), write_condition::free, "", "v1", p);
+    ASSERT_TRUE(a.write.session.has_value());
+    EXPECT_EQ(*a.write.session, (session_ref{session_key, 12}));
+    EXPECT_FALSE(a.write.session_item);
 }

@@ -531,4 +531,254 @@ TEST_F(scripted_lock_client, a_manual_heartbeat_can_change_the_lease) {
     EXPECT_EQ(refused->ec(), errc::invalid_argument);
 }
 
+// --- sessions (docs/sessions.md) ----------------------------------------------------
+
+class scripted_sessions : public scripted_lock_client {
+protected:
+    session open_session(lock_client& c) {
+        auto out = start<session>([&](auto h) { c.async_open_session(std::move(h)); });
+        EXPECT_TRUE(out->done());
+        EXPECT_FALSE(out->ec()) << out->ec().message();
+        return out->done() ? out->get() : session{};
+    }
+
+    std::vector<lease> acquire_under(lock_client& c, const session& s, int n,
+                                     const std::string& prefix = "shard-") {
+        std::vector<lease> out;
+        for (int i = 0; i < n; ++i) {
+            out.push_back(granted(c, prefix + std::to_string(i), {.session = s}));
+        }
+        return out;
+    }
+
+    std::size_t writes_to(const test::faulty_store& st, const lock_key& key) const {
+        std::size_t n = 0;
+        for (const auto& e : st.events()) {
+            n += e.type == test::faulty_store::event::kind::write && e.write.key == key ? 1 : 0;
+        }
+        return n;
+    }
+};
+
+TEST_F(scripted_sessions, one_heartbeat_keeps_every_lock_of_a_session) {
+    party& a = join("worker");
+    const session s = open_session(*a.client);
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(s.epoch(), 1u);
+    const std::vector<lease> locks = acquire_under(*a.client, s, 100);
+    const std::size_t after_acquire = a.store->operations();
+    time_->run_for(10 * lease_length);
+    // Only the session's item was written: its heartbeats.
+    const std::size_t during_hold = a.store->operations() - after_acquire;
+    EXPECT_EQ(during_hold, writes_to(*a.store, s.key()) - 1);  // minus its grant
+    EXPECT_GE(during_hold, 10 * (lease_length / heartbeat) * 9 / 10);
+    EXPECT_LE(during_hold, 10 * (lease_length / heartbeat) * 11 / 10 + 2);
+    for (const lease& l : locks) {
+        EXPECT_TRUE(l.held());
+        EXPECT_EQ(l.deadline(), s.deadline());
+        EXPECT_EQ(l.duration(), lease_length);
+        ASSERT_TRUE(l.bound_session().has_value());
+        EXPECT_EQ(l.bound_session()->key, s.key());
+    }
+    EXPECT_EQ(s.stats().held_locks, 100u);
+    EXPECT_GE(s.stats().heartbeats, 30u);
+    EXPECT_EQ(a.client->stats().held, 100u);
+    EXPECT_EQ(a.client->stats().sessions, 1u);
+}
+
+TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease_by_one_kill) {
+    party& a = join("dead");
+    party& b = join("taker");
+    const session s = open_session(*a.client);
+    const std::vector<lease> theirs = acquire_under(*a.client, s, 50);
+    a.client.reset();  // the worker dies: nothing more is sent for it
+    const auto died_at = now();
+    auto first = acquire(*b.client, "shard-0", {.wait = 10s});
+    time_->run_for(lease_length - 1ms);
+    EXPECT_FALSE(first->done()) << "taken before the session stood still for its lease";
+    time_->run_for(poll + 1ms);
+    ASSERT_TRUE(first->done());
+    ASSERT_FALSE(first->ec()) << first->ec().message();
+    EXPECT_EQ(first->get().fence(), 2u);
+    EXPECT_GE(first->get().acquired_at() - died_at, lease_length);
+    // The one kill freed them all: the rest are taken at once.
+    for (int i = 1; i < 50; ++i) {
+        auto rest = start<lease>([&](auto h) {
+            b.client->async_try_acquire("shard-" + std::to_string(i), std::move(h));
+        });
+        ASSERT_TRUE(rest->done());
+        ASSERT_FALSE(rest->ec()) << i << ": " << rest->ec().message();
+        EXPECT_EQ(rest->get().fence(), 2u);
+    }
+    EXPECT_EQ(writes_to(*b.store, s.key()), 1u) << "more than one write ended the session";
+}
+
+TEST_F(scripted_sessions, many_waiting_contenders_read_the_session_once_per_poll) {
+    party& a = join("holder");
+    party& b = join("contenders");
+    const session s = open_session(*a.client);
+    acquire_under(*a.client, s, 200);
+    std::vector<std::shared_ptr<outcome<lease>>> waits;
+    for (int i = 0; i < 200; ++i) {
+        waits.push_back(acquire(*b.client, "shard-" + std::to_string(i), {.wait = 2 * poll}));
+    }
+    const std::size_t reads_before = b.store->operations();
+    time_->run_for(2 * poll + 1ms);
+    std::size_t session_reads = 0;
+    for (const auto& e : b.store->events()) {
+        session_reads +=
+            e.type == test::faulty_store::event::kind::read && e.write.key == s.key() ? 1 : 0;
+    }
+    EXPECT_LE(session_reads, 4u) << "the session was read for each lock";
+    EXPECT_LE(b.store->operations() - reads_before, 200u + 4u);
+    for (const auto& w : waits) {
+        ASSERT_TRUE(w->done());
+        EXPECT_EQ(w->ec(), errc::lock_not_granted);
+    }
+}
+
+TEST_F(scripted_sessions, closing_a_session_frees_all_its_locks_with_one_write) {
+    party& a = join("worker");
+    party& b = join("next");
+    const session s = open_session(*a.client);
+    std::vector<lease> locks = acquire_under(*a.client, s, 50);
+    const std::size_t before = a.store->operations();
+    auto closed = start<>([&](auto h) { a.client->async_close_session(s, std::move(h)); });
+    ASSERT_TRUE(closed->done());
+    EXPECT_FALSE(closed->ec()) << closed->ec().message();
+    EXPECT_EQ(a.store->operations() - before, 1u);
+    EXPECT_EQ(s.reason(), loss_reason::released);
+    for (const lease& l : locks) {
+        EXPECT_EQ(l.reason(), loss_reason::released);
+    }
+    EXPECT_EQ(a.client->stats().held, 0u);
+    for (int i = 0; i < 50; ++i) {
+        auto next = start<lease>([&](auto h) {
+            b.client->async_try_acquire("shard-" + std::to_string(i), std::move(h));
+        });
+        ASSERT_TRUE(next->done());
+        EXPECT_FALSE(next->ec()) << i << ": " << next->ec().message();
+    }
+}
+
+TEST_F(scripted_sessions, an_expired_session_ends_its_locks_and_cancels_their_work) {
+    party& a = join("worker");
+    const session s = open_session(*a.client);
+    lease l = granted(*a.client, "job", {.session = s});
+    error_code woke_with;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        l, work_until_cancelled(woke_with),
+        [bound](std::exception_ptr, error_code ec) { bound->value.emplace(ec); });
+    a.store->hold_answers = true;  // the session's heartbeats get no answer
+    time_->run_until(s.deadline());
+    EXPECT_EQ(s.reason(), loss_reason::expired);
+    EXPECT_EQ(l.reason(), loss_reason::expired);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(bound->ec(), errc::lease_lost);
+    EXPECT_EQ(woke_with, asio::error::operation_aborted);
+}
+
+TEST_F(scripted_sessions, one_lock_released_alone_leaves_the_session_and_the_others) {
+    party& a = join("worker");
+    const session s = open_session(*a.client);
+    std::vector<lease> locks = acquire_under(*a.client, s, 3);
+    const std::size_t before = a.store->operations();
+    auto released = release(*a.client, locks[1]);
+    ASSERT_TRUE(released->done());
+    EXPECT_FALSE(released->ec()) << released->ec().message();
+    EXPECT_EQ(a.store->operations() - before, 1u);
+    EXPECT_EQ(locks[1].reason(), loss_reason::released);
+    EXPECT_TRUE(locks[0].held());
+    EXPECT_TRUE(locks[2].held());
+    EXPECT_EQ(s.stats().held_locks, 2u);
+    time_->run_for(3 * lease_length);
+    EXPECT_TRUE(locks[0].held());
+}
+
+TEST_F(scripted_sessions, a_grant_that_comes_back_after_the_sessions_deadline_is_born_lost) {
+    party& a = join("worker");
+    party& b = join("next");
+    const session s = open_session(*a.client);
+    a.store->hold_answers = true;
+    auto late = acquire(*a.client, "job", {.session = s});
+    time_->run_until(s.deadline() + 1ms);
+    EXPECT_EQ(s.reason(), loss_reason::expired);
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(late->done());
+    EXPECT_EQ(late->ec(), errc::lease_lost);
+    // Nobody believes it: another takes it once the session is seen dead.
+    auto next = acquire(*b.client, "job", {.wait = 10s});
+    time_->run_for(lease_length + poll);
+    ASSERT_TRUE(next->done());
+    EXPECT_FALSE(next->ec()) << next->ec().message();
+}
+
+TEST_F(scripted_sessions, the_default_session_holds_every_acquire_and_is_reopened_after_it_ends) {
+    lock_client_options o = options("worker");
+    o.default_session = true;
+    party& a = join(std::move(o));
+    EXPECT_TRUE(a.client->default_session().empty());
+    auto many = start<acquire_many_result>([&](auto h) {
+        a.client->async_acquire_many({"a", "b", "c", "d"}, {.concurrency = 4}, std::move(h));
+    });
+    ASSERT_TRUE(many->done());
+    ASSERT_EQ(many->get().granted.size(), 4u);
+    const session first = a.client->default_session();
+    ASSERT_FALSE(first.empty());
+    for (const lease& l : many->get().granted) {
+        ASSERT_TRUE(l.bound_session().has_value());
+        EXPECT_EQ(l.bound_session()->key, first.key());
+    }
+    EXPECT_EQ(first.stats().held_locks, 4u);
+    auto closed = start<>([&](auto h) { a.client->async_close_session(first, std::move(h)); });
+    ASSERT_TRUE(closed->done());
+    const lease again = granted(*a.client, "e");
+    const session second = a.client->default_session();
+    EXPECT_FALSE(second == first);
+    EXPECT_EQ(again.bound_session()->key, second.key());
+}
+
+TEST_F(scripted_sessions, a_session_of_another_client_or_an_ended_one_is_refused) {
+    party& a = join("a");
+    party& b = join("b");
+    const session theirs = open_session(*b.client);
+    auto refused = acquire(*a.client, "job", {.session = theirs});
+    ASSERT_TRUE(refused->done());
+    EXPECT_EQ(refused->ec(), errc::invalid_argument);
+    const session mine = open_session(*a.client);
+    start<>([&](auto h) { a.client->async_close_session(mine, std::move(h)); });
+    auto ended = acquire(*a.client, "job", {.session = mine});
+    ASSERT_TRUE(ended->done());
+    EXPECT_EQ(ended->ec(), errc::lease_lost);
+}
+
+TEST_F(scripted_sessions, a_manual_heartbeat_of_a_lock_under_a_session_heartbeats_the_session) {
+    party& a = join("worker");
+    const session s = open_session(*a.client);
+    lease l = granted(*a.client, "job", {.session = s});
+    time_->run_for(100ms);
+    const auto before = s.deadline();
+    auto beat = start<>([&](auto h) { l.async_heartbeat(std::move(h)); });
+    ASSERT_TRUE(beat->done());
+    EXPECT_FALSE(beat->ec()) << beat->ec().message();
+    EXPECT_GT(s.deadline(), before);
+    EXPECT_EQ(writes_to(*a.store, "job"), 1u) << "the lock's own item was written";
+}
+
+TEST_F(scripted_sessions, closing_the_client_releases_its_sessions_not_each_lock) {
+    party& a = join("worker");
+    const session s = open_session(*a.client);
+    std::vector<lease> locks = acquire_under(*a.client, s, 20);
+    const std::size_t before = a.store->operations();
+    auto closed = start<>([&](auto h) { a.client->async_close(std::move(h)); });
+    ASSERT_TRUE(closed->done());
+    EXPECT_EQ(a.store->operations() - before, 1u);
+    for (const lease& l : locks) {
+        EXPECT_EQ(l.reason(), loss_reason::client_closed);
+    }
+}
+
 }  // namespace
