@@ -261,6 +261,48 @@ TEST_P(store_test, extra_attributes_survive_refresh_release_and_grant) {
     EXPECT_EQ(r.other.at("weight"), attribute_value{number{"5"}});
 }
 
+TEST_P(store_test, a_grant_under_a_session_records_it_and_a_plain_grant_forgets_it) {
+    open();
+    const session_ref s{lock_key{"session/x"}, 3};
+    lock_write bound = grant(k1, "alice", "v1");
+    bound.session = s;
+    bound.lease = milliseconds(0);
+    const lock_record held = written(bound);
+    ASSERT_TRUE(held.session.has_value());
+    EXPECT_EQ(*held.session, s);
+    EXPECT_EQ(held.lease, milliseconds(0));
+    EXPECT_FALSE(held.malformed.has_value());
+    auto [ec, got] = read(k1);
+    EXPECT_EQ(got, std::optional(held));
+    written(release(k1, "alice", "v1"));
+    const lock_record plain = written(grant(k1, "bob", "v2"));
+    EXPECT_FALSE(plain.session.has_value());
+    EXPECT_EQ(plain.lease, milliseconds(20000));
+    EXPECT_EQ(plain.fence, std::optional<std::uint64_t>(2));
+    EXPECT_TRUE(plain.other.empty());
+}
+
+TEST_P(store_test, a_session_item_is_marked_and_ended_by_a_release_on_its_version) {
+    open();
+    lock_write item = grant(lock_key{"session/y"}, "alice", "s1");
+    item.session_item = true;
+    const lock_record opened = written(item);
+    EXPECT_TRUE(opened.is_session);
+    // A contender ends it: conditioned on the version it saw stand still,
+    // whoever owns it.
+    const lock_write kill{.key = lock_key{"session/y"},
+                          .kind = write_kind::release,
+                          .condition = write_condition::version,
+                          .expected_version = "s1"};
+    const lock_record ended = written(kill);
+    EXPECT_TRUE(ended.released);
+    EXPECT_TRUE(ended.is_session);
+    EXPECT_EQ(ended.fence, std::optional<std::uint64_t>(1));
+    // The holder's next heartbeat fails its condition.
+    auto [ec, r] = write(refresh(lock_key{"session/y"}, "alice", "s1", "s2"));
+    EXPECT_EQ(ec, errc::conditional_check_failed);
+}
+
 TEST_P(store_test, invalid_writes_are_refused_before_anything_happens) {
     open();
     std::vector<lock_write> bad;
@@ -436,6 +478,38 @@ TEST_P(dynamodb_store_test, malformed_rows_are_read_with_what_is_wrong) {
         EXPECT_EQ(ec2, errc::conditional_check_failed) << ec2.message();
         ASSERT_TRUE(r.record && r.record->malformed);
         EXPECT_EQ(*r.record->malformed, *got->malformed);
+    }
+}
+
+TEST_P(dynamodb_store_test, session_rows_that_deviate_are_malformed) {
+    open();
+    const std::vector<std::tuple<std::string, item, std::string>> cases{
+        {"session-lease-without-session",
+         {{"leaseDuration", attribute_value{"session"}}},
+         "leaseDuration is the string \"session\""},
+        {"session-without-epoch",
+         {{"leaseDuration", attribute_value{"session"}},
+          {"sessionKey", attribute_value{"session/z"}}},
+         "sessionEpoch is missing"},
+        {"session-epoch-string",
+         {{"leaseDuration", attribute_value{"session"}},
+          {"sessionKey", attribute_value{"session/z"}},
+          {"sessionEpoch", attribute_value{"4"}}},
+         "sessionEpoch is the string \"4\""},
+        {"session-with-milliseconds",
+         {{"sessionKey", attribute_value{"session/z"}},
+          {"sessionEpoch", attribute_value{number{"4"}}}},
+         "sessionKey is the string \"session/z\", expected no session attributes"},
+        {"session-marker-0", {{"isSession", attribute_value{"0"}}}, "isSession is the string"},
+    };
+    for (const auto& [name, change, said] : cases) {
+        SCOPED_TRACE(name);
+        put_raw(foreign_row(name, change));
+        auto [ec, got] = read(lock_key{name});
+        EXPECT_EQ(ec, errc::malformed_item) << ec.message();
+        ASSERT_TRUE(got && got->malformed);
+        EXPECT_NE(got->malformed->find(said), std::string::npos) << *got->malformed;
+        EXPECT_FALSE(got->session.has_value());
     }
 }
 
