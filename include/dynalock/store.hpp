@@ -73,6 +73,10 @@ struct lock_write {
     std::optional<session_ref> session{};
     /// grant only: the item is a session's (`isSession` = "1").
     bool session_item = false;
+    /// grant with write_condition::free only: also take the lock when it is
+    /// held under one of these sessions, known to have ended (its holder no
+    /// longer believes it), in the same single write.
+    std::vector<session_ref> ended_sessions{};
 };
 
 /// The outcome of a write that completed (with or without error).

@@ -179,6 +179,9 @@ acquire_action acquire_machine::write_grant(clock::time_point now, write_conditi
                          .extra = p_.extra,
                          .session = p_.session,
                          .session_item = p_.session_item};
+    if (condition == write_condition::free) {
+        a.write.ended_sessions = p_.ended_sessions;
+    }
     a.until = now + p_.request_timeout;
     return a;
 }
@@ -289,6 +292,7 @@ acquire_action acquire_machine::on_session(clock::time_point now, error_code ec,
     }
     session_ = view;
     if (orphaned(view)) {
+        ended_session_ = bound_holder_->session;
         // The holder's session has ended (released, ended by a contender,
         // gone, or at another epoch): nobody believes this lock any more.
         return write_grant(now, write_condition::version, bound_holder_->record_version);
@@ -327,6 +331,7 @@ acquire_action acquire_machine::on_kill(clock::time_point now, error_code ec,
     if (!ec || ec == errc::malformed_item ||
         (ec == errc::conditional_check_failed && orphaned(session_view{result.record, now}))) {
         // Ended by us, or by itself or another contender meanwhile.
+        ended_session_ = bound_holder_->session;
         return write_grant(now, write_condition::version, bound_holder_->record_version);
     }
     if (ec == errc::conditional_check_failed) {

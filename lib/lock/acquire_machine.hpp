@@ -71,6 +71,9 @@ struct acquire_params {
     std::optional<session_ref> session{};
     /// The item is a session's (opening one).
     bool session_item = false;
+    /// Sessions this client knows have ended: a lock held under one is
+    /// taken by the first grant, as a free one.
+    std::vector<session_ref> ended_sessions{};
 };
 
 struct acquire_action {
@@ -118,6 +121,10 @@ public:
 
     /// What the machine last saw of a holder, for the observation cache.
     const std::optional<observation>& observed() const noexcept { return observed_; }
+    /// The holder's session, once the machine found it ended (absent,
+    /// released, at another epoch, or ended by it): for the client to name it
+    /// in later grants.
+    const std::optional<session_ref>& ended_session() const noexcept { return ended_session_; }
 
 private:
     acquire_action write_grant(clock::time_point now, write_condition condition,
@@ -151,6 +158,7 @@ private:
     std::optional<lock_record> bound_holder_;
     std::optional<session_view> session_;
     bool killing_ = false;  // ending the holder's session, which has stood still
+    std::optional<session_ref> ended_session_;
 };
 
 }  // namespace dynalock::lock

@@ -117,6 +117,23 @@ std::string condition_expression(const dynamodb_store_options& o, const lock_wri
             names["#ir"] = lock::released_attribute;
             values[":released"] = std::string(lock::released_value);
             c = "attribute_not_exists(#pk) OR #ir = :released";
+            // Locks held under sessions known to have ended are free too.
+            for (std::size_t i = 0; i < w.ended_sessions.size(); ++i) {
+                const session_ref& s = w.ended_sessions[i];
+                const std::string n = std::to_string(i);
+                names["#sk"] = lock::session_key_attribute;
+                names["#se"] = lock::session_epoch_attribute;
+                values[":sk" + n] = s.key.partition;
+                values[":se" + n] = number{std::to_string(s.epoch)};
+                names["#ss"] = lock::session_sort_key_attribute;
+                c += " OR (#sk = :sk" + n + " AND #se = :se" + n;
+                if (s.key.sort) {
+                    values[":ss" + n] = *s.key.sort;
+                    c += " AND #ss = :ss" + n + ")";
+                } else {
+                    c += " AND attribute_not_exists(#ss))";
+                }
+            }
             break;
         case write_condition::version:
             names["#rvn"] = lock::record_version_attribute;

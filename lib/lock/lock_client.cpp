@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <set>
 #include <system_error>
 
@@ -100,6 +101,10 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         std::shared_ptr<asio::steady_timer> reading;
     };
     std::map<lock_key, session_watch> session_watches;
+    // Sessions found ended, newest last: grants name them, so that a lock
+    // held under one is taken in one write, as a free one (a dead worker's
+    // thousand locks after one session kill).
+    std::deque<session_ref> ended_sessions;
 
     session default_session;
     std::shared_ptr<asio::steady_timer> opening_default;  // while one is being opened
@@ -203,6 +208,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                                                          bound->machine.record().fence.value_or(0)})
                              : std::nullopt,
             .session_item = session_item,
+            .ended_sessions = {ended_sessions.begin(), ended_sessions.end()},
         };
         lock::acquire_machine machine(std::move(params), lock::new_record_version);
         const std::unique_ptr<detail::timer> timer = time->make_timer(ex);
@@ -226,6 +232,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                         session_ended(*killing);
                     }
                     action = machine.on_write(time->now(), ec, r);
+                    note_ended(machine);
                     break;
                 }
                 case lock::acquire_action::kind::read_session: {
@@ -236,6 +243,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     count_throttled(ec, key);
                     action = machine.on_session(time->now(), ec, view);
+                    note_ended(machine);
                     break;
                 }
                 case lock::acquire_action::kind::read: {
@@ -357,6 +365,18 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 w.read_at = seen;
             }
             co_return std::tuple{ec, lock::session_view{w.record, w.since}};
+        }
+    }
+
+    void note_ended(const lock::acquire_machine& m) {
+        const auto& ended = m.ended_session();
+        if (!ended || std::find(ended_sessions.begin(), ended_sessions.end(), *ended) !=
+                          ended_sessions.end()) {
+            return;
+        }
+        ended_sessions.push_back(*ended);
+        if (ended_sessions.size() > lock::max_ended_sessions) {
+            ended_sessions.pop_front();
         }
     }
 

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -347,7 +348,9 @@ bool condition_holds(const lock_write& w, const lock_record* current) {
     }
     switch (w.condition) {
         case write_condition::free:
-            return current == nullptr || current->released;
+            return current == nullptr || current->released ||
+                   (current->session && std::find(w.ended_sessions.begin(), w.ended_sessions.end(),
+                                                  *current->session) != w.ended_sessions.end());
         case write_condition::version:
             return current != nullptr && current->record_version == w.expected_version;
         case write_condition::version_and_owner:
@@ -399,6 +402,13 @@ error_code validate_write(const lock_write& w, std::string& why) {
     }
     if (w.kind != write_kind::grant && (w.session || w.session_item)) {
         return invalid("only a grant binds a lock to a session or makes a session item");
+    }
+    if (!w.ended_sessions.empty() &&
+        (w.kind != write_kind::grant || w.condition != write_condition::free)) {
+        return invalid("only a grant of a free lock names ended sessions");
+    }
+    if (w.ended_sessions.size() > max_ended_sessions) {
+        return invalid("a grant names at most 16 ended sessions");
     }
     if (w.session && w.session_item) {
         return invalid("a session's own item is not held under a session");

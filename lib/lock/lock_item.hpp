@@ -36,6 +36,8 @@ inline constexpr std::string_view session_lease_value = "session";
 inline constexpr std::string_view is_session_attribute = "isSession";
 
 inline constexpr std::size_t max_partition_key_bytes = 2048;
+/// Ended sessions one grant may name (each adds two terms to its condition).
+inline constexpr std::size_t max_ended_sessions = 16;
 inline constexpr std::size_t max_sort_key_bytes = 1024;
 
 /// The largest fence a grant may find on the item: the grant makes it one

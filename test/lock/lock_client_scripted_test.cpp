@@ -601,7 +601,9 @@ TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease
     ASSERT_FALSE(first->ec()) << first->ec().message();
     EXPECT_EQ(first->get().fence(), 2u);
     EXPECT_GE(first->get().acquired_at() - died_at, lease_length);
-    // The one kill freed them all: the rest are taken at once.
+    // The one kill freed them all: the rest are taken at once, each with one
+    // write (the grant names the ended session).
+    const std::size_t before_rest = b.store->operations();
     for (int i = 1; i < 50; ++i) {
         auto rest = start<lease>([&](auto h) {
             b.client->async_try_acquire("shard-" + std::to_string(i), std::move(h));
@@ -610,6 +612,7 @@ TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease
         ASSERT_FALSE(rest->ec()) << i << ": " << rest->ec().message();
         EXPECT_EQ(rest->get().fence(), 2u);
     }
+    EXPECT_EQ(b.store->operations() - before_rest, 49u);
     EXPECT_EQ(writes_to(*b.store, s.key()), 1u) << "more than one write ended the session";
 }
 

@@ -282,6 +282,32 @@ TEST_P(store_test, a_grant_under_a_session_records_it_and_a_plain_grant_forgets_
     EXPECT_TRUE(plain.other.empty());
 }
 
+TEST_P(store_test, a_free_grant_naming_an_ended_session_takes_a_lock_held_under_it) {
+    open();
+    const session_ref dead{lock_key{"session/dead"}, 1};
+    const session_ref live{lock_key{"session/live"}, 1};
+    for (const auto& [key, s] : {std::pair{lock_key{"a"}, dead}, std::pair{lock_key{"b"}, live}}) {
+        lock_write w = grant(key, "old", "v1");
+        w.session = s;
+        w.lease = milliseconds(0);
+        written(w);
+    }
+    lock_write take = grant(lock_key{"a"}, "new", "v2");
+    take.ended_sessions = {dead};
+    const lock_record taken = written(take);
+    EXPECT_EQ(taken.owner, "new");
+    EXPECT_EQ(taken.fence, std::optional<std::uint64_t>(2));
+    EXPECT_FALSE(taken.session.has_value());
+    // Not a lock held under another session, nor under the same key at
+    // another epoch.
+    lock_write other = grant(lock_key{"b"}, "new", "v3");
+    other.ended_sessions = {dead, session_ref{live.key, 2}};
+    auto [ec, r] = write(other);
+    EXPECT_EQ(ec, errc::conditional_check_failed) << ec.message();
+    ASSERT_TRUE(r.record.has_value());
+    EXPECT_EQ(r.record->owner, "old");
+}
+
 TEST_P(store_test, a_session_item_is_marked_and_ended_by_a_release_on_its_version) {
     open();
     lock_write item = grant(lock_key{"session/y"}, "alice", "s1");
