@@ -7,10 +7,21 @@
 #include "support/options.hpp"
 #include "support/raw_floor.hpp"
 
+namespace {
+
+constexpr std::string_view usage =
+    "usage: floor [--seconds T] [--conns K[,K...]] [--endpoint-url http://host:port]\n"
+    "The raw floor: prebuilt UpdateItem requests over K keep-alive connections from an\n"
+    "epoll loop, for T seconds (default 5) per K (default 16), against a dynalite\n"
+    "started here unless --endpoint-url names one. One JSON line per K.\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace dynalock::bench;
     return run_main("floor", [&] {
-        const auto opts = parse_options(argc, argv, {"--seconds", "--conns", "--endpoint-url"});
+        const auto opts =
+            parse_options(argc, argv, usage, {"--seconds", "--conns", "--endpoint-url"});
         const dynalock::harness::dynamodb_server server(opts.endpoint_url);
         for (const int conns : opts.conns) {
             prepare_floor(server.address(), conns);

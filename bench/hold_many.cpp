@@ -1,17 +1,10 @@
 // Many leases held by one lock_client on one io_context thread: what holding
 // costs the client per heartbeat and per lease, and whether any lease is lost.
-//   hold_many --store dynalite|memory|dynamodb --leases N --lease-ms L --heartbeat-ms H
-//             --seconds T [--endpoint-url URL] [--floor-conns K] [--floor-seconds S]
-// With dynalite (started here unless --endpoint-url names a dynalite-compatible
-// plain HTTP server: the floor sends unsigned requests), the raw floor over K
-// connections is measured first on the same server. --store dynamodb speaks
-// to any DynamoDB endpoint, real AWS included, configured as the AWS SDKs are
-// (region and credentials from the environment and profile, --endpoint-url
-// or AWS_ENDPOINT_URL_DYNAMODB to override the endpoint); no floor then. Then: acquire N leases,
-// hold them T seconds, release them all; one JSON line.
+// Usage below (`hold_many --help`).
 
 #include "harness/json_line.hpp"
 #include "harness/server.hpp"
+#include "support/counting_store.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
 #include "support/raw_floor.hpp"
@@ -47,6 +40,21 @@ namespace asio = boost::asio;
 namespace bench = dynalock::bench;
 namespace harness = dynalock::harness;
 using clock_type = std::chrono::steady_clock;
+
+constexpr std::string_view usage =
+    "usage: hold_many [--store dynalite|memory|dynamodb] [--leases N] [--lease-ms L]\n"
+    "                 [--heartbeat-ms H] [--seconds T] [--session] [--endpoint-url URL]\n"
+    "                 [--floor-conns K] [--floor-seconds S]\n"
+    "Acquires N leases (default 1000; lease L ms, default 10000; heartbeat every H ms,\n"
+    "default 3000) with one lock_client on one thread, holds them T seconds (default 5),\n"
+    "releases them all, and prints one JSON line. --session: every lease under the\n"
+    "client's default session, so one heartbeat keeps them all.\n"
+    "With dynalite (started here unless --endpoint-url names a dynalite-compatible plain\n"
+    "HTTP server: the floor sends unsigned requests), the raw floor over K connections\n"
+    "(default 1) is measured first for S seconds (default 5) on the same server.\n"
+    "--store dynamodb speaks to any DynamoDB endpoint, real AWS included, configured as\n"
+    "the AWS SDKs are (region and credentials from the environment and profile;\n"
+    "--endpoint-url or AWS_ENDPOINT_URL_DYNAMODB overrides the endpoint); no floor then.\n";
 
 const std::string table_name = "dynalock_bench_hold";
 /// Acquires in flight at once, the lock client's bound on lease requests and
@@ -118,7 +126,8 @@ asio::awaitable<void> pause_for(clock_type::duration d) {
 
 /// Acquire, hold, release: the measured part of the run. `floor` is set when
 /// the leases live on a server.
-asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::options& opts,
+asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::counting_store& store,
+                                const bench::options& opts,
                                 std::optional<bench::floor_result> floor) {
     const auto rss_before = bench::resident_bytes();
 
@@ -126,6 +135,8 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const auto acquired = co_await acquire_all(client, opts.leases);
     const auto acquire_cost = acquire_meter.elapsed();
     const auto hold_start = client.stats();
+    const auto requests_at_hold_start = store.requests();
+    const auto session_at_hold_start = client.default_session().stats();
     std::fprintf(stderr, "hold_many: %zu leases acquired in %.1f s, %zu refused, max gap %.0f ms\n",
                  acquired.granted.size(), acquire_cost.wall_seconds, acquired.refused.size(),
                  to_ms(hold_start.max_heartbeat_gap));
@@ -148,6 +159,8 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const auto hold_cost = hold_meter.elapsed();
     const auto rss_held = bench::resident_bytes();
     const auto held = client.stats();
+    const auto requests_during_hold = store.requests() - requests_at_hold_start;
+    const auto session_held = client.default_session().stats();
 
     const bench::phase_meter release_meter;
     auto close = client.async_close(as_tuple_deferred);
@@ -169,6 +182,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         .add("lease_ms", static_cast<std::int64_t>(opts.lease.count()))
         .add("heartbeat_ms", static_cast<std::int64_t>(opts.heartbeat.count()))
         .add("seconds", opts.seconds)
+        .add("session", opts.session)
         .add("acquired", end.acquired)
         .add("acquire_failures", static_cast<std::uint64_t>(acquired.refused.size()))
         .add("held_at_end", static_cast<std::uint64_t>(held.held))
@@ -180,6 +194,9 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         .add("heartbeat_failures", held.heartbeats_failed - hold_start.heartbeats_failed)
         .add("throttled", end.throttled)
         .add("heartbeats_per_s", static_cast<double>(heartbeats) / hold_cost.wall_seconds)
+        .add("session_heartbeats", session_held.heartbeats - session_at_hold_start.heartbeats)
+        .add("store_requests_during_hold", requests_during_hold)
+        .add("client_cpu_s_during_hold", hold_cost.cpu_us / 1e6)
         .add("client_cpu_us_per_heartbeat", cpu_us_per_heartbeat)
         .add("client_sleeps_per_heartbeat",
              static_cast<double>(hold_cost.sleeps) / static_cast<double>(heartbeats))
@@ -223,21 +240,24 @@ dynalock::lock_client_options client_options(const bench::options& opts) {
     o.lease = opts.lease;
     o.heartbeat_period = opts.heartbeat;
     o.max_in_flight = requests_in_flight;
+    o.default_session = opts.session;
     return o;
 }
 
 void run_memory(const bench::options& opts) {
     asio::io_context ioc(1);
-    dynalock::memory_store store(ioc.get_executor());
+    dynalock::memory_store memory(ioc.get_executor());
+    bench::counting_store store(memory);
     dynalock::lock_client client(store, client_options(opts));
-    run_on(ioc, hold_many(client, opts, std::nullopt));
+    run_on(ioc, hold_many(client, store, opts, std::nullopt));
 }
 
 asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const bench::options& opts,
                                        std::optional<bench::floor_result> floor) {
     co_await create_table(store);
-    dynalock::lock_client client(store, client_options(opts));
-    co_await hold_many(client, opts, floor);
+    bench::counting_store counted(store);
+    dynalock::lock_client client(counted, client_options(opts));
+    co_await hold_many(client, counted, opts, floor);
 }
 
 void run_dynalite(const bench::options& opts) {
@@ -277,9 +297,9 @@ void run_dynamodb(const bench::options& opts) {
 int main(int argc, char** argv) {
     return bench::run_main("hold_many", [&] {
         const auto opts = bench::parse_options(
-            argc, argv,
-            {"--store", "--leases", "--lease-ms", "--heartbeat-ms", "--seconds", "--endpoint-url",
-             "--floor-conns", "--floor-seconds"});
+            argc, argv, usage,
+            {"--session", "--store", "--leases", "--lease-ms", "--heartbeat-ms", "--seconds",
+             "--endpoint-url", "--floor-conns", "--floor-seconds"});
         if (opts.store == bench::options::store_kind::memory) {
             if (!opts.endpoint_url.empty())
                 throw std::invalid_argument("--endpoint-url: not used with --store memory");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace dynalock::bench {
@@ -37,36 +38,47 @@ options::store_kind parse_store(std::string_view flag, std::string_view text) {
 
 }  // namespace
 
-options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed) {
+options parse_options(int argc, char** argv, std::string_view usage,
+                      std::initializer_list<std::string_view> allowed) {
     options opts;
-    harness::for_each_flag(argc, argv, {}, [&](std::string_view flag, std::string_view value) {
-        if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
-            std::string known;
-            for (const auto name : allowed)
-                known += " " + std::string(name);
-            throw std::invalid_argument("unknown flag '" + std::string(flag) + "'; known:" + known);
-        }
-        if (flag == "--seconds")
-            opts.seconds = harness::parse_number(flag, value, 0.001, 3600.0);
-        else if (flag == "--conns")
-            opts.conns = parse_counts(flag, value);
-        else if (flag == "--in-flight")
-            opts.in_flight = parse_counts(flag, value);
-        else if (flag == "--endpoint-url")
-            opts.endpoint_url = std::string(value);
-        else if (flag == "--store")
-            opts.store = parse_store(flag, value);
-        else if (flag == "--leases")
-            opts.leases = harness::parse_number(flag, value, 1, 10'000'000);
-        else if (flag == "--lease-ms")
-            opts.lease = std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
-        else if (flag == "--heartbeat-ms")
-            opts.heartbeat = std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
-        else if (flag == "--floor-conns")
-            opts.floor_conns = harness::parse_number(flag, value, 1, max_count);
-        else if (flag == "--floor-seconds")
-            opts.floor_seconds = harness::parse_number(flag, value, 0.001, 3600.0);
-    });
+    harness::for_each_flag(
+        argc, argv, {"--help", "--session"}, [&](std::string_view flag, std::string_view value) {
+            if (flag == "--help") {
+                std::fwrite(usage.data(), 1, usage.size(), stdout);
+                std::exit(0);
+            }
+            if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
+                std::string known;
+                for (const auto name : allowed)
+                    known += " " + std::string(name);
+                throw std::invalid_argument("unknown flag '" + std::string(flag) +
+                                            "'; known:" + known);
+            }
+            if (flag == "--seconds")
+                opts.seconds = harness::parse_number(flag, value, 0.001, 3600.0);
+            else if (flag == "--conns")
+                opts.conns = parse_counts(flag, value);
+            else if (flag == "--in-flight")
+                opts.in_flight = parse_counts(flag, value);
+            else if (flag == "--endpoint-url")
+                opts.endpoint_url = std::string(value);
+            else if (flag == "--store")
+                opts.store = parse_store(flag, value);
+            else if (flag == "--leases")
+                opts.leases = harness::parse_number(flag, value, 1, 10'000'000);
+            else if (flag == "--lease-ms")
+                opts.lease =
+                    std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
+            else if (flag == "--heartbeat-ms")
+                opts.heartbeat =
+                    std::chrono::milliseconds(harness::parse_number(flag, value, 1, 3'600'000));
+            else if (flag == "--floor-conns")
+                opts.floor_conns = harness::parse_number(flag, value, 1, max_count);
+            else if (flag == "--floor-seconds")
+                opts.floor_seconds = harness::parse_number(flag, value, 0.001, 3600.0);
+            else if (flag == "--session")
+                opts.session = true;
+        });
     return opts;
 }
 

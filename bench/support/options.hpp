@@ -9,7 +9,8 @@
 
 namespace dynalock::bench {
 
-/// Command line of a bench. Every flag takes a value (`--flag V` or `--flag=V`).
+/// Command line of a bench. Every flag takes a value (`--flag V` or `--flag=V`)
+/// except `--session` and `--help`.
 struct options {
     double seconds = 5.0;
     std::vector<int> conns{16};
@@ -27,11 +28,15 @@ struct options {
     /// The raw floor measured before a run that has a server.
     int floor_conns = 1;
     double floor_seconds = 5.0;
+    /// hold_many: every lease under the client's default session.
+    bool session = false;
 };
 
 /// Parses `argv`, accepting only the flags named in `allowed` (e.g. "--seconds").
-/// Throws std::invalid_argument naming the offending flag or value.
-options parse_options(int argc, char** argv, std::initializer_list<std::string_view> allowed);
+/// Throws std::invalid_argument naming the offending flag or value. `--help`
+/// prints `usage` on stdout and exits with status 0.
+options parse_options(int argc, char** argv, std::string_view usage,
+                      std::initializer_list<std::string_view> allowed);
 
 /// Runs a bench's body and turns an escaping exception into a message on stderr
 /// and exit status 1, after the stack (and so any server it started) has unwound.

@@ -33,12 +33,19 @@ struct lock_client_stats {
     /// when the store throttles and grows back by one with each success.
     std::size_t in_flight = 0;
     std::size_t in_flight_limit = 0;
+    /// Locks granted (sessions not counted: see sessions_opened).
     std::uint64_t acquired = 0;
-    /// Leases that ended by release (async_release, bound work done, close).
+    /// Leases of locks that ended by release (async_release, bound work done,
+    /// close, their session's release).
     std::uint64_t released = 0;
     /// Leases that ended otherwise, by loss_reason.
     std::uint64_t lost_stolen = 0;
     std::uint64_t lost_expired = 0;
+    /// Sessions opened (default ones included), and those that ended lost
+    /// (stolen or expired) rather than closed.
+    std::uint64_t sessions_opened = 0;
+    std::uint64_t sessions_lost = 0;
+    /// Heartbeat requests sent, of locks and of sessions.
     std::uint64_t heartbeats_sent = 0;
     /// Heartbeat requests that failed: an error, an ambiguous outcome (then
     /// settled by a read) or a failed condition.

@@ -169,6 +169,9 @@ void lease_driver::perform(lock::lease_step step) {
         case lock::lease_action::kind::wait:
             break;  // the scheduler keeps waits to itself
         case lock::lease_action::kind::ended:
+            if (s->is_session) {
+                session_ends_.count(a.reason);
+            }
             finish(*s, a.reason);
             break;
     }
@@ -218,17 +221,7 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     while (s.first_bound != nullptr) {
         lease_state& bound = *s.first_bound;
         auto keep = bound.shared_from_this();
-        switch (reason) {
-            case loss_reason::stolen:
-                ++bound_lost_stolen_;
-                break;
-            case loss_reason::expired:
-                ++bound_lost_expired_;
-                break;
-            default:
-                ++bound_released_;
-                break;
-        }
+        bound_ends_.count(reason);
         finish(bound, reason);
     }
     if (s.is_session) {
@@ -354,13 +347,28 @@ void lease_driver::abandon() {
     }
 }
 
+void lease_driver::lease_ends::count(loss_reason reason) noexcept {
+    switch (reason) {
+        case loss_reason::stolen:
+            ++lost_stolen;
+            break;
+        case loss_reason::expired:
+            ++lost_expired;
+            break;
+        default:
+            ++released;
+            break;
+    }
+}
+
 lock_client_stats lease_driver::counters() const {
     lock_client_stats r = scheduler_.counters();
     r.held = held_.size() - sessions_;
     r.sessions = sessions_;
-    r.released += bound_released_;
-    r.lost_stolen += bound_lost_stolen_;
-    r.lost_expired += bound_lost_expired_;
+    r.released += bound_ends_.released - session_ends_.released;
+    r.lost_stolen += bound_ends_.lost_stolen - session_ends_.lost_stolen;
+    r.lost_expired += bound_ends_.lost_expired - session_ends_.lost_expired;
+    r.sessions_lost = session_ends_.lost_stolen + session_ends_.lost_expired;
     return r;
 }
 

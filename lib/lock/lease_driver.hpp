@@ -153,11 +153,18 @@ private:
     std::uint64_t timer_generation_ = 0;
     bool abandoned_ = false;
     std::size_t sessions_ = 0;
+    struct lease_ends {
+        std::uint64_t released = 0;
+        std::uint64_t lost_stolen = 0;
+        std::uint64_t lost_expired = 0;
+        void count(loss_reason reason) noexcept;
+    };
     // Ends of leases held under a session that no request of their own
     // decided (their session ended): the scheduler does not see those.
-    std::uint64_t bound_released_ = 0;
-    std::uint64_t bound_lost_stolen_ = 0;
-    std::uint64_t bound_lost_expired_ = 0;
+    lease_ends bound_ends_;
+    // Ends of sessions: the scheduler counts them as leases, the user's
+    // counts are of locks.
+    lease_ends session_ends_;
     std::map<lock_key, std::shared_ptr<lease_state>> held_;
 };
 

@@ -82,6 +82,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<detail::lease_driver> driver;  // set right after construction
     lock::observation_cache observations;
     std::uint64_t acquired = 0;
+    std::uint64_t sessions_opened = 0;
     std::uint64_t acquires_throttled = 0;
     bool closed = false;
     bool abandoned = false;  // destroyed without async_close: nothing more is sent
@@ -294,7 +295,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     } else {
                         state = driver->start(std::move(action.record), action.sent_at);
                     }
-                    ++acquired;
+                    ++(session_item ? sessions_opened : acquired);
                     if (closed) {
                         // close() began while we were granted: hand nothing out.
                         state->closing = true;
@@ -643,6 +644,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     lock_client_stats stats() const {
         lock_client_stats r = driver->counters();
         r.acquired = acquired;
+        r.sessions_opened = sessions_opened;
         r.throttled += acquires_throttled;
         return r;
     }

@@ -582,8 +582,13 @@ TEST_F(scripted_sessions, one_heartbeat_keeps_every_lock_of_a_session) {
     }
     EXPECT_EQ(s.stats().held_locks, 100u);
     EXPECT_GE(s.stats().heartbeats, 30u);
-    EXPECT_EQ(a.client->stats().held, 100u);
-    EXPECT_EQ(a.client->stats().sessions, 1u);
+    // Counts of locks leave the session out; it has its own.
+    const lock_client_stats st = a.client->stats();
+    EXPECT_EQ(st.held, 100u);
+    EXPECT_EQ(st.acquired, 100u);
+    EXPECT_EQ(st.sessions, 1u);
+    EXPECT_EQ(st.sessions_opened, 1u);
+    EXPECT_EQ(st.sessions_lost, 0u);
 }
 
 TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease_by_one_kill) {
@@ -680,6 +685,10 @@ TEST_F(scripted_sessions, an_expired_session_ends_its_locks_and_cancels_their_wo
     ASSERT_TRUE(bound->done());
     EXPECT_EQ(bound->ec(), errc::lease_lost);
     EXPECT_EQ(woke_with, asio::error::operation_aborted);
+    const lock_client_stats st = a.client->stats();
+    EXPECT_EQ(st.lost_expired, 1u);  // the lock, not its session
+    EXPECT_EQ(st.sessions_lost, 1u);
+    EXPECT_EQ(st.sessions, 0u);
 }
 
 TEST_F(scripted_sessions, one_lock_released_alone_leaves_the_session_and_the_others) {
