@@ -35,7 +35,7 @@ asio::awaitable<bool> hold_shards(dynalock::lock_client& locks) {
     }
     std::cout << "holding " << got.granted.size() << " leases\n";
 
-    asio::steady_timer hold(co_await asio::this_coro::executor, 5s);
+    asio::steady_timer hold(co_await asio::this_coro::executor, 10s);
     co_await hold.async_wait(asio::deferred);
 
     const dynalock::lock_client_stats s = locks.stats();
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
         dynalock::dynamodb::client db(io.get_executor());
         dynalock::dynamodb_store store(
             db, {.table_name = argc > 1 ? argv[1] : "dynalock-example-shards"});
-        dynalock::lock_client locks(store, {.lease = 3s, .heartbeat_period = 1s});
+        dynalock::lock_client locks(store, {.lease = 6s, .heartbeat_period = 1s});
         bool ok = false;
         asio::co_spawn(
             io,
