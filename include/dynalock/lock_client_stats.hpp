@@ -34,6 +34,10 @@ struct lock_client_stats {
     std::size_t in_flight = 0;
     std::size_t in_flight_limit = 0;
     std::uint64_t acquired = 0;
+    /// Sessions of other holders this client ended as a contender: its write
+    /// ending a session that stood still for its lease applied (an ambiguous
+    /// one that did is not counted).
+    std::uint64_t session_kills = 0;
     /// Leases that ended by release (async_release, bound work done, close).
     std::uint64_t released = 0;
     /// Leases that ended otherwise, by loss_reason.

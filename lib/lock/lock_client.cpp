@@ -83,6 +83,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     lock::observation_cache observations;
     std::uint64_t acquired = 0;
     std::uint64_t acquires_throttled = 0;
+    std::uint64_t session_kills = 0;
     bool closed = false;
     bool abandoned = false;  // destroyed without async_close: nothing more is sent
     std::size_t acquires_in_flight = 0;
@@ -229,6 +230,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     count_throttled(ec, key);
                     if (killing && !ec) {
+                        ++session_kills;
                         session_ended(*killing);
                     }
                     action = machine.on_write(time->now(), ec, r);
@@ -643,6 +645,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     lock_client_stats stats() const {
         lock_client_stats r = driver->counters();
         r.acquired = acquired;
+        r.session_kills = session_kills;
         r.throttled += acquires_throttled;
         return r;
     }

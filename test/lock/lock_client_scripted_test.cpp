@@ -614,6 +614,7 @@ TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease
     }
     EXPECT_EQ(b.store->operations() - before_rest, 49u);
     EXPECT_EQ(writes_to(*b.store, s.key()), 1u) << "more than one write ended the session";
+    EXPECT_EQ(b.client->stats().session_kills, 1u);
 }
 
 TEST_F(scripted_sessions, many_waiting_contenders_read_the_session_once_per_poll) {
