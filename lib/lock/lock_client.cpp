@@ -168,9 +168,12 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 diag.message = "acquire_options::session is another client's";
                 co_return std::tuple{make_error_code(errc::invalid_argument), lease{}};
             }
-            if (bound->final_reason != loss_reason::none) {
+            if (bound->final_reason != loss_reason::none || bound->releasing()) {
                 diag.message = "the session " + lock::describe_lock(s.key()) + " has ended (" +
-                               std::string(to_string(bound->final_reason)) + ")";
+                               std::string(bound->final_reason != loss_reason::none
+                                               ? to_string(bound->final_reason)
+                                               : "being closed") +
+                               ")";
                 co_return std::tuple{make_error_code(errc::lease_lost), lease{}};
             }
         }
@@ -571,7 +574,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         if (!s) {
             co_return make_error_code(errc::invalid_argument);
         }
-        if (s->final_reason != loss_reason::none) {
+        if (s->final_reason != loss_reason::none || s->releasing()) {
             co_return make_error_code(errc::lease_lost);
         }
         // The end of the lease and the caller's cancellation both reach the
@@ -594,10 +597,11 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             caller.clear();
         }
         driver->unbind(*s, stop_work);
-        if (s->final_reason != loss_reason::none) {
-            // The lease ended while the work ran: it was not exclusive
-            // throughout. The cancellation that caused is not the caller's
-            // business; any other exception is.
+        if (s->final_reason != loss_reason::none || s->releasing()) {
+            // The lease ended (or someone asked to release it, or its
+            // session) while the work ran: it was not exclusive throughout.
+            // The cancellation that caused is not the caller's business; any
+            // other exception is.
             if (failure && !is_cancellation(failure)) {
                 std::rethrow_exception(failure);
             }
