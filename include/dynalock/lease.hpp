@@ -62,10 +62,14 @@ public:
     clock::time_point acquired_at() const;
     /// The local deadline now (later with each successful heartbeat).
     clock::time_point deadline() const;
-    /// Time left before the local deadline (zero or negative once passed).
+    /// Time left before the local deadline (zero or negative once passed);
+    /// zero once a release of this lease, or of the session it is held
+    /// under, was asked for: that write may free the lock for others before
+    /// its answer comes back.
     clock::duration remaining() const;
     bool expired() const { return remaining() <= clock::duration::zero(); }
-    /// Still held: not ended and before the local deadline.
+    /// Still held: not ended, no release of it (or of its session) asked for,
+    /// and before the local deadline.
     bool held() const;
     /// Why it ended, or loss_reason::none while held.
     loss_reason reason() const;

@@ -234,9 +234,11 @@ public:
     }
 
     /// Releases the lease (after a heartbeat in flight), optionally writing a
-    /// last payload. Completes with success once the item is released (or
-    /// deleted, per options), with errc::lease_lost if the lease had ended
-    /// otherwise. Signature: `void(error_code)`. Per-operation cancellation:
+    /// last payload. From the call on, the lease is no longer held() and work
+    /// bound to it gets terminal cancellation: the write may free the lock
+    /// for others before its answer comes back. Completes with success once
+    /// the item is released (or deleted, per options), with errc::lease_lost
+    /// if the lease had ended otherwise. Signature: `void(error_code)`. Per-operation cancellation:
     /// not supported (a release, once asked for, is carried out).
     template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
     auto async_release(lease l, std::optional<bytes> data = {}, Token&& token = {}) {
@@ -281,7 +283,8 @@ public:
     }
 
     /// Runs `work` while `l` is held: if the lease ends first (lost, or
-    /// released by someone calling async_release), `work` gets terminal
+    /// released by someone calling async_release or closing its session:
+    /// then as soon as that is asked for), `work` gets terminal
     /// cancellation; when `work` finishes, the lease is released.
     ///
     /// Completes with success when the lease was held until `work` finished
@@ -329,8 +332,10 @@ public:
 
     /// Closes a session with one write (its item marked released): every lock
     /// held under it ends (loss_reason::released) and is free for others at
-    /// once. Completes as async_release does. Signature: `void(error_code)`.
-    /// Per-operation cancellation: not supported.
+    /// once. As with async_release, the session and its locks are no longer
+    /// held() from the call on, and the work bound to them is cancelled
+    /// then, not when the write is answered. Completes as async_release does. Signature:
+    /// `void(error_code)`. Per-operation cancellation: not supported.
     template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
     auto async_close_session(session s, Token&& token = {}) {
         return async_release(s.item_lease(), std::forward<Token>(token));

@@ -45,6 +45,10 @@ struct lock_client_stats {
     /// (stolen or expired) rather than closed.
     std::uint64_t sessions_opened = 0;
     std::uint64_t sessions_lost = 0;
+    /// Sessions of other holders this client ended as a contender: its write
+    /// ending a session that stood still for its lease applied (an ambiguous
+    /// one that did is not counted).
+    std::uint64_t session_kills = 0;
     /// Heartbeat requests sent, of locks and of sessions.
     std::uint64_t heartbeats_sent = 0;
     /// Heartbeat requests that failed: an error, an ambiguous outcome (then

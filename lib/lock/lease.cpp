@@ -47,7 +47,7 @@ const std::optional<bytes>& lease::data() const {
 }
 
 lease::clock::duration lease::remaining() const {
-    if (!state_ || state_->final_reason != loss_reason::none) {
+    if (!state_ || state_->final_reason != loss_reason::none || state_->releasing()) {
         return clock::duration::zero();
     }
     // A lease that has not ended has its driver: destroying a client ends

@@ -65,7 +65,8 @@ std::shared_ptr<lease_state> lease_driver::start_session(lock_record granted,
 std::shared_ptr<lease_state> lease_driver::start_bound(
     lock_record granted, steady_clock::time_point sent_at,
     const std::shared_ptr<lease_state>& session) {
-    if (session->final_reason != loss_reason::none || now() >= session->machine.deadline()) {
+    if (session->final_reason != loss_reason::none || session->machine.releasing() ||
+        now() >= session->machine.deadline()) {
         return nullptr;
     }
     const lock_key key = granted.key;
@@ -263,7 +264,17 @@ void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<
     }
     s->release_waiters.push_back(std::move(h));
     s->machine.request_release(std::move(data));
+    stop_bound_work(*s);
     wake(*s);
+}
+
+void lease_driver::stop_bound_work(lease_state& s) {
+    for (auto* signal : s.bound_work) {
+        signal->emit(asio::cancellation_type::terminal);
+    }
+    for (lease_state* bound = s.first_bound; bound != nullptr; bound = bound->next_bound) {
+        stop_bound_work(*bound);
+    }
 }
 
 void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
@@ -333,6 +344,7 @@ void lease_driver::release_all() {
         if (!s->session) {
             s->machine.request_release();
             scheduler_.wake(*s, t);
+            stop_bound_work(*s);  // a session's reaches its locks'
         }
     }
     drive();

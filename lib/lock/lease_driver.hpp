@@ -72,6 +72,13 @@ struct lease_state : lock::scheduled_lease, std::enable_shared_from_this<lease_s
     std::vector<boost::asio::any_completion_handler<void(error_code)>> release_waiters;
     std::vector<heartbeat_waiter> heartbeat_waiters;
     std::vector<boost::asio::cancellation_signal*> bound_work;
+
+    /// A release of this lease, or of the session it is held under, was
+    /// asked for: its holder stops believing at once, because the write may
+    /// free the item for others before its answer comes back.
+    bool releasing() const noexcept {
+        return machine.releasing() || (session && session->machine.releasing());
+    }
 };
 
 class lease_driver : public std::enable_shared_from_this<lease_driver> {
@@ -136,6 +143,8 @@ private:
     void wake(lease_state& s);
     void complete_heartbeats(lease_state& s, std::uint64_t done_upto);
     void finish(lease_state& s, loss_reason reason);
+    /// Cancels the work bound to `s` and, for a session, to its locks.
+    void stop_bound_work(lease_state& s);
     void unlink_from_session(lease_state& s);
 
     store& store_;

@@ -84,6 +84,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     std::uint64_t acquired = 0;
     std::uint64_t sessions_opened = 0;
     std::uint64_t acquires_throttled = 0;
+    std::uint64_t session_kills = 0;
     bool closed = false;
     bool abandoned = false;  // destroyed without async_close: nothing more is sent
     std::size_t acquires_in_flight = 0;
@@ -168,9 +169,12 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                 diag.message = "acquire_options::session is another client's";
                 co_return std::tuple{make_error_code(errc::invalid_argument), lease{}};
             }
-            if (bound->final_reason != loss_reason::none) {
+            if (bound->final_reason != loss_reason::none || bound->releasing()) {
                 diag.message = "the session " + lock::describe_lock(s.key()) + " has ended (" +
-                               std::string(to_string(bound->final_reason)) + ")";
+                               std::string(bound->final_reason != loss_reason::none
+                                               ? to_string(bound->final_reason)
+                                               : "being closed") +
+                               ")";
                 co_return std::tuple{make_error_code(errc::lease_lost), lease{}};
             }
         }
@@ -230,6 +234,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     }
                     count_throttled(ec, key);
                     if (killing && !ec) {
+                        ++session_kills;
                         session_ended(*killing);
                     }
                     action = machine.on_write(time->now(), ec, r);
@@ -570,7 +575,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         if (!s) {
             co_return make_error_code(errc::invalid_argument);
         }
-        if (s->final_reason != loss_reason::none) {
+        if (s->final_reason != loss_reason::none || s->releasing()) {
             co_return make_error_code(errc::lease_lost);
         }
         // The end of the lease and the caller's cancellation both reach the
@@ -593,10 +598,11 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             caller.clear();
         }
         driver->unbind(*s, stop_work);
-        if (s->final_reason != loss_reason::none) {
-            // The lease ended while the work ran: it was not exclusive
-            // throughout. The cancellation that caused is not the caller's
-            // business; any other exception is.
+        if (s->final_reason != loss_reason::none || s->releasing()) {
+            // The lease ended (or someone asked to release it, or its
+            // session) while the work ran: it was not exclusive throughout.
+            // The cancellation that caused is not the caller's business; any
+            // other exception is.
             if (failure && !is_cancellation(failure)) {
                 std::rethrow_exception(failure);
             }
@@ -645,6 +651,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         lock_client_stats r = driver->counters();
         r.acquired = acquired;
         r.sessions_opened = sessions_opened;
+        r.session_kills = session_kills;
         r.throttled += acquires_throttled;
         return r;
     }

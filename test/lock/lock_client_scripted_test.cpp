@@ -357,6 +357,36 @@ TEST_F(scripted_lock_client,
     EXPECT_EQ(held.reason(), loss_reason::released);
 }
 
+TEST_F(scripted_lock_client, a_release_ends_belief_and_bound_work_before_its_write_is_answered) {
+    party& a = join("holder");
+    party& b = join("next");
+    lease held = granted(*a.client, "job");
+    error_code woke_with;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        held, work_until_cancelled(woke_with),
+        [bound](std::exception_ptr, error_code ec) { bound->value.emplace(ec); });
+    time_->settle();
+    // The release applies at once; its answer is slow: the lock is free for
+    // others from the moment it applied.
+    a.store->hold_answers = true;
+    auto released = release(*a.client, held);
+    auto next = start<lease>([&](auto h) { b.client->async_try_acquire("job", std::move(h)); });
+    ASSERT_TRUE(next->done());
+    ASSERT_FALSE(next->ec()) << next->ec().message();
+    EXPECT_FALSE(held.held()) << "the releaser still believes it holds a lock another holds";
+    EXPECT_EQ(woke_with, asio::error::operation_aborted) << "the work on it still runs";
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(released->done());
+    EXPECT_FALSE(released->ec()) << released->ec().message();
+    EXPECT_EQ(held.reason(), loss_reason::released);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(bound->ec(), errc::lease_lost);
+    EXPECT_EQ(a.store->operations(), 2u) << "released twice";  // the grant, the release
+}
+
 asio::awaitable<void> work_that_throws_after(test::manual_time& time, milliseconds after) {
     auto t = time.make_timer(co_await asio::this_coro::executor);
     co_await t->async_wait_until(time.now() + after, asio::use_awaitable);
@@ -619,6 +649,7 @@ TEST_F(scripted_sessions, a_dead_workers_locks_are_taken_after_one_session_lease
     }
     EXPECT_EQ(b.store->operations() - before_rest, 49u);
     EXPECT_EQ(writes_to(*b.store, s.key()), 1u) << "more than one write ended the session";
+    EXPECT_EQ(b.client->stats().session_kills, 1u);
 }
 
 TEST_F(scripted_sessions, many_waiting_contenders_read_the_session_once_per_poll) {
@@ -689,6 +720,40 @@ TEST_F(scripted_sessions, an_expired_session_ends_its_locks_and_cancels_their_wo
     EXPECT_EQ(st.lost_expired, 1u);  // the lock, not its session
     EXPECT_EQ(st.sessions_lost, 1u);
     EXPECT_EQ(st.sessions, 0u);
+}
+
+TEST_F(scripted_sessions, closing_a_session_stops_the_work_on_its_locks_before_others_take_them) {
+    party& a = join("worker");
+    party& b = join("next");
+    const session s = open_session(*a.client);
+    lease l = granted(*a.client, "job", {.session = s});
+    error_code woke_with;
+    auto bound = std::make_shared<outcome<>>();
+    a.client->async_with_lease(
+        l, work_until_cancelled(woke_with),
+        [bound](std::exception_ptr, error_code ec) { bound->value.emplace(ec); });
+    time_->settle();
+    // The closing write applies at once; its answer is slow (a trickling
+    // network): the lock is free for others from the moment it applied.
+    a.store->hold_answers = true;
+    auto closed = start<>([&](auto h) { a.client->async_close_session(s, std::move(h)); });
+    auto next = start<lease>([&](auto h) { b.client->async_try_acquire("job", std::move(h)); });
+    ASSERT_TRUE(next->done());
+    ASSERT_FALSE(next->ec()) << next->ec().message();
+    EXPECT_FALSE(l.held()) << "the closer still believes it holds a lock another holds";
+    EXPECT_EQ(woke_with, asio::error::operation_aborted) << "the work on it still runs";
+    auto under_closing = acquire(*a.client, "other", {.session = s});
+    ASSERT_TRUE(under_closing->done());
+    EXPECT_EQ(under_closing->ec(), errc::lease_lost);
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(closed->done());
+    EXPECT_FALSE(closed->ec()) << closed->ec().message();
+    EXPECT_EQ(l.reason(), loss_reason::released);
+    ASSERT_TRUE(bound->done());
+    EXPECT_EQ(bound->ec(), errc::lease_lost);
+    EXPECT_EQ(writes_to(*a.store, "job"), 1u) << "the lock was released on its own too";
 }
 
 TEST_F(scripted_sessions, one_lock_released_alone_leaves_the_session_and_the_others) {

@@ -29,16 +29,30 @@ bool parse_int(std::string_view text, Int& out) {
     return ec == std::errc{} && end == text.data() + text.size();
 }
 
-bool parse_hold(const std::vector<std::string_view>& f, hold& h) {
-    if (f.size() != 11 || f[1].empty() || f[3].empty() || f[7].empty())
+// A hold's key and fence: unique within a log (fences of a key only grow).
+using hold_id = std::pair<std::string, std::uint64_t>;
+
+// Who the session of a hold is, in a log line: "-" for none (keys are never
+// "-": ours are `k<n>` and `…session…/<hex>`).
+std::string session_field(const hold& h) {
+    return h.session.empty() ? "-" : h.session;
+}
+
+bool parse_grant(const std::vector<std::string_view>& f, hold& h) {
+    if (f.size() != 8 || f[1].empty() || f[3].empty() || f[7].empty())
         return false;
     h.key = f[1];
     h.owner = f[3];
-    h.ended = f[7];
+    h.session = f[7] == "-" ? std::string() : std::string(f[7]);
     return parse_int(f[2], h.fence) && parse_int(f[4], h.valid_from) &&
-           parse_int(f[5], h.valid_until) && parse_int(f[6], h.granted_at) &&
-           parse_int(f[8], h.writes_accepted) && parse_int(f[9], h.writes_unknown) &&
-           parse_int(f[10], h.first_accepted_at);
+           parse_int(f[5], h.granted_at) && parse_int(f[6], h.valid_until);
+}
+
+bool parse_hold_id(const std::vector<std::string_view>& f, std::size_t size, hold_id& id) {
+    if (f.size() != size || f[1].empty())
+        return false;
+    id.first = f[1];
+    return parse_int(f[2], id.second);
 }
 
 constexpr write_outcome write_outcomes[] = {write_outcome::accepted, write_outcome::refused,
@@ -54,6 +68,11 @@ bool parse_zombie(const std::vector<std::string_view>& f, zombie_write& z) {
         return false;
     z.outcome = *outcome;
     return parse_int(f[2], z.fence) && parse_int(f[3], z.sent_at);
+}
+
+bool parse_session(const std::vector<std::string_view>& f) {
+    std::uint64_t epoch = 0;
+    return f.size() == 3 && !f[1].empty() && parse_int(f[2], epoch);
 }
 
 bool parse_counters(const std::vector<std::string_view>& f, worker_counters& c) {
@@ -120,12 +139,33 @@ std::string_view to_string(write_outcome o) noexcept {
     return "unknown";
 }
 
-std::string format_line(const hold& h) {
-    return "hold," + h.key + ',' + std::to_string(h.fence) + ',' + h.owner + ',' +
-           std::to_string(h.valid_from) + ',' + std::to_string(h.valid_until) + ',' +
-           std::to_string(h.granted_at) + ',' + h.ended + ',' + std::to_string(h.writes_accepted) +
-           ',' + std::to_string(h.writes_unknown) + ',' + std::to_string(h.first_accepted_at) +
-           '\n';
+std::string format_grant(const hold& h, std::int64_t deadline) {
+    return "grant," + h.key + ',' + std::to_string(h.fence) + ',' + h.owner + ',' +
+           std::to_string(h.valid_from) + ',' + std::to_string(h.granted_at) + ',' +
+           std::to_string(deadline) + ',' + session_field(h) + '\n';
+}
+
+std::string format_renewal(const hold& h, std::int64_t deadline) {
+    return "renew," + h.key + ',' + std::to_string(h.fence) + ',' + std::to_string(deadline) + '\n';
+}
+
+std::string format_first_write(const hold& h) {
+    return "wrote," + h.key + ',' + std::to_string(h.fence) + ',' +
+           std::to_string(h.first_accepted_at) + '\n';
+}
+
+std::string format_end(const hold& h) {
+    return "end," + h.key + ',' + std::to_string(h.fence) + ',' + std::to_string(h.valid_until) +
+           ',' + h.ended + ',' + std::to_string(h.writes_accepted) + ',' +
+           std::to_string(h.writes_unknown) + '\n';
+}
+
+std::string format_session(std::string_view key, std::uint64_t epoch) {
+    return "session," + std::string(key) + ',' + std::to_string(epoch) + '\n';
+}
+
+std::string format_session_kills(std::uint64_t kills) {
+    return "session_kills," + std::to_string(kills) + '\n';
 }
 
 std::string format_line(const zombie_write& z) {
@@ -141,24 +181,68 @@ std::string format_line(const worker_counters& c) {
 
 worker_log parse_log(std::istream& in, std::string_view source) {
     worker_log log;
+    std::map<hold_id, hold> open;
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         const auto fields = split(line);
+        hold_id id;
         bool ok = false;
         if (log.counters) {
             ok = false;  // the counters line is the last one
-        } else if (fields[0] == "hold") {
-            ok = parse_hold(fields, log.holds.emplace_back());
+        } else if (fields[0] == "grant") {
+            hold h;
+            ok = parse_grant(fields, h) && open.try_emplace({h.key, h.fence}, h).second;
+        } else if (fields[0] == "renew") {
+            std::int64_t deadline = 0;
+            ok =
+                parse_hold_id(fields, 4, id) && open.contains(id) && parse_int(fields[3], deadline);
+            if (ok)
+                open[id].valid_until = deadline;
+        } else if (fields[0] == "wrote") {
+            ok = parse_hold_id(fields, 4, id) && open.contains(id) &&
+                 parse_int(fields[3], open[id].first_accepted_at);
+            if (ok)
+                open[id].writes_accepted = 1;  // at least; the end says how many
+        } else if (fields[0] == "end") {
+            ok = parse_hold_id(fields, 7, id) && open.contains(id) && !fields[4].empty();
+            if (ok) {
+                hold& h = open[id];
+                h.ended = fields[4];
+                ok = parse_int(fields[3], h.valid_until) &&
+                     parse_int(fields[5], h.writes_accepted) &&
+                     parse_int(fields[6], h.writes_unknown);
+                log.holds.push_back(std::move(h));
+                open.erase(id);
+            }
         } else if (fields[0] == "zombie") {
             ok = parse_zombie(fields, log.zombie_writes.emplace_back());
+        } else if (fields[0] == "session") {
+            ok = parse_session(fields);
+            ++log.sessions_opened;
+        } else if (fields[0] == "session_kills") {
+            ok = fields.size() == 2 && parse_int(fields[1], log.session_kills);
         } else if (fields[0] == "counters") {
             ok = parse_counters(fields, log.counters.emplace());
         }
         if (!ok)
             throw std::runtime_error(std::string(source) + ':' + std::to_string(number) +
-                                     ": not a torture log line: " + line);
+                                     ": not a torture log line (or not after its grant): " + line);
     }
+    for (auto& [id, h] : open)
+        log.unfinished.push_back(std::move(h));
     return log;
+}
+
+std::string_view complete_lines(std::string_view text) noexcept {
+    const auto last = text.rfind('\n');
+    return last == std::string_view::npos ? std::string_view() : text.substr(0, last + 1);
+}
+
+hold end_at_death(hold h, std::int64_t died_by) {
+    h.valid_until = std::min(h.valid_until, died_by);
+    h.ended = "killed";
+    h.writes_unknown = std::max<std::uint64_t>(h.writes_unknown, 1);
+    return h;
 }
 
 verdict check(std::vector<hold> holds) {
@@ -167,6 +251,8 @@ verdict check(std::vector<hold> holds) {
         by_key[h.key].push_back(&h);
     verdict v;
     v.acquisitions = holds.size();
+    v.session_leases = static_cast<std::uint64_t>(std::count_if(
+        holds.begin(), holds.end(), [](const hold& h) { return !h.session.empty(); }));
     for (const auto& [key, of_key] : by_key) {
         v.overlaps += count_overlaps(of_key);
         v.fence_regressions += count_fence_regressions(of_key);

@@ -1,9 +1,13 @@
 #pragma once
 
-// The torture test's logs and their verdict. Each worker process appends one
-// line per acquisition and, when it stops, one line of counters; the checker
-// reads every worker's log after all of them stopped. Times are steady_clock
-// (CLOCK_MONOTONIC) nanoseconds, comparable between processes of one host.
+// The torture test's logs and their verdict. Each worker process appends the
+// life of each acquisition as it happens (its grant, every later deadline it
+// acted on, its first accepted write, its end), its sessions and the
+// sessions it ended as a contender, and, when it stops, one line of counters.
+// The checker reads every worker's log after all of them stopped; a worker
+// killed with SIGKILL leaves holds without an end, which the supervisor ends
+// at its death (end_at_death). Times are steady_clock (CLOCK_MONOTONIC)
+// nanoseconds, comparable between processes of one host.
 
 #include <cstdint>
 #include <istream>
@@ -27,8 +31,13 @@ struct hold {
     std::int64_t valid_until = 0;
     /// When the grant reached the holder: it cannot believe before this.
     std::int64_t granted_at = 0;
-    /// "released", or the loss_reason name (stolen, expired, client_closed).
+    /// "released", the loss_reason name (stolen, expired, client_closed), or
+    /// "killed" when its worker died holding it.
     std::string ended{};
+    /// The key of the session it was held under; empty for a lock held with
+    /// a lease of its own. A session-bound hold is judged like any other: it
+    /// is believed until the session's local deadline, or its loss.
+    std::string session{};
     /// Protected writes with this fence the server accepted.
     std::uint64_t writes_accepted = 0;
     /// Protected writes with this fence that failed other than by refusal
@@ -81,19 +90,50 @@ struct worker_counters {
 
 /// One worker's log.
 struct worker_log {
+    /// Holds that ended while their worker lived.
     std::vector<hold> holds{};
+    /// Holds granted and not ended: their worker died holding them (or is
+    /// broken). `valid_until` is the last deadline the worker logged for it
+    /// (before a write it made), `ended` empty.
+    std::vector<hold> unfinished{};
     std::vector<zombie_write> zombie_writes{};
+    /// Sessions the worker opened.
+    std::uint64_t sessions_opened = 0;
+    /// Sessions of others it ended as a contender (lock_client_stats::session_kills),
+    /// as last logged.
+    std::uint64_t session_kills = 0;
     /// Absent when the worker did not stop cleanly.
     std::optional<worker_counters> counters{};
 };
 
-std::string format_line(const hold& h);
+// The lines of one hold, in this order: the grant (before any write under
+// it), a renewal whenever the deadline the worker is about to act on moved
+// (logged before the write), the first accepted write, the end.
+std::string format_grant(const hold& h, std::int64_t deadline);
+std::string format_renewal(const hold& h, std::int64_t deadline);
+std::string format_first_write(const hold& h);
+std::string format_end(const hold& h);
 std::string format_line(const zombie_write& z);
+/// A session the worker opened: its item's key and epoch.
+std::string format_session(std::string_view key, std::uint64_t epoch);
+/// The worker's count of sessions it ended as a contender, so far.
+std::string format_session_kills(std::uint64_t kills);
 std::string format_line(const worker_counters& c);
 
 /// Reads a log; throws std::runtime_error naming `source` and the line for
 /// anything malformed (a log is ours: a bad line means a broken worker).
 worker_log parse_log(std::istream& in, std::string_view source);
+
+/// `text` up to its last complete line: a worker killed while it wrote a
+/// line may leave part of it.
+std::string_view complete_lines(std::string_view text) noexcept;
+
+/// `h`, an unfinished hold of a worker that died by `died_by` (a moment after
+/// its death), ended there: believed until its last logged deadline or its
+/// death, whichever came first (a worker acts only on a deadline it logged,
+/// and nothing after death), and a write of unknown outcome (one may have
+/// been out).
+hold end_at_death(hold h, std::int64_t died_by);
 
 struct verdict {
     std::uint64_t acquisitions = 0;
@@ -106,6 +146,8 @@ struct verdict {
     /// greater or equal fence (equal fences always count; a smaller fence is
     /// excused only for a grant that arrived already expired, never believed).
     std::uint64_t fence_regressions = 0;
+    /// Grants made under a session.
+    std::uint64_t session_leases = 0;
 
     /// Safe (no overlap, no regression) and something was tested at all.
     bool passed() const noexcept {

@@ -11,6 +11,10 @@
 using dynalock::torture::check;
 using dynalock::torture::check_protected_items;
 using dynalock::torture::check_zombie_writes;
+using dynalock::torture::complete_lines;
+using dynalock::torture::end_at_death;
+using dynalock::torture::format_session;
+using dynalock::torture::format_session_kills;
 using dynalock::torture::hold;
 using dynalock::torture::parse_log;
 using dynalock::torture::stored_fences;
@@ -177,42 +181,121 @@ TEST(torture_checker, a_higher_fence_is_excused_only_by_a_write_of_unknown_outco
     EXPECT_EQ(check_protected_items(unknown_below, {}, stored_fences{{"k0", 1}}).mismatches, 1u);
 }
 
+TEST(torture_checker, session_bound_holds_are_judged_like_any_other) {
+    hold bound = make("k0", 2, "s1", 100, 300);
+    bound.session = "torture-session/w1-00ff";
+    const auto clean = check({make("k0", 1, "a", 0, 100), bound, make("k0", 3, "a", 300, 400)});
+    EXPECT_EQ(clean.session_leases, 1u);
+    EXPECT_TRUE(clean.passed());
+    // Believed until its session's deadline (300) while a took the lock at 250.
+    const auto overlapping = check({bound, make("k0", 3, "a", 250, 400)});
+    EXPECT_EQ(overlapping.overlaps, 1u);
+    EXPECT_FALSE(overlapping.passed());
+}
+
+TEST(torture_checker, a_killed_workers_hold_is_believed_until_its_logged_deadline_or_its_death) {
+    hold killed = make("k0", 1, "a", 0, 500, "");
+    killed.ended.clear();
+    // Died after its deadline: believed until the deadline.
+    const hold late = end_at_death(killed, 900);
+    EXPECT_EQ(late.valid_until, 500);
+    EXPECT_EQ(late.ended, "killed");
+    EXPECT_EQ(late.writes_unknown, 1u);  // a write may have been out
+    EXPECT_TRUE(check({late, make("k0", 2, "b", 600, 700)}).passed());
+    EXPECT_EQ(check({late, make("k0", 2, "b", 600, 700)}).takeovers, 1u);
+    // Died before it: believed until death.
+    const hold early = end_at_death(killed, 300);
+    EXPECT_EQ(early.valid_until, 300);
+    EXPECT_TRUE(check({early, make("k0", 2, "b", 400, 700)}).passed());
+    EXPECT_EQ(check({early, make("k0", 2, "b", 250, 700)}).overlaps, 1u);
+}
+
 TEST(torture_checker, logs_round_trip) {
     hold h = make("k2", 42, "w1-123", -5, 7000000000, "stolen");
     h.writes_accepted = 7;
     h.writes_unknown = 2;
     h.first_accepted_at = 123456789;
+    h.session = "torture-session/w1-0af3";
+    hold own = make("k1", 3, "w1-123", 10, 20);
     const zombie_write z = zombie("k2", 42, 7000000001, write_outcome::refused);
     const worker_counters c{.faults = 1,
                             .protected_writes = 2,
                             .stale_writes_refused = 3,
                             .write_errors = 4,
                             .acquire_errors = 5};
-    std::istringstream in(format_line(h) + format_line(z) + format_line(h) +
-                          format_line(zombie("k0", 1, 2, write_outcome::accepted)) +
-                          format_line(zombie("k0", 1, 2, write_outcome::unknown)) + format_line(c));
+    std::istringstream in(
+        format_session(h.session, 9) + format_grant(h, 100) + format_grant(own, 30) +
+        format_renewal(h, 200) + format_first_write(h) + format_end(own) + format_renewal(h, 300) +
+        format_end(h) + format_line(z) + format_session_kills(2) +
+        format_line(zombie("k0", 1, 2, write_outcome::accepted)) + format_session_kills(3) +
+        format_line(zombie("k0", 1, 2, write_outcome::unknown)) + format_line(c));
     const auto log = parse_log(in, "w1.log");
     ASSERT_EQ(log.holds.size(), 2u);
-    EXPECT_EQ(log.holds[0], h);
+    EXPECT_EQ(log.holds[0], own);
+    EXPECT_EQ(log.holds[1], h);
+    EXPECT_TRUE(log.unfinished.empty());
     ASSERT_EQ(log.zombie_writes.size(), 3u);
     EXPECT_EQ(log.zombie_writes[0], z);
     EXPECT_EQ(log.zombie_writes[1].outcome, write_outcome::accepted);
     EXPECT_EQ(log.zombie_writes[2].outcome, write_outcome::unknown);
+    EXPECT_EQ(log.sessions_opened, 1u);
+    EXPECT_EQ(log.session_kills, 3u);
     ASSERT_TRUE(log.counters);
     EXPECT_EQ(*log.counters, c);
 }
 
+TEST(torture_checker, a_hold_without_its_end_is_unfinished_at_its_last_logged_deadline) {
+    hold h = make("k0", 4, "w2-9", 10, 0, "");
+    h.first_accepted_at = 50;
+    std::istringstream in(format_grant(h, 100) + format_renewal(h, 200) + format_first_write(h) +
+                          format_renewal(h, 300));
+    const auto log = parse_log(in, "w2.log");
+    EXPECT_TRUE(log.holds.empty());
+    EXPECT_FALSE(log.counters);
+    ASSERT_EQ(log.unfinished.size(), 1u);
+    const hold& u = log.unfinished[0];
+    EXPECT_EQ(u.valid_until, 300);
+    EXPECT_EQ(u.ended, "");
+    EXPECT_EQ(u.writes_accepted, 1u);
+    EXPECT_EQ(u.first_accepted_at, 50);
+    EXPECT_EQ(u.granted_at, 11);
+}
+
+TEST(torture_checker, a_line_cut_by_a_kill_is_left_out_of_the_killed_workers_log) {
+    EXPECT_EQ(complete_lines("grant,k0,1,a,0,1,1,-\nrenew,k0,1,5\nwrote,k0"),
+              "grant,k0,1,a,0,1,1,-\nrenew,k0,1,5\n");
+    EXPECT_EQ(complete_lines("grant,k0,1,a,0,1,1,-\n"), "grant,k0,1,a,0,1,1,-\n");
+    EXPECT_EQ(complete_lines("gra"), "");
+    EXPECT_EQ(complete_lines(""), "");
+}
+
 TEST(torture_checker, a_log_without_counters_says_so) {
-    std::istringstream in(format_line(make("k0", 1, "a", 0, 1)));
+    const hold h = make("k0", 1, "a", 0, 1);
+    std::istringstream in(format_grant(h, 1) + format_end(h));
     EXPECT_FALSE(parse_log(in, "w0.log").counters);
 }
 
 TEST(torture_checker, malformed_lines_are_rejected_with_their_place) {
-    for (const char* text :
-         {"hold,k0,1,a,0,1,1,released\n", "hold,k0,x,a,0,1,1,released,0,0,0\n",
-          "hold,k0,1,a,0,1,1,released,0,0,0,0\n",
-          "counters,1,2,3,4,5\nhold,k0,1,a,0,1,1,released,0,0,0\n", "zombie,k0,1,5,maybe\n",
-          "zombie,,1,5,refused\n", "zombie,k0,1,refused\n", "garbage\n"}) {
+    for (const char* text : {
+             "grant,k0,1,a,0,1,1\n",
+             "grant,k0,x,a,0,1,1,-\n",
+             "grant,k0,1,a,0,1,1,-,0\n",
+             "grant,k0,1,a,0,1,1,-\ngrant,k0,1,a,0,1,1,-\n",  // granted twice
+             "end,k0,1,5,released,0,0\n",                     // no grant
+             "renew,k0,1,5\n",
+             "wrote,k0,1,5\n",
+             "grant,k0,1,a,0,1,1,-\nend,k0,2,5,released,0,0\n",
+             "grant,k0,1,a,0,1,1,-\nend,k0,1,5,,0,0\n",
+             "grant,k0,1,a,0,1,1,-\nrenew,k0,1,soon\n",
+             "counters,1,2,3,4,5\ngrant,k0,1,a,0,1,1,-\n",
+             "zombie,k0,1,5,maybe\n",
+             "zombie,,1,5,refused\n",
+             "zombie,k0,1,refused\n",
+             "session,,3\n",
+             "session_kills,-1\n",
+             "hold,k0,1,a,0,1,1,released,0,0,0\n",  // the old format
+             "garbage\n",
+         }) {
         std::istringstream in(text);
         try {
             parse_log(in, "w3.log");

@@ -1,13 +1,21 @@
 // The torture run's flags, and the number parsing the benches share with it:
 // a value out of range (NaN, infinity and overflow included) is refused
-// naming the flag, the range and the value.
+// naming the flag, the range and the value; `torture --help` prints the
+// usage and succeeds (the program itself is run, named by TORTURE_PROGRAM).
 
 #include "harness/command_line.hpp"
 #include "options.hpp"
+#include "process/child_process.hpp"
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -56,6 +64,96 @@ TEST(TortureFlags, ValuesOutOfRangeNameTheFlagAndTheRange) {
               "--seed: expected a number from 0 to 18446744073709551615, got "
               "'18446744073709551616'");
     EXPECT_EQ(refusal({"--keys", "3x"}), "--keys: expected a number from 1 to 1000, got '3x'");
+}
+
+TEST(TortureFlags, ModeNamesTheKindOfWorkers) {
+    EXPECT_EQ(parse({}).mode, worker_mode::mixed);
+    EXPECT_EQ(parse({"--mode", "per-lock"}).mode, worker_mode::per_lock);
+    EXPECT_EQ(parse({"--mode=session", "--processes", "1"}).mode, worker_mode::session);
+    EXPECT_EQ(refusal({"--mode", "sessions"}),
+              "--mode: expected mixed, per-lock or session, got 'sessions'");
+    EXPECT_EQ(refusal({"--mode", "mixed", "--processes", "1"}),
+              "--mode mixed needs at least 2 processes (one of each kind); use --mode per-lock "
+              "or --mode session for one");
+    EXPECT_EQ(refusal({"--processes", "1"}), refusal({"--mode", "mixed", "--processes", "1"}));
+}
+
+TEST(TortureFlags, MixedRunsAlternateTheKindsOfWorkers) {
+    EXPECT_EQ(mode_of_worker(worker_mode::mixed, 0), worker_mode::per_lock);
+    EXPECT_EQ(mode_of_worker(worker_mode::mixed, 1), worker_mode::session);
+    EXPECT_EQ(mode_of_worker(worker_mode::mixed, 2), worker_mode::per_lock);
+    EXPECT_EQ(mode_of_worker(worker_mode::mixed, 63), worker_mode::session);
+    EXPECT_EQ(mode_of_worker(worker_mode::session, 0), worker_mode::session);
+    EXPECT_EQ(mode_of_worker(worker_mode::per_lock, 1), worker_mode::per_lock);
+}
+
+TEST(TortureFlags, AWorkerIsOfOneKind) {
+    const std::vector<std::string> worker{"--worker",
+                                          "--endpoint-url",
+                                          "http://127.0.0.1:1",
+                                          "--lock-table",
+                                          "l",
+                                          "--data-table",
+                                          "d",
+                                          "--log",
+                                          "w.log"};
+    auto with = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), worker.begin(), worker.end());
+        return more;
+    };
+    EXPECT_EQ(parse(with({"--mode", "session"})).mode, worker_mode::session);
+    EXPECT_EQ(refusal(with({})), "--worker needs --mode per-lock or --mode session");
+    EXPECT_EQ(refusal({"--worker", "--mode", "session"}),
+              "--worker needs --endpoint-url, --lock-table, --data-table and --log");
+}
+
+TEST(TortureFlags, HelpWinsOverEveryOtherFlag) {
+    EXPECT_TRUE(parse({"--help"}).help);
+    EXPECT_TRUE(parse({"-h"}).help);
+    EXPECT_TRUE(parse({"--mode", "bogus", "--help"}).help);
+    EXPECT_TRUE(parse({"--seconds", "1", "--help"}).help);
+    EXPECT_FALSE(parse({}).help);
+    EXPECT_EQ(refusal({"--bogus", "1"}), "unknown flag --bogus (torture --help lists them)");
+}
+
+TEST(TortureFlags, TheUsageNamesEveryFlagOfARun) {
+    const std::string text = usage();
+    for (const char* flag : {"--seconds", "--processes", "--keys", "--lease-ms", "--mode", "--seed",
+                             "--endpoint-url", "--help"}) {
+        EXPECT_NE(text.find(flag), std::string::npos) << flag;
+    }
+    EXPECT_EQ(text.find("--worker"), std::string::npos)
+        << "the supervisor's own flags are internal";
+}
+
+TEST(TortureProgram, HelpPrintsTheUsageAndSucceeds) {
+    const char* program = std::getenv("TORTURE_PROGRAM");
+    ASSERT_TRUE(program != nullptr && *program != '\0') << "TORTURE_PROGRAM is not set";
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    error_code ec;
+    const pid_t pid = process::spawn({.argv = {program, "--help"},
+                                      .standard_input = process::null_device,
+                                      .standard_output = out[1]},
+                                     ec);
+    ::close(out[1]);
+    ASSERT_GT(pid, 0) << ec.message();
+    std::string printed;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        printed.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(printed, usage());
 }
 
 TEST(BenchNumbers, AreRangeCheckedWithTheFlagNamed) {

@@ -29,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -111,8 +112,11 @@ struct worker_process {
     pid_t pid = -1;
     bool running = false;
     bool paused = false;
+    std::uint64_t pauses = 0;
     clock::time_point next_change{};  ///< the next pause, or the end of this one
     int status = 0;                   ///< waitpid's, once it ended
+    /// When it was found ended (reaped): it died no later.
+    clock::time_point ended_by{};
 };
 
 /// The worker processes. Each runs in its own process group (a Ctrl-C on the
@@ -127,16 +131,15 @@ public:
 
     ~worker_group() {
         for (auto& w : workers_) {
-            if (w.running) {
-                ::kill(w.pid, SIGKILL);
-                reap(w, 0);
-            }
+            if (w.running)
+                kill(w);
         }
     }
 
     std::vector<worker_process>& workers() { return workers_; }
 
-    void spawn(const std::vector<std::string>& args) {
+    /// Starts a worker; returns its place in workers().
+    std::size_t spawn(const std::vector<std::string>& args) {
         error_code ec;
         const pid_t pid = process::spawn({.argv = args,
                                           .program = "/proc/self/exe",
@@ -149,6 +152,14 @@ public:
             throw boost::system::system_error(ec, "starting a worker");
         }
         workers_.push_back({.pid = pid, .running = true});
+        return workers_.size() - 1;
+    }
+
+    /// SIGKILL, and reaped before it returns: the worker is dead by
+    /// `ended_by`.
+    static void kill(worker_process& w) {
+        ::kill(w.pid, SIGKILL);
+        reap(w, 0);
     }
 
     /// True when `w` has ended (now reaped).
@@ -161,6 +172,7 @@ public:
         } while (got < 0 && errno == EINTR);
         if (got == w.pid || got < 0) {  // got < 0: not our child any more
             w.running = false;
+            w.ended_by = clock::now();
             return true;
         }
         return false;
@@ -181,8 +193,7 @@ public:
                 std::this_thread::sleep_for(milliseconds(10));
             if (w.running) {
                 std::cerr << "torture: worker pid " << w.pid << " did not stop, killing it\n";
-                ::kill(w.pid, SIGKILL);
-                reap(w, 0);
+                kill(w);
             }
         }
     }
@@ -201,7 +212,10 @@ std::string describe_status(int status) {
 
 /// Random SIGSTOP/SIGCONT of the workers, each on its own schedule: a pause
 /// every 0.5 to 4 s, two in five of them longer than the lease (up to three
-/// leases), the others up to half a lease.
+/// leases), the others up to half a lease. A worker's first pause is two to
+/// three leases long, so that every run has pauses long enough for
+/// contenders to see a paused holder's session (or lease) stand still for a
+/// whole lease and end it, and the holder to resume into its loss.
 class pauser {
 public:
     pauser(std::uint64_t seed, milliseconds lease) : rng_(seed), lease_(lease) {}
@@ -220,10 +234,12 @@ public:
             return;
         }
         const bool long_pause = std::bernoulli_distribution(0.4)(rng_);
-        const auto length =
-            long_pause ? between(lease_, 3 * lease_) : between(milliseconds(10), lease_ / 2);
+        const auto length = w.pauses == 0 ? between(2 * lease_, 3 * lease_)
+                            : long_pause  ? between(lease_, 3 * lease_)
+                                          : between(milliseconds(10), lease_ / 2);
         ::kill(w.pid, SIGSTOP);
         w.paused = true;
+        ++w.pauses;
         w.next_change = now + length;
         ++pauses_;
     }
@@ -240,6 +256,43 @@ private:
     milliseconds lease_;
     std::uint64_t pauses_ = 0;
 };
+
+/// SIGKILL of a random worker (paused or not) every 5 to 15 s; a new worker
+/// of the same kind takes its place. Its locks (or its session) are left to
+/// the contenders, and the holds it had not ended are ended at its death.
+class killer {
+public:
+    killer(std::uint64_t seed, clock::time_point start) : rng_(seed), next_(start + interval()) {}
+
+    /// The index of the worker to kill now, if it is time.
+    std::optional<std::size_t> choose(clock::time_point now, std::size_t workers) {
+        if (now < next_)
+            return std::nullopt;
+        next_ = now + interval();
+        return std::uniform_int_distribution<std::size_t>(0, workers - 1)(rng_);
+    }
+
+private:
+    clock::duration interval() {
+        return milliseconds(std::uniform_int_distribution<int>(5000, 15000)(rng_));
+    }
+
+    std::mt19937_64 rng_;
+    clock::time_point next_;
+};
+
+/// One worker process's place in the run: its log, and how it ended.
+struct worker_run {
+    int index = 0;
+    std::string log{};
+    bool killed = false;  ///< by the killer, on purpose
+    bool failed = false;
+    clock::time_point ended_by{};
+};
+
+std::int64_t nanoseconds_of(clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 std::string make_run_directory() {
     std::string path =
@@ -275,39 +328,69 @@ int run_supervisor(const options& o, const char* program) {
     for (const int sig : stop_signals)
         ::sigaction(sig, &action, nullptr);
 
-    std::vector<std::string> logs;
     pauser pauses(seed, o.lease);
     std::vector<std::string> failures;
-    std::vector<bool> worker_failed(static_cast<std::size_t>(o.processes));
+    // One per process started, in order; a killed worker's replacement gets
+    // the next. runs[i] is workers()[i].
+    std::vector<worker_run> runs;
+    std::uint64_t kills_done = 0;
     {
         worker_group group;
+        const auto start_worker = [&](int index) {
+            worker_run run{.index = index,
+                           .log = run_directory + "/process-" + std::to_string(runs.size()) +
+                                  "-worker-" + std::to_string(index) + ".log"};
+            group.spawn({program,          "--worker",
+                         "--index",        std::to_string(index),
+                         "--mode",         std::string(to_string(mode_of_worker(o.mode, index))),
+                         "--endpoint-url", endpoint_url,
+                         "--lock-table",   tables + "-locks",
+                         "--data-table",   tables + "-data",
+                         "--keys",         std::to_string(o.keys),
+                         "--lease-ms",     std::to_string(o.lease.count()),
+                         "--seed",         std::to_string(seed + 1 + runs.size()),
+                         "--log",          run.log});
+            runs.push_back(std::move(run));
+        };
+        // The places in runs (and workers()) of the workers of each index now.
+        std::vector<std::size_t> current;
         for (int i = 0; i < o.processes; ++i) {
-            logs.push_back(run_directory + "/worker-" + std::to_string(i) + ".log");
-            group.spawn({program, "--worker", "--index", std::to_string(i), "--endpoint-url",
-                         endpoint_url, "--lock-table", tables + "-locks", "--data-table",
-                         tables + "-data", "--keys", std::to_string(o.keys), "--lease-ms",
-                         std::to_string(o.lease.count()), "--seed", std::to_string(seed + 1 + i),
-                         "--log", logs.back()});
+            current.push_back(runs.size());
+            start_worker(i);
         }
         const auto start = clock::now();
         for (auto& w : group.workers())
             pauses.schedule_next_pause(w, start);
+        killer kills(seed ^ 0x6b696c6cU, start);
         const auto end = start + std::chrono::duration_cast<clock::duration>(
                                      std::chrono::duration<double>(o.seconds));
         bool early_exit = false;
         while (!interrupted && !early_exit && clock::now() < end) {
             for (auto& w : group.workers()) {
-                early_exit = early_exit || worker_group::reap(w, WNOHANG);
+                // A worker that ends by itself ends the run (killed ones are reaped already).
+                if (w.running && worker_group::reap(w, WNOHANG))
+                    early_exit = true;
                 pauses.step(w, clock::now());
+            }
+            if (const auto victim = kills.choose(clock::now(), current.size());
+                victim && !early_exit) {
+                worker_group::kill(group.workers()[current[*victim]]);
+                runs[current[*victim]].killed = true;
+                ++kills_done;
+                current[*victim] = runs.size();
+                start_worker(static_cast<int>(*victim));
+                pauses.schedule_next_pause(group.workers().back(), clock::now());
             }
             std::this_thread::sleep_for(milliseconds(5));
         }
         group.stop_all(3 * o.lease + std::chrono::seconds(5));
         for (std::size_t i = 0; i < group.workers().size(); ++i) {
-            const int status = group.workers()[i].status;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                worker_failed[i] = true;
-                failures.push_back("worker " + std::to_string(i) + " " + describe_status(status));
+            const worker_process& w = group.workers()[i];
+            runs[i].ended_by = w.ended_by;
+            if (!runs[i].killed && (!WIFEXITED(w.status) || WEXITSTATUS(w.status) != 0)) {
+                runs[i].failed = true;
+                failures.push_back("worker " + std::to_string(runs[i].index) + " (" + runs[i].log +
+                                   ") " + describe_status(w.status));
             }
         }
     }
@@ -317,20 +400,37 @@ int run_supervisor(const options& o, const char* program) {
     std::vector<hold> holds;
     std::vector<zombie_write> zombies;
     worker_counters total;
-    for (std::size_t i = 0; i < logs.size(); ++i) {
-        std::ifstream in(logs[i]);
+    std::uint64_t sessions_opened = 0;
+    std::uint64_t session_kills = 0;
+    for (worker_run& run : runs) {
+        std::ifstream file(run.log);
+        std::ostringstream text;
+        text << file.rdbuf();
+        std::istringstream in(run.killed ? std::string(complete_lines(text.str())) : text.str());
         worker_log log;
         try {
-            log = parse_log(in, logs[i]);
+            log = parse_log(in, run.log);
         } catch (const std::runtime_error& e) {
-            worker_failed[i] = true;
+            run.failed = true;
             failures.push_back(e.what());
         }
         holds.insert(holds.end(), log.holds.begin(), log.holds.end());
+        for (const hold& h : log.unfinished)
+            holds.push_back(end_at_death(h, nanoseconds_of(run.ended_by)));
         zombies.insert(zombies.end(), log.zombie_writes.begin(), log.zombie_writes.end());
+        sessions_opened += log.sessions_opened;
+        session_kills += log.session_kills;
+        if (run.killed)
+            continue;  // it had no chance to write its counters
+        if (!log.unfinished.empty()) {
+            run.failed = true;
+            failures.push_back(run.log + ": " + std::to_string(log.unfinished.size()) +
+                               " holds never ended, yet the worker was not killed");
+        }
         if (!log.counters) {
-            worker_failed[i] = true;
-            failures.push_back("worker " + std::to_string(i) + " left no counters in " + logs[i]);
+            run.failed = true;
+            failures.push_back("worker " + std::to_string(run.index) + " left no counters in " +
+                               run.log);
             continue;
         }
         total.faults += log.counters->faults;
@@ -354,10 +454,15 @@ int run_supervisor(const options& o, const char* program) {
         .add("keys", o.keys)
         .add("seconds", o.seconds)
         .add("lease_ms", static_cast<std::int64_t>(o.lease.count()))
+        .add("mode", to_string(o.mode))
         .add("seed", seed)
         .add("acquisitions", v.acquisitions)
         .add("takeovers", v.takeovers)
+        .add("session_leases", v.session_leases)
+        .add("sessions_opened", sessions_opened)
+        .add("session_kills", session_kills)
         .add("pauses", pauses.pauses())
+        .add("kills", kills_done)
         .add("faults", total.faults)
         .add("overlaps", v.overlaps)
         .add("fence_regressions", v.fence_regressions)
@@ -371,12 +476,21 @@ int run_supervisor(const options& o, const char* program) {
         .add("protected_writes", total.protected_writes)
         .add("write_errors", total.write_errors)
         .add("acquire_errors", total.acquire_errors)
-        .add("worker_failures", static_cast<std::uint64_t>(
-                                    std::count(worker_failed.begin(), worker_failed.end(), true)));
+        .add("worker_failures",
+             static_cast<std::uint64_t>(std::count_if(
+                 runs.begin(), runs.end(), [](const worker_run& r) { return r.failed; })));
     line.print();
 
     if (v.acquisitions == 0)
         failures.push_back("nothing was acquired: the run tested nothing");
+    if (o.mode != worker_mode::per_lock) {
+        if (v.session_leases == 0)
+            failures.push_back("no lock was granted under a session: sessions were not tested");
+        if (session_kills == 0 && o.processes >= 2)
+            failures.push_back(
+                "no contender ended a session: the paused and killed session holders' locks "
+                "were never taken over through their sessions");
+    }
     if (v.overlaps != 0 || v.fence_regressions != 0)
         failures.push_back("the lock was not safe: " + std::to_string(v.overlaps) + " overlaps, " +
                            std::to_string(v.fence_regressions) + " fence regressions");
