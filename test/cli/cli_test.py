@@ -661,6 +661,30 @@ def test_sessions_with_a_sort_key():
     stop(p)
 
 
+def test_malformed_session_item():
+    """A lock whose session's item another tool wrote badly: named, not guessed at."""
+    DB.put_item(TableName=TABLE, Item={
+        "key": {"S": "session/bad"}, "ownerName": {"S": "other-tool"},
+        "leaseDuration": {"S": "abc"}, "recordVersionNumber": {"S": "s1"},
+        "fence": {"N": "4"}, "isSession": {"S": "1"}})
+    lock = {"key": {"S": "under-bad"}, "ownerName": {"S": "other-tool"},
+            "leaseDuration": {"S": "session"}, "recordVersionNumber": {"S": "l1"},
+            "fence": {"N": "1"}, "sessionKey": {"S": "session/bad"}, "sessionEpoch": {"N": "4"}}
+    DB.put_item(TableName=TABLE, Item=lock)
+    rc, out, err = dynalock("show", "under-bad", "--json")
+    check(rc == 0 and json.loads(out).get("session")
+          == {"key": "session/bad", "epoch": 4, "state": "malformed"},
+          "show --json: a lock whose session's item is malformed: state malformed", rc, out, err)
+    rc, rows, err = listed()
+    check(rc == 0 and rows.get("under-bad", {}).get("session", {}).get("state") == "malformed"
+          and "leaseDuration" in rows.get("session/bad", {}).get("malformed", ""),
+          "list --json: the same, the session's item listed as malformed", rc, rows, err)
+    rc, _, err = dynalock("release", "under-bad", "--force", "--end-session")
+    check(rc == 65 and "session/bad" in err and 'leaseDuration is the string "abc"' in err,
+          "release of it: 65 naming the session's item and what is wrong", rc, err)
+    check(item("under-bad") == lock, "nothing written", item("under-bad"))
+
+
 def test_end_session_of_a_plain_lock():
     row = {"key": {"S": "plain-held"}, "ownerName": {"S": "someone"},
            "leaseDuration": {"S": "20000"}, "recordVersionNumber": {"S": "p1"},
@@ -678,7 +702,8 @@ def main():
             test_show_and_list_agree, test_missing_lock, test_provisioned_table,
             test_ttl_attribute, test_stuck_lock, test_signals_forwarded, test_bad_rows,
             test_session_bound_locks, test_end_session_by_its_item, test_session_item_deleted,
-            test_sessions_with_a_sort_key, test_end_session_of_a_plain_lock]
+            test_sessions_with_a_sort_key, test_malformed_session_item,
+            test_end_session_of_a_plain_lock]
     racing_writers = [test_contention_list_and_forced_release,
                       test_lease_lost_when_row_changes, test_grace_then_sigkill]
     tests = both + ({"dynalite": racing_writers, "moto": [test_bad_signature]}[SERVER])
