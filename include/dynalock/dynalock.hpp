@@ -21,3 +21,4 @@
 #include <dynalock/retry_options.hpp>
 #include <dynalock/session.hpp>
 #include <dynalock/store.hpp>
+#include <dynalock/version.hpp>

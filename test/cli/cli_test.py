@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the dynalock program against a real server, as processes.
 
-usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto
+usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_CLI_SESSION_HOLDER
 Run through tools/test_servers.py (or tools/test.sh), which starts the servers
 and sets DYNALOCK_TEST_DYNALITE_URL, or DYNALOCK_TEST_MOTO_URL with the key of
 a user moto checks signatures for.
@@ -11,11 +11,20 @@ racing conditional writes can both succeed there: tests where writers race
 (a holder heartbeating while its row is changed underneath or released by
 force) run against dynalite only. Every process started here is stopped
 before the script exits.
+
+Locks held under a session are held by a real process, cli_session_holder
+(test/cli/session_holder.cpp), with a 10-minute session lease: its first
+heartbeat comes minutes after it took its locks (the library jitters it by at
+most half of its 2.5-minute period), so no heartbeat races the
+`release --end-session` these tests make, whose refusal on such a race is a
+separate outcome (checked in cli_session_state on the judging function).
 """
 
 import json
 import os
 import random
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -25,13 +34,15 @@ import botocore.session
 
 DYNALOCK = os.path.abspath(sys.argv[1])
 SERVER = sys.argv[2] if len(sys.argv) > 2 else ""
+SESSION_HOLDER = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else ""
 SETTINGS = {
     "dynalite": ("DYNALOCK_TEST_DYNALITE_URL", None, None),
     "moto": ("DYNALOCK_TEST_MOTO_URL", "DYNALOCK_TEST_MOTO_ACCESS_KEY_ID",
              "DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY"),
 }
-if SERVER not in SETTINGS:
-    print("usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto", file=sys.stderr)
+if SERVER not in SETTINGS or not SESSION_HOLDER:
+    print("usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_CLI_SESSION_HOLDER",
+          file=sys.stderr)
     sys.exit(2)
 missing = [v for v in SETTINGS[SERVER] if v and not os.environ.get(v)]
 if missing:
@@ -73,8 +84,8 @@ def dynalock(*args, timeout=60, **env_changes):
     return p.returncode, p.stdout, p.stderr
 
 
-def start(*args):
-    p = subprocess.Popen([DYNALOCK, *args], env=env(), stdout=subprocess.PIPE,
+def start(*args, program=DYNALOCK):
+    p = subprocess.Popen([program, *args], env=env(), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     started.append(p)
@@ -115,6 +126,43 @@ def wait_held_by(key, owner, seconds=20):
     return None
 
 
+SESSION_LEASE_MS = 600_000
+
+
+def hold_under_session(*keys, table=TABLE, sort=None):
+    """A cli_session_holder holding `keys` of `table` under one session of its
+    own (`sort`: the sort key's "NAME=VALUE" of the locks and the session):
+    (process, session key, epoch), the key None if it did not say so in time."""
+    p = start(*(["--sort", sort] if sort else []), table, str(SESSION_LEASE_MS), *keys,
+              program=SESSION_HOLDER)
+    line = ""
+    ready, _, _ = select.select([p.stdout], [], [], 60)
+    if ready:
+        line = p.stdout.readline()
+    said = line.split()
+    if len(said) == 4 and said[:2] == ["held", str(len(keys))]:
+        return p, said[2], int(said[3])
+    stop(p)
+    check(False, f"cli_session_holder holds {keys} under a session", line, p.stderr.read())
+    return p, None, None
+
+
+def stop(p):
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+
+
+def item(key):
+    return DB.get_item(TableName=TABLE, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+
+
+def listed():
+    """`list --json` as the exit status, the rows by key, and stderr."""
+    rc, out, err = dynalock("list", "--json")
+    return rc, {r["key"]: r for r in map(json.loads, out.splitlines())} if rc == 0 else {}, err
+
+
 def test_usage_errors():
     rc, _, err = dynalock("list", DYNALOCK_TABLE=None)
     check(rc == 64 and "DYNALOCK_TABLE" in err, "no table: 64 naming DYNALOCK_TABLE", rc, err)
@@ -134,6 +182,11 @@ def test_usage_errors():
           "provisioned units beyond the bound: 64 naming the limit", rc, err)
     rc, out, _ = dynalock("run", "--help")
     check(rc == 0 and "--grace" in out, "run --help: 0 with the options", rc, out)
+    rc, out, err = dynalock("--version", DYNALOCK_TABLE=None)
+    check(rc == 0 and re.fullmatch(r"dynalock \d+\.\d+\.\d+\n", out) is not None,
+          "--version: 0, the version, no table needed", rc, out, err)
+    rc, _, err = dynalock("release", "k", "--end-session")
+    check(rc == 64 and "--force" in err, "--end-session without --force: 64", rc, err)
     check(len(err.strip().splitlines()) <= 1, "an error is one line", err)
 
 
@@ -451,11 +504,206 @@ def test_bad_rows():
     check(rc == 65 and "leaseDuration" in err, "release of a malformed row: 65 saying why", rc, err)
 
 
+def test_session_bound_locks():
+    """Locks a live process holds under a session: marked in list and show,
+    refused by release --force, freed all at once by --end-session."""
+    keys = ["sess-a", "sess-b", "sess-c"]
+    p, session, epoch = hold_under_session(*keys)
+    if session is None:
+        return
+    held = {"key": session, "epoch": epoch, "state": "held", "owner": "session-holder"}
+    rc, rows, err = listed()
+    check(rc == 0 and all(rows.get(k, {}).get("session") == held
+                          and rows[k]["lease_ms"] is None and rows[k]["released"] is False
+                          and rows[k]["is_session"] is False for k in keys),
+          "list --json: each lock names its session, epoch and state held", rc, rows, err)
+    check(rows.get(session, {}).get("is_session") is True
+          and rows[session].get("held_locks") == 3 and rows[session].get("session") is None
+          and rows[session].get("fence") == epoch and rows[session].get("released") is False
+          and rows[session].get("owner") == "session-holder",
+          "list --json: the session's item marked as one, with its 3 locks",
+          rows.get(session))
+    rc, out, err = dynalock("list")
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
+    check(rc == 0 and out.splitlines()[0].split()[-1] == "SESSION"
+          and all(lines.get(k, "").endswith(f"held {session} epoch {epoch}")
+                  and lines[k].split()[3] == "session" for k in keys)
+          and lines.get(session, "").endswith("session item, 3 locks held"),
+          "list: the session, its epoch and state on each lock; the item with its locks",
+          rc, out, err)
+    rc, out, err = dynalock("show", "sess-a", "--json")
+    check(rc == 0 and json.loads(out) == rows.get("sess-a"), "show --json: as list says",
+          rc, out, err)
+    rc, out, err = dynalock("show", session, "--json")
+    shown = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and shown.get("is_session") is True and "held_locks" not in shown,
+          "show --json of the session's item: marked, no count (that needs a scan)",
+          rc, out, err)
+
+    lock_before, session_before = item("sess-a"), item(session)
+    rc, _, err = dynalock("release", "sess-a")
+    check(rc == 64 and session in err and "--force --end-session" in err,
+          "release without --force refuses naming the session: 64", rc, err)
+    rc, _, err = dynalock("release", "sess-a", "--force")
+    check(rc == 64 and session in err and f"epoch {epoch}, held, holder session-holder" in err
+          and "--force --end-session" in err,
+          "release --force refuses: 64, naming the session, its state and holder, and "
+          "--end-session", rc, err)
+    rc, _, err = dynalock("release", session, "--force")
+    check(rc == 64 and f"session item '{session}'" in err and "--force --end-session" in err,
+          "release --force of the session's item refuses too: 64", rc, err)
+    check(item("sess-a") == lock_before and item(session) == session_before,
+          "the refusals wrote nothing", item("sess-a"), item(session))
+
+    rc, out, err = dynalock("release", "sess-a", "--force", "--end-session", "--json")
+    ended = dict(held, state="ended")
+    check(rc == 0 and json.loads(out) == {"key": "sess-a", "session": ended,
+                                          "outcome": "session_ended", "freed_locks": 3},
+          "release --force --end-session --json: the session ended, 3 locks freed",
+          rc, out, err)
+    after = item(session) or {}
+    check(after.get("isReleased") == {"S": "1"} and after.get("fence") == {"N": str(epoch)}
+          and item("sess-a") == lock_before,
+          "one write: the session's item marked released, the lock's row untouched",
+          after, item("sess-a"))
+    rc, rows, err = listed()
+    check(rc == 0 and all(rows.get(k, {}).get("session") == ended for k in keys)
+          and rows.get(session, {}).get("released") is True
+          and rows[session].get("held_locks") == 0,
+          "list --json after: every lock's session ended", rc, rows, err)
+    rc, out, err = dynalock("list")
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line.strip()}
+    check(rc == 0 and lines.get("sess-b", "").endswith(f"ended {session} epoch {epoch}")
+          and lines.get(session, "").endswith("session item, ended"),
+          "list after: the locks' session and the session's item ended", rc, out, err)
+    rc, out, err = dynalock("release", "sess-b", "--force", "--end-session")
+    check(rc == 0 and session in out and "has ended" in out and "free already" in out,
+          "--end-session again: 0, the session has ended and the lock is free already",
+          rc, out, err)
+    rc, out, err = dynalock("release", session, "--force", "--end-session")
+    check(rc == 0 and "released already" in out and "session has ended" in out,
+          "--end-session of the ended session's item: 0, released already", rc, out, err)
+    started_at = time.monotonic()
+    rc, out, err = dynalock("run", "sess-c", "--wait", "5s", "--",
+                            "sh", "-c", 'echo "$DYNALOCK_FENCE"')
+    check(rc == 0 and out.strip() == "2" and time.monotonic() - started_at < 5,
+          "a lock of the ended session is taken at once, with the next fence", rc, out, err)
+    stop(p)
+
+
+def test_end_session_by_its_item():
+    p, session, epoch = hold_under_session("item-a", "item-b")
+    if session is None:
+        return
+    rc, out, err = dynalock("release", session, "--force", "--end-session")
+    check(rc == 0 and f"ended session '{session}' (epoch {epoch}, holder session-holder)" in out
+          and "2 locks" in out,
+          "release --force --end-session of the session's item: 0, its 2 locks freed",
+          rc, out, err)
+    rc, rows, err = listed()
+    check(rc == 0 and all(rows.get(k, {}).get("session", {}).get("state") == "ended"
+                          for k in ["item-a", "item-b"]),
+          "list after: both locks' session ended", rc, rows, err)
+    stop(p)
+
+
+def test_session_item_deleted():
+    p, session, epoch = hold_under_session("gone-a")
+    if session is None:
+        return
+    DB.delete_item(TableName=TABLE, Key={"key": {"S": session}})
+    rc, rows, err = listed()
+    check(rc == 0 and rows.get("gone-a", {}).get("session")
+          == {"key": session, "epoch": epoch, "state": "gone"},
+          "list --json: a lock whose session item was deleted: gone", rc, rows, err)
+    rc, out, err = dynalock("show", "gone-a")
+    check(rc == 0 and out.splitlines()[-1].endswith(f"gone {session} epoch {epoch}"),
+          "show: gone", rc, out, err)
+    rc, out, err = dynalock("release", "gone-a", "--force")
+    check(rc == 0 and "is gone" in out and "free already" in out,
+          "release --force of it: 0, the lock is free already", rc, out, err)
+    stop(p)
+
+
+def test_sessions_with_a_sort_key():
+    table = TABLE + "-sorted"
+    rc, out, err = dynalock("create-table", "--sort-key-name", "sk", DYNALOCK_TABLE=table)
+    check(rc == 0, "create-table with a sort key: 0", rc, out, err)
+    if rc != 0:
+        return
+    p, session, epoch = hold_under_session("sorted-a", table=table, sort="sk=part-1")
+    if session is None:
+        return
+    held = {"key": session, "sort_key": "part-1", "epoch": epoch, "state": "held",
+            "owner": "session-holder"}
+    rc, out, err = dynalock("list", "--json", "--sort-key-name", "sk", DYNALOCK_TABLE=table)
+    rows = {(r["key"], r["sort_key"]): r for r in map(json.loads, out.splitlines())} if rc == 0 \
+        else {}
+    check(rc == 0 and rows.get(("sorted-a", "part-1"), {}).get("session") == held
+          and rows.get((session, "part-1"), {}).get("held_locks") == 1,
+          "list --json on a table with a sort key: the session's sort key too", rc, out, err)
+    rc, out, err = dynalock("show", "sorted-a", "--sort-key", "part-1", "--sort-key-name", "sk",
+                            DYNALOCK_TABLE=table)
+    check(rc == 0 and out.splitlines()[-1].endswith(
+        f"held {session} [sort key part-1] epoch {epoch}"), "show: the session's sort key",
+        rc, out, err)
+    rc, _, err = dynalock("release", "sorted-a", "--sort-key", "part-1", "--sort-key-name", "sk",
+                          "--force", DYNALOCK_TABLE=table)
+    check(rc == 64 and f"session '{session}' (sort key 'part-1')" in err,
+          "release --force refuses naming the session with its sort key", rc, err)
+    rc, out, err = dynalock("release", "sorted-a", "--sort-key", "part-1", "--sort-key-name",
+                            "sk", "--force", "--end-session", "--json", DYNALOCK_TABLE=table)
+    check(rc == 0 and json.loads(out) == {"key": "sorted-a", "sort_key": "part-1",
+                                          "session": dict(held, state="ended"),
+                                          "outcome": "session_ended", "freed_locks": 1},
+          "release --force --end-session on a table with a sort key: 1 lock freed",
+          rc, out, err)
+    stop(p)
+
+
+def test_malformed_session_item():
+    """A lock whose session's item another tool wrote badly: named, not guessed at."""
+    DB.put_item(TableName=TABLE, Item={
+        "key": {"S": "session/bad"}, "ownerName": {"S": "other-tool"},
+        "leaseDuration": {"S": "abc"}, "recordVersionNumber": {"S": "s1"},
+        "fence": {"N": "4"}, "isSession": {"S": "1"}})
+    lock = {"key": {"S": "under-bad"}, "ownerName": {"S": "other-tool"},
+            "leaseDuration": {"S": "session"}, "recordVersionNumber": {"S": "l1"},
+            "fence": {"N": "1"}, "sessionKey": {"S": "session/bad"}, "sessionEpoch": {"N": "4"}}
+    DB.put_item(TableName=TABLE, Item=lock)
+    rc, out, err = dynalock("show", "under-bad", "--json")
+    check(rc == 0 and json.loads(out).get("session")
+          == {"key": "session/bad", "epoch": 4, "state": "malformed"},
+          "show --json: a lock whose session's item is malformed: state malformed", rc, out, err)
+    rc, rows, err = listed()
+    check(rc == 0 and rows.get("under-bad", {}).get("session", {}).get("state") == "malformed"
+          and "leaseDuration" in rows.get("session/bad", {}).get("malformed", ""),
+          "list --json: the same, the session's item listed as malformed", rc, rows, err)
+    rc, _, err = dynalock("release", "under-bad", "--force", "--end-session")
+    check(rc == 65 and "session/bad" in err and 'leaseDuration is the string "abc"' in err,
+          "release of it: 65 naming the session's item and what is wrong", rc, err)
+    check(item("under-bad") == lock, "nothing written", item("under-bad"))
+
+
+def test_end_session_of_a_plain_lock():
+    row = {"key": {"S": "plain-held"}, "ownerName": {"S": "someone"},
+           "leaseDuration": {"S": "20000"}, "recordVersionNumber": {"S": "p1"},
+           "fence": {"N": "1"}}
+    DB.put_item(TableName=TABLE, Item=row)
+    rc, _, err = dynalock("release", "plain-held", "--force", "--end-session")
+    check(rc == 64 and "no session's" in err and "drop --end-session" in err,
+          "--end-session on a lock with a lease of its own: 64", rc, err)
+    check(item("plain-held") == row, "nothing written", item("plain-held"))
+
+
 def main():
     both = [test_usage_errors, test_unavailable, test_create_table, test_fence_and_environment,
             test_exit_status_passed_through, test_command_not_executable,
             test_show_and_list_agree, test_missing_lock, test_provisioned_table,
-            test_ttl_attribute, test_stuck_lock, test_signals_forwarded, test_bad_rows]
+            test_ttl_attribute, test_stuck_lock, test_signals_forwarded, test_bad_rows,
+            test_session_bound_locks, test_end_session_by_its_item, test_session_item_deleted,
+            test_sessions_with_a_sort_key, test_malformed_session_item,
+            test_end_session_of_a_plain_lock]
     racing_writers = [test_contention_list_and_forced_release,
                       test_lease_lost_when_row_changes, test_grace_then_sigkill]
     tests = both + ({"dynalite": racing_writers, "moto": [test_bad_signature]}[SERVER])

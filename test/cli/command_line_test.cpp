@@ -1,6 +1,8 @@
 #include "command_line.hpp"
 #include "exit_status.hpp"
 
+#include <dynalock/version.hpp>
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -151,9 +153,33 @@ TEST(CommandLine, CreateTableAndRelease) {
     EXPECT_EQ(ct.ttl_attribute, "expires");
     ASSERT_TRUE(ct.provisioned);
     EXPECT_EQ(ct.provisioned->write_capacity_units, 3u);
-    EXPECT_TRUE(
-        std::get<release_command>(parsed(parser{}({"release", "k", "--force"})).command).force);
+    const auto forced =
+        std::get<release_command>(parsed(parser{}({"release", "k", "--force"})).command);
+    EXPECT_TRUE(forced.force);
+    EXPECT_FALSE(forced.end_session);
     EXPECT_FALSE(std::get<release_command>(parsed(parser{}({"release", "k"})).command).force);
+    const auto ending = std::get<release_command>(
+        parsed(parser{}({"release", "k", "--end-session", "--force"})).command);
+    EXPECT_TRUE(ending.force);
+    EXPECT_TRUE(ending.end_session);
+}
+
+TEST(CommandLine, VersionIsTheProjectsWithoutATable) {
+    parser p;
+    p.env.clear();
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--version"}, {"list", "--version"}}) {
+        auto inv = parsed(p(args));
+        ASSERT_TRUE(std::holds_alternative<print_command>(inv.command));
+        // DYNALOCK_PROJECT_VERSION: meson's project version, passed by test/cli/meson.build.
+        EXPECT_EQ(std::get<print_command>(inv.command).text,
+                  "dynalock " DYNALOCK_PROJECT_VERSION "\n");
+    }
+    EXPECT_EQ(std::string(DYNALOCK_VERSION_STRING), std::to_string(DYNALOCK_VERSION_MAJOR) + "." +
+                                                        std::to_string(DYNALOCK_VERSION_MINOR) +
+                                                        "." +
+                                                        std::to_string(DYNALOCK_VERSION_PATCH));
+    EXPECT_NE(program_help().find("--version"), std::string::npos);
 }
 
 TEST(CommandLine, RunTakesATtlAttribute) {
@@ -174,12 +200,13 @@ TEST(CommandLine, HelpEverywhereWithoutATable) {
         {"--help"}, {"run", "--help"}, {"create-table", "-h"}};
     for (const auto& args : asks) {
         auto inv = parsed(p(args));
-        ASSERT_TRUE(std::holds_alternative<help_command>(inv.command));
-        EXPECT_NE(std::get<help_command>(inv.command).text.find("usage: dynalock"),
+        ASSERT_TRUE(std::holds_alternative<print_command>(inv.command));
+        EXPECT_NE(std::get<print_command>(inv.command).text.find("usage: dynalock"),
                   std::string::npos);
     }
-    EXPECT_NE(std::get<help_command>(parsed(p({"release", "--help"})).command).text.find("--force"),
-              std::string::npos);
+    EXPECT_NE(
+        std::get<print_command>(parsed(p({"release", "--help"})).command).text.find("--force"),
+        std::string::npos);
 }
 
 TEST(CommandLine, UsageErrorsNameWhatToFix) {
@@ -210,6 +237,10 @@ TEST(CommandLine, UsageErrorsNameWhatToFix) {
         {{"run", "k", "--heartbeat", "200h", "--", "true"}, "--heartbeat 200h: more than 168h"},
         {{"run", "k", "--wait", "10081m", "--", "true"}, "--wait 10081m: more than 168h"},
         {{"run", "k", "--grace", "604800001ms", "--", "true"}, "--grace 604800001ms: more than"},
+        {{"release", "k", "--end-session"},
+         "--end-session ends every lock held under the session: it needs --force"},
+        {{"show", "k", "--end-session"}, "--end-session does not apply to dynalock show"},
+        {{"--version=1"}, "takes no value"},
     };
     for (const auto& [args, expected] : cases) {
         const parser& p = expected == "DYNALOCK_TABLE" ? no_table : parser{};

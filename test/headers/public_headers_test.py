@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fails when a public header includes Beast, OpenSSL or nlohmann_json, or a
 header under lib/: users must be able to compile against include/ alone. Fails
-too when the umbrella dynalock.hpp leaves a public header out."""
+too when the umbrella dynalock.hpp leaves a public header out. A header meson
+generates (version.hpp) is checked as its template, NAME.hpp.in."""
 import pathlib
 import re
 import sys
@@ -11,7 +12,8 @@ forbidden = re.compile(
     r'#\s*include\s*[<"](boost/beast|openssl/|nlohmann/|lib/|http/|aws/|dynamodb/|lock/|sigv4/'
     r'|credential_providers/|process/)')
 bad = []
-headers = sorted((root / "include" / "dynalock").glob("*.hpp"))
+public = root / "include" / "dynalock"
+headers = sorted([*public.glob("*.hpp"), *public.glob("*.hpp.in")])
 for h in headers:
     for n, line in enumerate(h.read_text().splitlines(), 1):
         if forbidden.search(line):
@@ -22,8 +24,9 @@ if not headers:
 umbrella = root / "include" / "dynalock" / "dynalock.hpp"
 umbrella_text = umbrella.read_text()
 for h in headers:
-    if h != umbrella and f"#include <dynalock/{h.name}>" not in umbrella_text:
-        bad.append(f"{umbrella.relative_to(root)}: does not include {h.name}")
+    name = h.name.removesuffix(".in")
+    if h != umbrella and f"#include <dynalock/{name}>" not in umbrella_text:
+        bad.append(f"{umbrella.relative_to(root)}: does not include {name}")
 for b in bad:
     print(b)
 print(f"{len(headers)} public headers checked, {len(bad)} problems")

@@ -1,5 +1,7 @@
 #include "command_line.hpp"
 
+#include <dynalock/version.hpp>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -18,6 +20,7 @@ constexpr std::string_view global_help = R"(global options (also from the enviro
   --sort-key-name NAME       sort key attribute, default none (DYNALOCK_SORT_KEY_NAME)
   --json                     machine-readable output (DYNALOCK_JSON=1)
   --help                     this text
+  --version                  print dynalock's version
 )";
 
 struct subcommand_spec {
@@ -45,12 +48,17 @@ constexpr std::array<subcommand_spec, 5> subcommands{{
      "configuration error; 65 the lock's row is malformed or its fence exhausted;\n"
      "69 DynamoDB unreachable or refused the request.\n"},
     {"list", "dynalock list",
-     "Every lock in the table: key, owner, fence, lease, released, version. A row that is\n"
-     "not a lock item is listed as MALFORMED with what is wrong with it.\n"},
+     "Every lock in the table: key, owner, fence, lease, released, version, and the session\n"
+     "a lock is held under (its key, epoch and state: held, ended or gone, as read now).\n"
+     "Session items are marked as such, with the number of listed locks held under each.\n"
+     "A row that is not a lock item is listed as MALFORMED with what is wrong with it.\n"},
     {"show", "dynalock show KEY [--sort-key VALUE]", "One lock, same fields as list.\n"},
-    {"release", "dynalock release KEY [--sort-key VALUE] --force",
+    {"release", "dynalock release KEY [--sort-key VALUE] --force [--end-session]",
      "Operator override for a stuck lock: marks it released whoever holds it (the fence is\n"
-     "kept) and prints the previous holder, whose lease then ends. Requires --force.\n"},
+     "kept) and prints the previous holder, whose lease then ends. Requires --force.\n"
+     "A lock held under a session, or a session's own item, is freed only by ending the\n"
+     "whole session: --force --end-session, one write on the session's item; it then counts\n"
+     "the locks that were held under it (a scan of the table).\n"},
 }};
 
 /// Where an option may appear: in every subcommand (global), or in those named.
@@ -64,7 +72,7 @@ struct option_spec {
     }
 };
 
-constexpr std::array<option_spec, 18> options{{
+constexpr std::array<option_spec, 20> options{{
     {"table", true, {}},
     {"region", true, {}},
     {"profile", true, {}},
@@ -73,6 +81,7 @@ constexpr std::array<option_spec, 18> options{{
     {"sort-key-name", true, {}},
     {"json", false, {}},
     {"help", false, {}},
+    {"version", false, {}},
     {"ttl-attribute", true, {"create-table", "run"}},
     {"provisioned", true, {"create-table"}},
     {"lease", true, {"run"}},
@@ -83,6 +92,7 @@ constexpr std::array<option_spec, 18> options{{
     {"data", true, {"run"}},
     {"sort-key", true, {"run", "show", "release"}},
     {"force", false, {"release"}},
+    {"end-session", false, {"release"}},
 }};
 
 const option_spec* find_option(std::string_view name) {
@@ -290,8 +300,13 @@ std::variant<command, usage_error> command_from(const scanned& s, const global_o
     }
     if (s.subcommand == "release") {
         const bool force = s.values.contains("force");
-        return with_key([force](lock_key k) {
-            return command{release_command{std::move(k), force}};
+        const bool end_session = s.values.contains("end-session");
+        if (end_session && !force) {
+            return usage_error{
+                "--end-session ends every lock held under the session: it needs --force too"};
+        }
+        return with_key([force, end_session](lock_key k) {
+            return command{release_command{std::move(k), force, end_session}};
         });
     }
     run_command r;
@@ -390,6 +405,10 @@ std::string program_help() {
            "\nRun dynalock SUBCOMMAND --help for details.\n";
 }
 
+std::string version_text() {
+    return "dynalock " DYNALOCK_VERSION_STRING "\n";
+}
+
 std::variant<invocation, usage_error> parse_command_line(std::span<const std::string> args,
                                                          const environment& env) {
     auto scan_result = scan(args);
@@ -403,7 +422,10 @@ std::variant<invocation, usage_error> parse_command_line(std::span<const std::st
                            "': use create-table, run, list, show or release"};
     }
     if (s.values.contains("help")) {
-        return invocation{.command = help_command{sub ? help_for(*sub) : program_help()}};
+        return invocation{.command = print_command{sub ? help_for(*sub) : program_help()}};
+    }
+    if (s.values.contains("version")) {
+        return invocation{.command = print_command{version_text()}};
     }
     if (sub == nullptr) {
         return usage_error{

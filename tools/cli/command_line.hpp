@@ -58,14 +58,17 @@ struct show_command {
 struct release_command {
     lock_key key{};
     bool force = false;
+    /// With `force`: for a lock held under a session, or a session's own
+    /// item, end that whole session (every lock held under it).
+    bool end_session = false;
 };
 
-/// `--help`: print `text` on stdout and exit 0.
-struct help_command {
+/// `--help` and `--version`: print `text` on stdout and exit 0.
+struct print_command {
     std::string text{};
 };
 
-using command = std::variant<help_command, create_table_command, run_command, list_command,
+using command = std::variant<print_command, create_table_command, run_command, list_command,
                              show_command, release_command>;
 
 struct invocation {
@@ -106,5 +109,8 @@ std::optional<dynamodb::throughput> parse_throughput(std::string_view text, std:
 
 /// The usage text of the whole program.
 std::string program_help();
+
+/// `dynalock VERSION`, a line: the project's version (dynalock/version.hpp).
+std::string version_text();
 
 }  // namespace dynalock::cli

@@ -2,6 +2,7 @@
 
 #include "exit_status.hpp"
 #include "guarded_command.hpp"
+#include "session_state.hpp"
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -18,11 +19,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <system_error>
+#include <utility>
 
 namespace dynalock::cli {
 namespace {
@@ -60,7 +64,7 @@ std::string describe(const lock_key& key) {
 }
 
 /// The DynamoDB side of one invocation.
-struct session {
+struct table_context {
     const global_options& global;
     dynamodb::client& db;
     dynamodb_store& store;
@@ -109,11 +113,69 @@ struct session {
     }
 };
 
+// --- sessions ----------------------------------------------------------------
+
+/// The items of sessions as read once each in this command, by key; absent:
+/// no such item.
+using session_items = std::map<lock_key, std::optional<lock_record>>;
+
+/// A session as one lock records it, and what its item said.
+struct session_view {
+    session_ref ref{};
+    const std::optional<lock_record>* item = nullptr;  ///< in a session_items
+
+    session_state state() const { return state_of(*item, ref.epoch); }
+};
+
+session_view view_of(const session_ref& ref, const session_items& sessions) {
+    return {ref, &sessions.at(ref.key)};
+}
+
+/// The session whose item `r` is, as `r` itself read it.
+session_view own_view(const std::optional<lock_record>& r) {
+    return {session_ref{r->key, r->fence.value_or(0)}, &r};
+}
+
+std::string describe(const session_view& v) {
+    std::string text = "session " + describe(v.ref.key) + " (epoch " + std::to_string(v.ref.epoch) +
+                       ", " + std::string(to_string(v.state()));
+    if (*v.item && !(*v.item)->malformed) {
+        text += ", holder " + printable((*v.item)->owner);
+    }
+    return text + ")";
+}
+
 // --- output ------------------------------------------------------------------
+
+nlohmann::json to_json(const session_view& v) {
+    nlohmann::json j{{"key", v.ref.key.partition}};
+    if (v.ref.key.sort) {
+        j["sort_key"] = *v.ref.key.sort;
+    }
+    j["epoch"] = v.ref.epoch;
+    j["state"] = to_string(v.state());
+    if (*v.item && !(*v.item)->malformed) {
+        j["owner"] = (*v.item)->owner;
+    }
+    return j;
+}
+
+/// What a listing knows besides the rows: the items of the sessions their
+/// locks are held under, and (`list` only) how many listed locks are held
+/// under each session item, by key (absent: none).
+struct row_context {
+    const session_items& sessions;
+    const std::map<lock_key, std::size_t>* held_under = nullptr;
+};
+
+std::size_t held_locks(const lock_record& session_item, const row_context& c) {
+    const auto it = c.held_under->find(session_item.key);
+    return it == c.held_under->end() ? 0 : it->second;
+}
 
 /// A malformed row is its key and what is wrong with it: its other fields
 /// would be guesses.
-nlohmann::json to_json(const lock_record& r) {
+nlohmann::json to_json(const lock_record& r, const row_context& c) {
     nlohmann::json j{{"key", r.key.partition}};
     if (r.key.sort) {
         j["sort_key"] = *r.key.sort;
@@ -122,13 +184,19 @@ nlohmann::json to_json(const lock_record& r) {
         j["malformed"] = *r.malformed;
         return j;
     }
+    // A lock held under a session has no lease of its own: its session's counts.
     j.update({{"owner", r.owner},
               {"fence", nullptr},
-              {"lease_ms", r.lease.count()},
+              {"lease_ms", r.session ? nlohmann::json() : nlohmann::json(r.lease.count())},
               {"released", r.released},
-              {"record_version", r.record_version}});
+              {"record_version", r.record_version},
+              {"session", r.session ? to_json(view_of(*r.session, c.sessions)) : nlohmann::json()},
+              {"is_session", r.is_session}});
     if (r.fence) {
         j["fence"] = *r.fence;
+    }
+    if (r.is_session && c.held_under != nullptr) {
+        j["held_locks"] = held_locks(r, c);
     }
     return j;
 }
@@ -137,16 +205,37 @@ std::string json_line(const nlohmann::json& j) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void print_records(const global_options& g, const std::vector<lock_record>& records) {
+std::string session_cell(const lock_record& r, const row_context& c) {
+    if (r.session) {
+        const session_view v = view_of(*r.session, c.sessions);
+        return std::string(to_string(v.state())) + " " + printable(v.ref.key.partition) +
+               (v.ref.key.sort ? " [sort key " + printable(*v.ref.key.sort) + "]" : "") +
+               " epoch " + std::to_string(v.ref.epoch);
+    }
+    if (r.is_session) {
+        if (r.released) {
+            return "session item, ended";
+        }
+        if (c.held_under == nullptr) {
+            return "session item";
+        }
+        const std::size_t n = held_locks(r, c);
+        return "session item, " + std::to_string(n) + (n == 1 ? " lock" : " locks") + " held";
+    }
+    return "-";
+}
+
+void print_records(const global_options& g, const std::vector<lock_record>& records,
+                   const row_context& c) {
     if (g.json) {
         for (const auto& r : records) {
-            std::cout << json_line(to_json(r)) << "\n";
+            std::cout << json_line(to_json(r, c)) << "\n";
         }
         return;
     }
     const bool sorted = !g.sort_key_name.empty();
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"KEY", "OWNER", "FENCE", "LEASE", "RELEASED", "RECORD VERSION"});
+    rows.push_back({"KEY", "OWNER", "FENCE", "LEASE", "RELEASED", "RECORD VERSION", "SESSION"});
     if (sorted) {
         rows.back().insert(rows.back().begin() + 1, "SORT KEY");
     }
@@ -155,8 +244,10 @@ void print_records(const global_options& g, const std::vector<lock_record>& reco
             rows.push_back({printable(r.key.partition), "MALFORMED: " + printable(*r.malformed)});
         } else {
             rows.push_back({printable(r.key.partition), printable(r.owner),
-                            r.fence ? std::to_string(*r.fence) : "-", format_duration(r.lease),
-                            r.released ? "yes" : "no", printable(r.record_version)});
+                            r.fence ? std::to_string(*r.fence) : "-",
+                            r.session ? "session" : format_duration(r.lease),
+                            r.released ? "yes" : "no", printable(r.record_version),
+                            session_cell(r, c)});
         }
         if (sorted) {
             rows.back().insert(rows.back().begin() + 1, printable(r.key.sort.value_or("")));
@@ -184,7 +275,7 @@ void print_records(const global_options& g, const std::vector<lock_record>& reco
 
 // --- subcommands -----------------------------------------------------------
 
-asio::awaitable<int> create_table(const session& s, const create_table_command& c) {
+asio::awaitable<int> create_table(const table_context& s, const create_table_command& c) {
     diagnostics diag;
     table_creation_options options{
         .enable_ttl = !c.ttl_attribute.empty(),
@@ -214,7 +305,26 @@ asio::awaitable<int> create_table(const session& s, const create_table_command& 
     co_return exit_ok;
 }
 
-asio::awaitable<int> list(const session& s, lock_client& locks) {
+/// Reads, once each, the item of every session a lock of `records` is held
+/// under and `sessions` lacks. Else the status to exit with.
+asio::awaitable<std::optional<int>> read_sessions(const table_context& s,
+                                                  const std::vector<lock_record>& records,
+                                                  session_items& sessions) {
+    for (const lock_record& r : records) {
+        if (!r.session || sessions.contains(r.session->key)) {
+            continue;
+        }
+        auto op = s.store.async_read(r.session->key, s.deadline(), as_tuple);
+        auto [ec, item] = co_await std::move(op);
+        if (ec && !(ec == errc::malformed_item && item)) {
+            co_return s.fail("reading session " + describe(r.session->key), ec);
+        }
+        sessions.emplace(r.session->key, std::move(item));
+    }
+    co_return std::nullopt;
+}
+
+asio::awaitable<int> list(const table_context& s, lock_client& locks) {
     if (auto status = co_await s.check_table()) {
         co_return *status;
     }
@@ -223,11 +333,37 @@ asio::awaitable<int> list(const session& s, lock_client& locks) {
     if (ec) {
         co_return s.fail("listing locks", ec);
     }
-    print_records(s.global, records);
+    // Session items live in the lock table, and the scan reads each item as
+    // consistently as a read would: a session it returned is read already.
+    // One it did not (opened after the scan passed its key) is read after.
+    session_items sessions;
+    std::map<lock_key, const lock_record*> listed;
+    for (const lock_record& r : records) {
+        listed.emplace(r.key, &r);
+    }
+    for (const lock_record& r : records) {
+        if (r.session) {
+            if (auto it = listed.find(r.session->key); it != listed.end()) {
+                sessions.emplace(r.session->key, *it->second);
+            }
+        }
+    }
+    auto read = read_sessions(s, records, sessions);
+    if (auto status = co_await std::move(read)) {
+        co_return *status;
+    }
+    std::map<lock_key, std::size_t> held_under;
+    for (const lock_record& r : records) {
+        if (r.session && !r.malformed && !r.released &&
+            view_of(*r.session, sessions).state() == session_state::held) {
+            ++held_under[r.session->key];
+        }
+    }
+    print_records(s.global, records, {sessions, &held_under});
     co_return exit_ok;
 }
 
-asio::awaitable<int> show(const session& s, lock_client& locks, const show_command& c) {
+asio::awaitable<int> show(const table_context& s, lock_client& locks, const show_command& c) {
     if (auto status = co_await s.check_table()) {
         co_return *status;
     }
@@ -240,13 +376,161 @@ asio::awaitable<int> show(const session& s, lock_client& locks, const show_comma
         complain("no lock " + describe(c.key) + " in table '" + s.global.table + "'");
         co_return exit_no_such_lock;
     }
-    print_records(s.global, {*record});
+    const std::vector<lock_record> records{*record};
+    session_items sessions;
+    auto read = read_sessions(s, records, sessions);
+    if (auto status = co_await std::move(read)) {
+        co_return *status;
+    }
+    print_records(s.global, records, {sessions});
+    co_return exit_ok;
+}
+
+/// How many locks are held under session `ref`, by a scan of the table: the
+/// rows bound to it at its epoch and not released.
+asio::awaitable<std::pair<error_code, std::size_t>> count_held_under(lock_client& locks,
+                                                                     const session_ref& ref) {
+    auto op = locks.async_list({}, as_tuple);
+    auto [ec, records] = co_await std::move(op);
+    const auto n = std::ranges::count_if(records, [&ref](const lock_record& r) {
+        return !r.malformed && !r.released && r.session == ref;
+    });
+    co_return std::pair{ec, static_cast<std::size_t>(n)};
+}
+
+/// `release` of a lock held under a session, or of a session's own item. The
+/// lock's row is never heartbeated (its holder heartbeats the session only),
+/// so marking it released would reach the holder only once the session ends:
+/// the one write that frees it is the end of the whole session, one write
+/// conditioned on the session item's version as read (as a contender ends a
+/// session that stood still, docs/design.md).
+asio::awaitable<int> release_under_session(const table_context& s, lock_client& locks,
+                                           const release_command& c, const lock_record& record) {
+    session_items sessions;
+    if (record.is_session) {
+        sessions.emplace(record.key, record);
+    } else {
+        // Named: the coroutine keeps a reference to it until it is done.
+        const std::vector<lock_record> records{record};
+        auto read = read_sessions(s, records, sessions);
+        if (auto status = co_await std::move(read)) {
+            co_return *status;
+        }
+    }
+    const session_view seen =
+        record.is_session ? own_view(sessions.at(record.key)) : view_of(*record.session, sessions);
+    const std::string subject = record.is_session
+                                    ? "session item " + describe(c.key)
+                                    : "lock " + describe(c.key) + ", held by " +
+                                          printable(record.owner) + " under " + describe(seen);
+
+    // Says that the session has ended (`how`, as `v` shows it): the locks
+    // held under it are free already.
+    auto already_ended = [&](const session_view& v, std::string_view how) {
+        if (s.global.json) {
+            nlohmann::json j{{"key", c.key.partition}};
+            if (c.key.sort) {
+                j["sort_key"] = *c.key.sort;
+            }
+            j.update({{"session", to_json(v)},
+                      {"outcome", "session_already_ended"},
+                      {"freed_locks", 0}});
+            std::cout << json_line(j) << "\n";
+        } else {
+            std::cout << (record.is_session ? "" : "lock " + describe(c.key) + " was held under ")
+                      << describe(v) << ": " << how
+                      << (record.is_session ? ", so the locks held under it are free already"
+                                            : ", so the lock is free already")
+                      << " (the next acquire takes each); nothing written\n";
+        }
+        return exit_ok;
+    };
+
+    switch (seen.state()) {
+        case session_state::ended:
+            co_return already_ended(seen, "that session has ended");
+        case session_state::gone:
+            co_return already_ended(seen, "that session's item is gone");
+        case session_state::malformed:
+            complain(subject + ", but the session's item is malformed: " +
+                     printable(*(*seen.item)->malformed));
+            co_return exit_bad_row;
+        case session_state::held:
+            break;
+    }
+    if (!c.force || !c.end_session) {
+        complain("refusing to release " + subject +
+                 (record.is_session
+                      ? " (epoch " + std::to_string(seen.ref.epoch) + ", held, holder " +
+                            printable(record.owner) +
+                            "): a session's item is released only by ending the session"
+                      : ": its holder heartbeats the session, not this row, so marking the row "
+                        "released would not reach the holder until the session ends") +
+                 "; to end the whole session and free every lock held under it, add --force "
+                 "--end-session");
+        co_return exit_usage;
+    }
+
+    const lock_record& item = **seen.item;
+    lock_write end{.key = item.key,
+                   .kind = write_kind::release,
+                   .condition = write_condition::version,
+                   .expected_version = item.record_version};
+    auto op = s.store.async_write(std::move(end), s.deadline(), as_tuple);
+    auto [ec, result] = co_await std::move(op);
+    if (ec == errc::malformed_item) {
+        ec = {};  // it applied; only an attribute the release does not touch is wrong
+    }
+    if (ec == errc::conditional_check_failed) {
+        const session_items now{{item.key, result.record}};
+        const session_view after = view_of(seen.ref, now);
+        if (after.state() == session_state::held) {
+            // A heartbeat between our read and our write: its holder is alive.
+            complain("session " + describe(item.key) + " (holder " + printable(item.owner) +
+                     ") heartbeated while it was being ended, so its holder is alive: nothing "
+                     "written; look again with dynalock show before ending it");
+            co_return exit_not_granted;
+        }
+        co_return already_ended(after,
+                                "that session ended meanwhile, by its holder or a contender");
+    }
+    if (ec) {
+        co_return s.fail(
+            "ending session " + describe(item.key) +
+                (is_ambiguous(ec) ? " (the write may have applied: look with dynalock show)" : ""),
+            ec);
+    }
+
+    auto count = count_held_under(locks, seen.ref);
+    auto [count_ec, freed] = co_await std::move(count);
+    if (count_ec) {
+        co_return s.fail(
+            "ended session " + describe(item.key) + "; counting the locks that were held under it",
+            count_ec);
+    }
+    const session_items after{{item.key, result.record ? result.record : item}};
+    const session_view ended = view_of(seen.ref, after);
+    if (s.global.json) {
+        nlohmann::json j{{"key", c.key.partition}};
+        if (c.key.sort) {
+            j["sort_key"] = *c.key.sort;
+        }
+        j.update(
+            {{"session", to_json(ended)}, {"outcome", "session_ended"}, {"freed_locks", freed}});
+        std::cout << json_line(j) << "\n";
+    } else {
+        std::cout << "ended session " << describe(item.key) << " (epoch " << seen.ref.epoch
+                  << ", holder " << printable(item.owner) << ") with one write: " << freed
+                  << (freed == 1 ? " lock" : " locks")
+                  << " held under it at that epoch (by a scan of the table after the write) "
+                     "are free now\n";
+    }
     co_return exit_ok;
 }
 
 // One conditional write as the holder, on the version we read: the holder's
 // next heartbeat then finds the row released and its lease ends as stolen.
-asio::awaitable<int> release(const session& s, const release_command& c) {
+asio::awaitable<int> release(const table_context& s, lock_client& locks, const release_command& c) {
     if (auto status = co_await s.check_table()) {
         co_return *status;
     }
@@ -262,9 +546,22 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
     const std::string holder = printable(record->owner);
     const std::string fence = record->fence ? std::to_string(*record->fence) : "none";
     if (record->released) {
-        std::cout << "lock " << describe(c.key) << " is released already (fence " << fence
-                  << ", last holder " << holder << ")\n";
+        std::cout << (record->is_session ? "session item " : "lock ") << describe(c.key)
+                  << " is released already (fence " << fence << ", last holder " << holder << ")"
+                  << (record->is_session
+                          ? ": that session has ended, so the locks held under it are free"
+                          : "")
+                  << "\n";
         co_return exit_ok;
+    }
+    if (record->session || record->is_session) {
+        auto op = release_under_session(s, locks, c, *record);
+        co_return co_await std::move(op);
+    }
+    if (c.end_session) {
+        complain("lock " + describe(c.key) + ", held by " + holder + " (fence " + fence +
+                 "), has a lease of its own and is no session's: drop --end-session");
+        co_return exit_usage;
     }
     if (!c.force) {
         complain("refusing to release lock " + describe(c.key) + ", held by " + holder +
@@ -296,7 +593,8 @@ asio::awaitable<int> release(const session& s, const release_command& c) {
         co_return s.fail("releasing lock " + describe(c.key), ec);
     }
     if (s.global.json) {
-        nlohmann::json j = to_json(*record);
+        const session_items none;
+        nlohmann::json j = to_json(*record, {none});
         j["released"] = true;
         j["previous_owner"] = record->owner;
         std::cout << json_line(j) << "\n";
@@ -331,7 +629,7 @@ asio::awaitable<void> announce_wait(lock_client& locks, const run_command& r) {
     }
 }
 
-asio::awaitable<int> run(const session& s, lock_client& locks, const run_command& r,
+asio::awaitable<int> run(const table_context& s, lock_client& locks, const run_command& r,
                          const std::vector<int>& inherited) {
     if (auto status = co_await s.check_table()) {
         co_return *status;
@@ -386,13 +684,10 @@ asio::awaitable<int> run(const session& s, lock_client& locks, const run_command
     co_return exit_status_for_command(outcome.wait_status, outcome.lost == loss_reason::none);
 }
 
-asio::awaitable<int> dispatch(const session& s, const invocation& inv,
+asio::awaitable<int> dispatch(const table_context& s, const invocation& inv,
                               const std::vector<int>& inherited) {
     if (const auto* c = std::get_if<create_table_command>(&inv.command)) {
         co_return co_await create_table(s, *c);
-    }
-    if (const auto* c = std::get_if<release_command>(&inv.command)) {
-        co_return co_await release(s, *c);
     }
     lock_client_options options;
     if (const auto* r = std::get_if<run_command>(&inv.command)) {
@@ -411,6 +706,9 @@ asio::awaitable<int> dispatch(const session& s, const invocation& inv,
         status = co_await std::move(op);
     } else if (const auto* c = std::get_if<show_command>(&inv.command)) {
         auto op = show(s, locks, *c);
+        status = co_await std::move(op);
+    } else if (const auto* c = std::get_if<release_command>(&inv.command)) {
+        auto op = release(s, locks, *c);
         status = co_await std::move(op);
     } else {
         auto op = list(s, locks);
@@ -444,7 +742,7 @@ int execute(const invocation& inv, const std::vector<int>& inherited) {
                                   .partition_key_name = g.partition_key_name,
                                   .sort_key_name = g.sort_key_name,
                                   .ttl_attribute_name = ttl_attribute(inv.command)});
-        const session s{g, db, store};
+        const table_context s{g, db, store};
         int status = exit_unavailable;
         std::exception_ptr failure;
         asio::co_spawn(io, dispatch(s, inv, inherited), [&](std::exception_ptr e, int result) {

@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
         return dynalock::cli::exit_usage;
     }
     const auto& inv = std::get<dynalock::cli::invocation>(parsed);
-    if (const auto* help = std::get_if<dynalock::cli::help_command>(&inv.command)) {
-        std::cout << help->text;
+    if (const auto* print = std::get_if<dynalock::cli::print_command>(&inv.command)) {
+        std::cout << print->text;
         return dynalock::cli::exit_ok;
     }
     return dynalock::cli::execute(inv, inherited);
