@@ -10,10 +10,11 @@ shift || true
 # clang-14 is the compiler (docs/compilers.md); g++ is kept for the check
 # that dynalock's headers refuse it. libclang-rt-14-dev holds clang's
 # sanitizer and libFuzzer runtimes (only recommended by clang-14, so not
-# installed without it being named).
+# installed without it being named). cmake writes the CMake package's version
+# file at configure time and builds the CMake consumer test.
 packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3
-          clang-14 libclang-rt-14-dev)
+          clang-14 libclang-rt-14-dev cmake)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
