@@ -20,5 +20,6 @@
 #include <dynalock/memory_store.hpp>
 #include <dynalock/retry_options.hpp>
 #include <dynalock/session.hpp>
+#include <dynalock/shard_group.hpp>
 #include <dynalock/store.hpp>
 #include <dynalock/version.hpp>

@@ -341,6 +341,23 @@ public:
         return async_release(s.item_lease(), std::forward<Token>(token));
     }
 
+    /// Observes another holder's session as a contender does, without
+    /// writing: a consistent read of its item, shared with this client's
+    /// acquires (a read within the last poll period serves them all), timed
+    /// on this client's clock. How a group of workers learns which members
+    /// are alive at the cost of reads only; an acquire of a lock held under a
+    /// session seen `stood_still` then ends it with one write.
+    /// Signature: `void(error_code, session_status)`. Cancellation: terminal.
+    template <boost::asio::completion_token_for<void(error_code, session_status)> Token =
+                  boost::asio::deferred_t>
+    auto async_observe_session(session_ref s, Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void(error_code, session_status)>(
+            [this](auto handler, session_ref s) {
+                start_observe_session(std::move(s), std::move(handler));
+            },
+            token, std::move(s));
+    }
+
     /// The default session (lock_client_options::default_session) as it is
     /// now; empty before the first acquire opens it.
     session default_session() const;
@@ -370,6 +387,8 @@ private:
         std::optional<std::string> partition,
         boost::asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h);
     void start_close(boost::asio::any_completion_handler<void(error_code)> h);
+    void start_observe_session(
+        session_ref s, boost::asio::any_completion_handler<void(error_code, session_status)> h);
     void start_open_session(session_options opts,
                             boost::asio::any_completion_handler<void(error_code, session)> h);
     boost::asio::awaitable<error_code> run_with_lease(lease l, boost::asio::awaitable<void> work);

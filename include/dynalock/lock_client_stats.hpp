@@ -57,6 +57,12 @@ struct lock_client_stats {
     /// Lease and acquire requests that ended throttled after the store's own
     /// retries.
     std::uint64_t throttled = 0;
+    /// Requests this client made of its store: reads (a listing counts a
+    /// page each) and writes, of every kind (acquires, heartbeats, releases,
+    /// the reads of waits and of ambiguous outcomes). On DynamoDB each is
+    /// one request, before the store's own retries.
+    std::uint64_t store_reads = 0;
+    std::uint64_t store_writes = 0;
     /// The longest time any lease went between two renewals (its grant counts
     /// as one): how close to its lease a heartbeat came.
     std::chrono::microseconds max_heartbeat_gap{};

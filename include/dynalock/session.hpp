@@ -26,6 +26,20 @@ struct session_options {
     std::optional<std::string> sort{};
 };
 
+/// What a contender sees of another holder's session
+/// (lock_client::async_observe_session).
+enum class session_status {
+    /// Its record version changed within its lease, as timed by the observer.
+    live,
+    /// Its record version stood still for at least its lease, timed by the
+    /// observer from the read that first showed it: its holder no longer
+    /// believes it, and an acquire of a lock held under it ends it.
+    stood_still,
+    /// Released, gone, or at another epoch: the locks granted under it are
+    /// free for the taking.
+    ended,
+};
+
 /// What a session did so far, and what it holds now.
 struct session_stats {
     /// Locks held under it now.

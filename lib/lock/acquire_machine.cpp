@@ -277,9 +277,12 @@ acquire_action acquire_machine::read_session(clock::time_point now, bool fresh) 
     return a;
 }
 
+bool session_ended(const std::optional<lock_record>& item, std::uint64_t epoch) {
+    return !item || item->released || item->fence.value_or(0) != epoch;
+}
+
 bool acquire_machine::orphaned(const session_view& view) const {
-    return !view.record || view.record->released ||
-           view.record->fence.value_or(0) != bound_holder_->session->epoch;
+    return session_ended(view.record, bound_holder_->session->epoch);
 }
 
 acquire_action acquire_machine::on_session(clock::time_point now, error_code ec,

@@ -43,6 +43,11 @@ struct observation {
     clock::time_point since{};
 };
 
+/// Whether a session has ended for the locks granted under it at `epoch`,
+/// from its item as read: absent, released, or at another epoch. Nobody
+/// believes such a lock any more.
+bool session_ended(const std::optional<lock_record>& item, std::uint64_t epoch);
+
 struct acquire_params {
     lock_key key{};
     std::string owner{};

@@ -6,6 +6,7 @@
 #include <dynalock/lock_client.hpp>
 
 #include "lock/acquire_machine.hpp"
+#include "lock/counting_store.hpp"
 #include "lock/lease_driver.hpp"
 #include "lock/lock_item.hpp"
 #include "lock/observation_cache.hpp"
@@ -69,12 +70,14 @@ bool is_cancellation(const std::exception_ptr& e) {
 
 struct lock_client::impl : std::enable_shared_from_this<impl> {
     impl(store& s, lock_client_options o, std::shared_ptr<detail::time_source> t)
-        : st(s),
+        : counted(s),
+          st(counted),
           opts(validated(std::move(o))),
           ex(s.get_executor()),
           time(std::move(t)),
           observations(opts.observation_cache_size) {}
 
+    detail::counting_store counted;
     store& st;
     const lock_client_options opts;
     asio::any_io_executor ex;
@@ -544,6 +547,26 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         co_return std::tuple{ec, std::move(r)};
     }
 
+    asio::awaitable<std::tuple<error_code, session_status>> observe_session(session_ref s) {
+        auto self = shared_from_this();
+        if (std::find(ended_sessions.begin(), ended_sessions.end(), s) != ended_sessions.end()) {
+            co_return std::tuple{error_code{}, session_status::ended};
+        }
+        auto [ec, view] = co_await view_session(s.key, false, time->now() + opts.request_timeout);
+        if (ec && ec != errc::malformed_item) {
+            co_return std::tuple{ec, session_status::live};
+        }
+        if (lock::session_ended(view.record, s.epoch)) {
+            co_return std::tuple{error_code{}, session_status::ended};
+        }
+        if (view.record->malformed) {
+            co_return std::tuple{make_error_code(errc::malformed_item), session_status::live};
+        }
+        co_return std::tuple{error_code{}, time->now() - view.since >= view.record->lease
+                                               ? session_status::stood_still
+                                               : session_status::live};
+    }
+
     asio::awaitable<std::tuple<error_code, std::vector<lock_record>>> list(
         std::optional<std::string> partition) {
         auto self = shared_from_this();
@@ -653,6 +676,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         r.sessions_opened = sessions_opened;
         r.session_kills = session_kills;
         r.throttled += acquires_throttled;
+        r.store_reads = counted.reads();
+        r.store_writes = counted.writes();
         return r;
     }
 };
@@ -665,7 +690,7 @@ lock_client::lock_client(store& s, lock_client_options options)
 lock_client::lock_client(store& s, lock_client_options options,
                          std::shared_ptr<detail::time_source> time)
     : impl_(std::make_shared<impl>(s, std::move(options), std::move(time))) {
-    impl_->driver = std::make_shared<detail::lease_driver>(s, impl_->opts, impl_->time,
+    impl_->driver = std::make_shared<detail::lease_driver>(impl_->st, impl_->opts, impl_->time,
                                                            [weak = std::weak_ptr(impl_)] {
                                                                if (auto self = weak.lock()) {
                                                                    self->maybe_finish_close();
@@ -715,6 +740,11 @@ void lock_client::start_release(lease l, std::optional<bytes> data,
 void lock_client::start_get(
     lock_key key, asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h) {
     detail::spawn_op(impl_->ex, impl_->get(std::move(key)), std::move(h));
+}
+
+void lock_client::start_observe_session(
+    session_ref s, asio::any_completion_handler<void(error_code, session_status)> h) {
+    detail::spawn_op(impl_->ex, impl_->observe_session(std::move(s)), std::move(h));
 }
 
 void lock_client::start_list(

@@ -20,6 +20,8 @@ layers = [
     ("credential_providers", lambda p: p.parts[0] == "credential_providers", False),
     ("dynamodb client", lambda p: p.parts[0] == "dynamodb" and p.name == "client.cpp", False),
     ("lock", lambda p: p.parts[0] == "lock", False),
+    ("groups plan", lambda p: p.parts[0] == "groups" and p.stem == "shard_plan", True),
+    ("groups", lambda p: p.parts[0] == "groups", False),
 ]
 # The layer an internal include belongs to, by its folder. Headers of
 # lib/dynamodb are the protocol's: the client has none of its own.
@@ -31,6 +33,8 @@ include_layer = {
     "process": "process",
     "credential_providers": "credential_providers",
     "lock": "lock",
+    "groups": "groups",
+    "groups/shard_plan.hpp": "groups plan",
 }
 rank = {name: i for i, (name, _, _) in enumerate(layers)}
 include = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
@@ -56,7 +60,7 @@ for path in sorted(p for p in lib.rglob("*") if p.suffix in (".hpp", ".cpp")):
         if not m:
             continue
         target = m.group(1)
-        folder = target.split("/", 1)[0]
+        folder = target if target in include_layer else target.split("/", 1)[0]
         if "/" in target and folder in include_layer and rank[include_layer[folder]] > rank[own]:
             bad.append(f"lib/{relative}:{n}: layer {own} includes {target}, of the higher layer "
                        f"{include_layer[folder]}")
