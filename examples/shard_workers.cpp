@@ -67,7 +67,15 @@ void print_event(const std::string& worker, const dynalock::shard_event& e) {
          << ",\"event\":" << quoted(to_string(e.what)) << ",\"shard\":" << quoted(e.shard)
          << ",\"fence\":" << e.fence << ",\"takeover\":" << (e.takeover ? "true" : "false")
          << ",\"handoff\":" << (e.handoff ? "true" : "false")
-         << ",\"reason\":" << quoted(to_string(e.reason)) << "}";
+         << ",\"reason\":" << quoted(to_string(e.reason));
+    if (e.what == dynalock::shard_event::kind::lost) {
+        // When this worker stopped believing it: the lease's local deadline.
+        line << ",\"deadline_ms\":"
+             << std::chrono::duration_cast<std::chrono::milliseconds>(
+                    e.lease.deadline().time_since_epoch())
+                    .count();
+    }
+    line << "}";
     std::cout << line.str() << std::endl;
 }
 
@@ -77,8 +85,9 @@ void print_stats(const std::string& worker, const dynalock::shard_group_stats& g
               << ",\"event\":\"stats\",\"members\":" << g.members << ",\"owned\":" << g.owned
               << ",\"rounds\":" << g.rounds << ",\"full_rounds\":" << g.full_rounds
               << ",\"moves_in\":" << g.moves_in << ",\"handoffs\":" << g.handoffs
-              << ",\"takeovers\":" << g.takeovers << ",\"store_reads\":" << c.store_reads
-              << ",\"store_writes\":" << c.store_writes << "}" << std::endl;
+              << ",\"takeovers\":" << g.takeovers << ",\"members_ended\":" << g.members_ended
+              << ",\"store_reads\":" << c.store_reads << ",\"store_writes\":" << c.store_writes
+              << "}" << std::endl;
 }
 
 // The work a shard's lease guards. A real worker reads a batch of the

@@ -78,6 +78,9 @@ struct shard_event {
     std::string shard{};
     std::uint64_t fence = 0;
     loss_reason reason = loss_reason::none;
+    /// The shard's lease (for joined and left: the session's item lease); on
+    /// lost, its deadline() is when this worker stopped believing it.
+    dynalock::lease lease{};
     /// assigned: taken from an ended member (its session had ended) or by a
     /// handoff, rather than free.
     bool takeover = false;

@@ -195,7 +195,7 @@ struct shard_group::impl {
         sess = s;
         member = m;
         settled = false;
-        emit({.what = shard_event::kind::joined, .fence = s.epoch()});
+        emit({.what = shard_event::kind::joined, .fence = s.epoch(), .lease = s.item_lease()});
         co_return error_code{};
     }
 
@@ -249,16 +249,22 @@ struct shard_group::impl {
             emit({.what = shard_event::kind::lost,
                   .shard = name,
                   .fence = l.fence(),
-                  .reason = l.reason()});
-        } else if (stopping) {
-            // Closing the session frees it with every other shard.
-            emit({.what = shard_event::kind::released, .shard = name, .fence = l.fence()});
+                  .reason = l.reason(),
+                  .lease = l});
         } else {
-            if (h->state->handoff) {
-                ++counts.handoffs;
+            // Told before the release is sent: from then on the shard may be
+            // granted to another member. When stopping, closing the session
+            // frees it with every other shard.
+            emit({.what = shard_event::kind::released,
+                  .shard = name,
+                  .fence = l.fence(),
+                  .lease = l});
+            if (!stopping) {
+                if (h->state->handoff) {
+                    ++counts.handoffs;
+                }
+                co_await client.async_release(l, as_tuple);
             }
-            co_await client.async_release(l, as_tuple);
-            emit({.what = shard_event::kind::released, .shard = name, .fence = l.fence()});
         }
         held.erase(name);
         all_done.cancel();
@@ -428,6 +434,7 @@ struct shard_group::impl {
                 shard_event e{.what = shard_event::kind::assigned,
                               .shard = name,
                               .fence = l.fence(),
+                              .lease = l,
                               .takeover = takeover,
                               .handoff = handed};
                 asio::co_spawn(client.get_executor(), hold(self, name, l, std::move(e)),
