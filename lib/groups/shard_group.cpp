@@ -297,8 +297,10 @@ struct shard_group::impl {
                 if (ec == errc::client_closed) {
                     throw boost::system::system_error(ec);
                 }
-                co_return;  // the next round tries again
             }
+            // Shards from the next round on: workers started together see
+            // each other then, instead of the first taking everything.
+            co_return;
         }
 
         std::vector<lock_record> members, requests, shards;
