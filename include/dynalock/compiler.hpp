@@ -1,5 +1,9 @@
 #pragma once
 
+/// \file
+/// The check of the compiler that every header with asynchronous operations
+/// includes: g++ 12 and older are refused with an `#error`.
+
 // The compilers dynalock's coroutine API can be used with. g++ 12 and older
 // compile ordinary coroutine code wrongly: an object built inside a
 // full-expression that contains `co_await` (an aggregate such as an options

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// What the server said about a failed operation.
+
 #include <dynalock/attribute_value.hpp>
 
 #include <optional>
@@ -19,6 +22,8 @@ struct diagnostics {
     /// For a failed condition: the item as it is (ReturnValuesOnConditionCheckFailure=ALL_OLD).
     std::optional<dynalock::item> item{};
 
+    /// Back to empty; every operation that fills diagnostics clears them
+    /// first.
     void clear() { *this = diagnostics{}; }
 };
 

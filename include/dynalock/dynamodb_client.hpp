@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// The asynchronous DynamoDB client.
+
 #include <dynalock/credentials.hpp>
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/dynamodb_operations.hpp>
@@ -23,6 +26,9 @@ namespace dynalock::dynamodb {
 /// resolved the way the AWS SDKs do (environment, then the shared config and
 /// credentials files of `profile`); see README "Configuration".
 struct client_options {
+    /// The region, such as "eu-west-1"; empty: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
+    /// profile's `region` (the constructor throws errc::region_missing when
+    /// none has one).
     std::string region{};
     /// `http://host:port` or `https://host[:port]`; empty: from the environment
     /// or profile, else the public endpoint of `region`.
@@ -39,14 +45,16 @@ struct client_options {
     /// request waits for a refresh or is signed with expired credentials.
     /// At most 12 hours.
     std::chrono::seconds credentials_refresh_margin{std::chrono::minutes(5)};
+    /// The connection pool: connections, timeouts, TLS trust.
     http_options http{};
+    /// How failed requests are retried.
     retry_options retry{};
     /// Deadline of an operation that names none, from its start, covering
     /// every attempt and every backoff. At most 1 hour.
     std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
 };
 
-/// Per-call settings.
+/// Per-call settings of client::async_execute.
 struct operation_options {
     /// Absolute deadline for all attempts; unset: now + client_options::default_timeout.
     std::optional<std::chrono::steady_clock::time_point> deadline{};
@@ -70,20 +78,30 @@ struct operation_options {
 /// one thread (or strand) of its executor.
 class client {
 public:
+    /// The executor every operation runs on and completes on.
     using executor_type = boost::asio::any_io_executor;
 
     /// Resolves region and endpoint now and throws `std::system_error` with a
     /// message naming the missing setting or the malformed file and line.
     /// Missing credentials are not an error here: each operation then fails
-    /// with `errc::credentials_unavailable` and the reason.
+    /// with `errc::credentials_unavailable` and the reason. Options out of
+    /// their documented bounds throw `std::system_error` with
+    /// errc::invalid_argument, naming the option.
     client(executor_type ex, client_options opts = {});
     ~client();
+    /// Takes over the connections and settings of the client moved from,
+    /// which may then only be destroyed or assigned to.
     client(client&&) noexcept;
+    /// Takes over the connections and settings of the client moved from, as
+    /// the move constructor does.
     client& operator=(client&&) noexcept;
 
+    /// The executor given to the constructor.
     executor_type get_executor() const noexcept;
-    /// The region and endpoint in use (after resolution).
+    /// The region in use (after resolution), such as "eu-west-1".
     const std::string& region() const noexcept;
+    /// The endpoint in use (after resolution): the configured one, or the
+    /// public endpoint of the region, such as "https://dynamodb.eu-west-1.amazonaws.com".
     const std::string& endpoint_url() const noexcept;
 
     /// Runs one DynamoDB operation: `co_await c.async_execute(get_item_request{...})`.
@@ -107,6 +125,9 @@ public:
             token, std::move(req), opts);
     }
 
+    /// Runs one DynamoDB operation with default operation_options (deadline
+    /// client_options::default_timeout from now, no diagnostics); as the
+    /// overload above otherwise.
     template <request Request,
               boost::asio::completion_token_for<void(error_code, response_t<Request>)> Token =
                   boost::asio::deferred_t>

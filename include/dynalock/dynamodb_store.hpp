@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// The production store: lock items in a DynamoDB table.
+
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_operations.hpp>
@@ -12,8 +15,14 @@
 
 namespace dynalock {
 
+/// Where a dynamodb_store keeps its lock items: the table and its attribute
+/// names. An aggregate; the store's constructor rejects unusable values.
 struct dynamodb_store_options {
+    /// The table, required. Its partition key (and sort key, if any) must be
+    /// of type S; async_check_table verifies that.
     std::string table_name{};
+    /// The name of the table's partition key attribute (type S), which holds
+    /// lock_key::partition; not one of the lock's own attribute names.
     std::string partition_key_name = "key";
     /// Empty: the table has no sort key (and lock_key::sort must be unset).
     std::string sort_key_name{};
@@ -23,7 +32,8 @@ struct dynamodb_store_options {
     std::string ttl_attribute_name{};
     /// At most 365 days.
     std::chrono::seconds ttl_horizon{std::chrono::hours(24 * 7)};
-    /// Items per Scan or Query page of `async_list`; unset: DynamoDB's 1 MB pages.
+    /// Items per Scan or Query page of `async_list` (at least 1); unset:
+    /// DynamoDB's 1 MB pages.
     std::optional<std::uint32_t> list_page_size{};
 };
 
@@ -31,6 +41,7 @@ struct dynamodb_store_options {
 struct table_creation_options {
     /// Enable DynamoDB TTL on `ttl_attribute_name` (which must be set).
     bool enable_ttl = false;
+    /// On demand (the default) or provisioned.
     dynamodb::billing_mode billing_mode = dynamodb::billing_mode::pay_per_request;
     /// With billing_mode::provisioned only.
     dynamodb::throughput provisioned_throughput{};
@@ -62,10 +73,12 @@ public:
     /// Throws std::system_error(errc::invalid_argument) with the reason when
     /// the options are unusable: no table name, an empty partition key name,
     /// two equal attribute names, a name that is a lock attribute's, a
-    /// ttl_horizon out of range.
+    /// ttl_horizon out of range, a list_page_size of 0.
     dynamodb_store(dynamodb::client& client, dynamodb_store_options opts);
 
+    /// The client's executor: every operation completes on it.
     executor_type get_executor() const override;
+    /// The options given to the constructor.
     const dynamodb_store_options& options() const noexcept { return opts_; }
 
     /// Creates the table with the configured key schema (both keys S), waits
@@ -96,6 +109,7 @@ public:
             token, diag);
     }
 
+    /// async_check_table without diagnostics.
     template <boost::asio::completion_token_for<void(error_code)> Token = boost::asio::deferred_t>
     auto async_check_table(Token&& token = {}) {
         return async_check_table(nullptr, std::forward<Token>(token));

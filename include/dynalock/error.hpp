@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// The error codes of dynalock and how to classify them.
+
 // Every header with asynchronous operations includes this one, and with it
 // the check of the compiler.
 #include <dynalock/compiler.hpp>
@@ -10,6 +13,9 @@
 
 namespace dynalock {
 
+/// The error type of every operation: Boost.System's, so that Asio's own
+/// errors (such as asio::error::operation_aborted) and dynalock's (errc) travel
+/// in one type.
 using boost::system::error_code;
 
 /// Errors raised by dynalock. Each distinct failure has its own code so that a
@@ -63,22 +69,33 @@ enum class errc {
     fence_exhausted,
 };
 
+/// The category of errc codes, named "dynalock"; its message() is a
+/// sentence for each code.
 const boost::system::error_category& dynalock_category() noexcept;
 
+/// An error_code of dynalock_category(). Called by error_code's constructor,
+/// so that `error_code ec = errc::timeout;` and `ec == errc::timeout` work.
 inline error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), dynalock_category()};
 }
 
 /// True for failures where repeating the same request may succeed (throttling,
 /// transient server and transport faults). A conditional write that failed its
-/// condition is never retryable.
+/// condition is never retryable. False for every code of another category.
 bool is_retryable(error_code ec) noexcept;
 
 /// True when a request may have taken effect although we saw a failure: the
-/// request was (or may have been) sent and no definite answer came back.
+/// request was (or may have been) sent and no definite answer came back
+/// (timeout, lost connection, 5xx, an unreadable or oversized response). A
+/// conditional write that failed this way must be settled with a read. False
+/// for every code of another category.
 bool is_ambiguous(error_code ec) noexcept;
 
 }  // namespace dynalock
 
+// Lets an errc convert to an error_code. Hidden from the reference: doxygen
+// cannot place a specialization named from outside its namespace.
+/// \cond
 template <>
 struct boost::system::is_error_code_enum<dynalock::errc> : std::true_type {};
+/// \endcond

@@ -1,12 +1,13 @@
 #pragma once
 
-// Fencing a write with the lease itself: a DynamoDB transaction whose first
-// entry checks that the lock item still records this grant. A holder whose
-// lease was taken over (a paused process, a partition) has its write refused
-// by DynamoDB, whatever it believes. This is the strongest form of
-// Kleppmann's fencing token for data that lives in DynamoDB; for other
-// storage, write `lease::fence()` with the data and have the storage refuse
-// smaller fences than it has seen.
+/// \file
+/// Fencing a write with the lease itself: a DynamoDB transaction whose first
+/// entry checks that the lock item still records this grant. A holder whose
+/// lease was taken over (a paused process, a partition) has its write refused
+/// by DynamoDB, whatever it believes. This is the strongest form of
+/// Kleppmann's fencing token for data that lives in DynamoDB; for other
+/// storage, write `lease::fence()` with the data and have the storage refuse
+/// smaller fences than it has seen.
 
 #include <dynalock/dynamodb_operations.hpp>
 #include <dynalock/dynamodb_store.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Settings of the HTTP connection pool.
+
 #include <chrono>
 #include <cstddef>
 #include <optional>

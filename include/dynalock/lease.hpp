@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// A held lock.
+
 #include <dynalock/error.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>
@@ -37,21 +40,28 @@ class lease_driver;
 /// Thread safety: use a lease on its client's executor only.
 class lease {
 public:
+    /// The clock of deadlines: local, monotonic, never compared with other
+    /// machines' clocks.
     using clock = std::chrono::steady_clock;
 
     /// An empty lease (see empty()).
     lease() = default;
 
+    /// The lock's key (an empty key for an empty lease).
     const lock_key& key() const;
+    /// The owner name written with the grant: lock_client_options::owner.
     const std::string& owner() const;
     /// The fencing token of this grant: strictly greater than every earlier
-    /// grant of this key (by any client of this library).
+    /// grant of this key (by any client of this library). 0 for an empty lease.
     std::uint64_t fence() const;
     /// The record version of the last successful write.
     const std::string& record_version() const;
     /// The lease written with the grant or last heartbeat; for a lock held
     /// under a session, the session's.
     std::chrono::milliseconds duration() const;
+    /// The lock's payload as the last successful write left it (the grant's
+    /// acquire_options::data, a heartbeat's new data, or what was stored
+    /// before); empty when the item has none.
     const std::optional<bytes>& data() const;
     /// The session this lock is held under (its key and epoch), if any: the
     /// lease then lasts as long as the session.
@@ -67,6 +77,7 @@ public:
     /// under, was asked for: that write may free the lock for others before
     /// its answer comes back.
     clock::duration remaining() const;
+    /// `remaining()` is zero or negative: the negation of held().
     bool expired() const { return remaining() <= clock::duration::zero(); }
     /// Still held: not ended, no release of it (or of its session) asked for,
     /// and before the local deadline.
@@ -117,6 +128,8 @@ public:
             },
             token, new_lease, std::move(new_data));
     }
+    /// Heartbeats now, keeping lease length and payload: as the overload
+    /// above with neither.
     template <boost::asio::completion_token_for<void(error_code)> Token>
     auto async_heartbeat(Token&& token) {
         return async_heartbeat(std::nullopt, std::nullopt, std::forward<Token>(token));

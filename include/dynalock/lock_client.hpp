@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// The lock client: acquires, holds and releases leases on a store.
+
 #include <dynalock/diagnostics.hpp>
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
@@ -54,6 +57,8 @@ struct lock_client_options {
     /// Called this long before a lease's local deadline when no heartbeat has
     /// succeeded since; zero: never.
     std::chrono::milliseconds danger_zone{};
+    /// Called in the danger zone with the lease in danger, on the client's
+    /// executor: a chance to stop work that must not outlive the lease.
     std::function<void(const dynalock::lease&)> on_danger{};
     /// Called when a request of this client was throttled (after the store's
     /// own retries), with the lock's key; the lease's deadline still bounds
@@ -76,6 +81,7 @@ struct lock_client_options {
     /// acquire names another): opened at the first acquire, and again after
     /// it ends. One heartbeat then keeps every lock (docs/sessions.md).
     bool default_session = false;
+    /// How the default session's item is named.
     session_options default_session_options{};
 
     /// Why these options cannot be used, or nullopt when they can.
@@ -90,6 +96,7 @@ struct acquire_options {
     /// Store this payload in `data` with the grant; empty: keep what is there
     /// (or see `remove_data`).
     std::optional<bytes> data{};
+    /// Remove the payload stored in the item with the grant (not with `data`).
     bool remove_data = false;
     /// Take the lock only if its item exists already.
     bool require_existing = false;
@@ -126,14 +133,15 @@ struct acquire_many_options {
 /// What `lock_client::async_acquire_many` got: every key is in exactly one
 /// of the two lists.
 struct acquire_many_result {
+    /// A key that was not granted, and why.
     struct refusal {
-        lock_key key{};
-        error_code error{};
+        lock_key key{};      ///< the key, as passed in
+        error_code error{};  ///< as async_acquire would have completed, or operation_aborted
         /// Why, when there is more to say (e.g. "held by worker-2").
         std::string message{};
     };
-    std::vector<lease> granted{};
-    std::vector<refusal> refused{};
+    std::vector<lease> granted{};    ///< the leases granted, in no particular order
+    std::vector<refusal> refused{};  ///< the keys not granted, in no particular order
 };
 
 /// Leases on a store: acquire, hold with heartbeats, release.
@@ -143,6 +151,7 @@ struct acquire_many_result {
 /// outlive the client's work: `async_close` ends it.
 class lock_client {
 public:
+    /// The store's executor.
     using executor_type = boost::asio::any_io_executor;
 
     /// Throws std::system_error (errc::invalid_argument) naming the option
@@ -159,7 +168,10 @@ public:
     lock_client(const lock_client&) = delete;
     lock_client& operator=(const lock_client&) = delete;
 
+    /// The store's executor: every operation completes on it.
     executor_type get_executor() const;
+    /// The options given to the constructor (`owner` filled in when it was
+    /// empty).
     const lock_client_options& options() const noexcept;
     /// Counters of what the client did so far, and what it holds now.
     lock_client_stats stats() const;
@@ -184,6 +196,7 @@ public:
             },
             token, std::move(key), std::move(opts));
     }
+    /// async_acquire with default acquire_options.
     template <boost::asio::completion_token_for<void(error_code, lease)> Token>
     auto async_acquire(lock_key key, Token&& token) {
         return async_acquire(std::move(key), acquire_options{}, std::forward<Token>(token));
@@ -202,6 +215,7 @@ public:
             },
             token, std::move(key), std::move(opts));
     }
+    /// async_try_acquire with default acquire_options.
     template <boost::asio::completion_token_for<void(error_code, lease)> Token>
     auto async_try_acquire(lock_key key, Token&& token) {
         return async_try_acquire(std::move(key), acquire_options{}, std::forward<Token>(token));
@@ -227,6 +241,7 @@ public:
             },
             token, std::move(keys), std::move(opts));
     }
+    /// async_acquire_many with default acquire_many_options.
     template <boost::asio::completion_token_for<void(error_code, acquire_many_result)> Token>
     auto async_acquire_many(std::vector<lock_key> keys, Token&& token) {
         return async_acquire_many(std::move(keys), acquire_many_options{},
@@ -248,6 +263,7 @@ public:
             },
             token, std::move(l), std::move(data));
     }
+    /// async_release keeping the payload as it is.
     template <boost::asio::completion_token_for<void(error_code)> Token>
     auto async_release(lease l, Token&& token) {
         return async_release(std::move(l), std::nullopt, std::forward<Token>(token));
@@ -277,6 +293,7 @@ public:
             },
             token, std::move(partition));
     }
+    /// async_list of every lock item.
     template <boost::asio::completion_token_for<void(error_code, std::vector<lock_record>)> Token>
     auto async_list(Token&& token) {
         return async_list(std::nullopt, std::forward<Token>(token));
@@ -325,6 +342,7 @@ public:
             },
             token, std::move(opts));
     }
+    /// async_open_session with default session_options.
     template <boost::asio::completion_token_for<void(error_code, session)> Token>
     auto async_open_session(Token&& token) {
         return async_open_session(session_options{}, std::forward<Token>(token));

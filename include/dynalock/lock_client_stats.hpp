@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// What a lock client is doing and has done.
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -11,10 +14,15 @@ namespace dynalock {
 /// quantile read from it is within 25 % of the true one at any scale, in a
 /// fixed 1 KiB.
 struct latency_histogram {
+    /// Four buckets per power of two from 4 µs on (0 to 3 µs one each); the
+    /// last one holds everything from 7 · 2^30 µs (about 2 hours) up.
     static constexpr std::size_t buckets = 128;
+    /// Latencies recorded per bucket.
     std::array<std::uint64_t, buckets> counts{};
 
+    /// Counts one latency (a negative one as zero).
     void record(std::chrono::microseconds latency) noexcept;
+    /// Latencies recorded so far.
     std::uint64_t total() const noexcept;
     /// The upper edge of the bucket holding the `q` quantile (0 < q ≤ 1);
     /// zero when nothing was recorded.
@@ -32,18 +40,23 @@ struct lock_client_stats {
     /// ambiguous write) in flight now, and the bound on them now: it halves
     /// when the store throttles and grows back by one with each success.
     std::size_t in_flight = 0;
+    /// The bound on lease requests in flight now: from 1 to
+    /// lock_client_options::max_in_flight.
     std::size_t in_flight_limit = 0;
     /// Locks granted (sessions not counted: see sessions_opened).
     std::uint64_t acquired = 0;
     /// Leases of locks that ended by release (async_release, bound work done,
     /// close, their session's release).
     std::uint64_t released = 0;
-    /// Leases that ended otherwise, by loss_reason.
+    /// Leases of locks that ended loss_reason::stolen: the item showed
+    /// another owner or version.
     std::uint64_t lost_stolen = 0;
+    /// Leases of locks that ended loss_reason::expired: no heartbeat
+    /// succeeded before the local deadline.
     std::uint64_t lost_expired = 0;
-    /// Sessions opened (default ones included), and those that ended lost
-    /// (stolen or expired) rather than closed.
+    /// Sessions opened (default ones included).
     std::uint64_t sessions_opened = 0;
+    /// Sessions that ended lost (stolen or expired) rather than closed.
     std::uint64_t sessions_lost = 0;
     /// Sessions of other holders this client ended as a contender: its write
     /// ending a session that stood still for its lease applied (an ambiguous

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Why a lease ended.
+
 #include <string_view>
 
 namespace dynalock {
@@ -13,6 +16,8 @@ enum class loss_reason {
     client_closed,  ///< the lock client was closed (the lease was released on the way)
 };
 
+/// The enumerator's name ("none", "stolen", "expired", "released",
+/// "client_closed"), for logs; "unknown" for a value out of range.
 constexpr std::string_view to_string(loss_reason r) noexcept {
     switch (r) {
         case loss_reason::none:

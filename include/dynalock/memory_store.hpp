@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// A store that keeps lock items in this process.
+
 #include <dynalock/store.hpp>
 
 #include <cstddef>
@@ -26,6 +29,7 @@ public:
     /// `list_page_size`: records per page of `async_list` (at least 1).
     explicit memory_store(executor_type ex, std::size_t list_page_size = 100);
 
+    /// The executor given to the constructor: every operation completes on it.
     executor_type get_executor() const override { return ex_; }
 
 private:

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// How the DynamoDB client retries.
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -20,12 +23,20 @@ struct retry_options {
     std::chrono::milliseconds base_delay{25};
     /// Backoff base after throttling, longer to let the table's capacity refill.
     std::chrono::milliseconds throttling_base_delay{100};
+    /// Cap on the backoff before any retry: the n-th retry waits a random
+    /// time from 0 to min(base · 2^(n-1), max_backoff).
     std::chrono::milliseconds max_backoff{20'000};
+    /// Tokens in the retry bucket when full (and at the start). A retry
+    /// that finds too few tokens is not made: the failure is returned.
     int bucket_capacity = 500;
     int retry_cost = 5;           ///< tokens a retry takes
     int timeout_retry_cost = 10;  ///< tokens a retry after a timeout or connection failure takes
-    int success_refill = 1;       ///< tokens a first-attempt success returns
-    /// Seed of the jitter generator; nullopt seeds from std::random_device.
+
+    /// Tokens a first-attempt success returns to the bucket; a success after
+    /// retries returns what its last retry took.
+    int success_refill = 1;
+    /// Seed of the jitter generator, for reproducible delays in tests;
+    /// nullopt seeds from std::random_device.
     std::optional<std::uint64_t> seed{};
 
     /// Why these options cannot be used, or nullopt when they can.

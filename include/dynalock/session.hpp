@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Sessions: one heartbeat for many locks.
+
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_record.hpp>
@@ -63,8 +66,10 @@ struct session_stats {
 /// Thread safety: as its client's.
 class session {
 public:
+    /// The clock of deadlines, as lease's.
     using clock = lease::clock;
 
+    /// An empty session (see empty()).
     session() = default;
 
     /// The key of the session's item.
@@ -74,11 +79,19 @@ public:
     std::uint64_t epoch() const { return lease_.fence(); }
     /// The local deadline of the session, and so of every lock held under it.
     clock::time_point deadline() const { return lease_.deadline(); }
+    /// Time left before the local deadline, as lease::remaining(): zero once
+    /// its close was asked for.
     clock::duration remaining() const { return lease_.remaining(); }
+    /// Still held, as lease::held(): so are the locks held under it.
     bool held() const { return lease_.held(); }
     /// Why it ended, or loss_reason::none while held.
     loss_reason reason() const { return lease_.reason(); }
+    /// No session behind this handle: default-constructed or moved from.
+    /// Operations on it complete with errc::invalid_argument, as those of an
+    /// empty lease.
     bool empty() const noexcept { return lease_.empty(); }
+    /// What the session did so far, and what it holds now; zeros for an
+    /// empty session.
     session_stats stats() const;
 
     /// Completes when the session ends, with the reason (as
@@ -98,6 +111,7 @@ public:
     /// The lease on the session's item.
     const dynalock::lease& item_lease() const noexcept { return lease_; }
 
+    /// The same session: copies of one handle (two empty sessions are equal).
     friend bool operator==(const session& a, const session& b) noexcept {
         return a.lease_.state_ == b.lease_.state_;
     }

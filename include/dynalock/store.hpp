@@ -1,9 +1,10 @@
 #pragma once
 
-// The store: where lock items live. The lease protocol is written once, above
-// this interface; a store only performs single-item conditional writes and
-// consistent reads with the semantics below. dynamodb_store is the production
-// store; memory_store keeps items in this process (tests, single-process use).
+/// \file
+/// The store: where lock items live. The lease protocol is written once, above
+/// this interface; a store only performs single-item conditional writes and
+/// consistent reads with the semantics below. dynamodb_store is the production
+/// store; memory_store keeps items in this process (tests, single-process use).
 
 #include <dynalock/error.hpp>
 #include <dynalock/lock_record.hpp>
@@ -50,20 +51,25 @@ enum class write_kind {
 };
 
 /// What happens to the `data` attribute.
-enum class data_change { keep, replace, remove };
+enum class data_change {
+    keep,     ///< left as it is
+    replace,  ///< set to lock_write::data
+    remove    ///< removed
+};
 
+/// One conditional write of a lock item: what the lock client asks of a store.
 struct lock_write {
-    lock_key key{};
-    write_kind kind = write_kind::grant;
-    write_condition condition = write_condition::free;
+    lock_key key{};                                     ///< the item written
+    write_kind kind = write_kind::grant;                ///< what the write does
+    write_condition condition = write_condition::free;  ///< what must hold for it to apply
     /// Also require the item to exist already (never create it).
     bool require_existing = false;
     std::string expected_version{};     ///< for version, version_and_owner
     std::string owner{};                ///< grant: the new owner; version_and_owner: the holder
     std::string new_version{};          ///< grant, refresh
     std::chrono::milliseconds lease{};  ///< grant, refresh; at most max_lease
-    data_change data_action = data_change::keep;
-    bytes data{};  ///< with data_change::replace
+    data_change data_action = data_change::keep;  ///< what happens to the payload
+    bytes data{};                                 ///< with data_change::replace
     /// grant only: more attributes to set; must not collide with lock attributes.
     attribute_map extra{};
     bool delete_item = false;  ///< release only
@@ -90,6 +96,8 @@ struct write_result {
 
 /// One page of `async_list`.
 struct record_page {
+    /// This page's records: in key order from memory_store, in DynamoDB's
+    /// order from dynamodb_store.
     std::vector<lock_record> records{};
     /// Pass back to get the next page; empty when this was the last.
     std::optional<lock_key> next{};
@@ -114,12 +122,17 @@ struct record_page {
 /// Per-operation cancellation: terminal; a cancelled write may have applied.
 class store {
 public:
+    /// The executor operations complete on.
     using executor_type = boost::asio::any_io_executor;
+    /// The clock of deadlines.
     using clock = std::chrono::steady_clock;
 
     virtual ~store() = default;
+    /// The executor every operation completes on.
     virtual executor_type get_executor() const = 0;
 
+    /// Performs `w` if its condition holds, atomically; completes with the
+    /// item as described by write_result.
     template <boost::asio::completion_token_for<void(error_code, write_result)> Token =
                   boost::asio::deferred_t>
     auto async_write(lock_write w, clock::time_point deadline, Token&& token = {}) {
@@ -156,12 +169,16 @@ public:
     }
 
 protected:
+    /// Implements async_write: calls `h` once, with the outcome, never from
+    /// inside this call.
     virtual void do_write(
         lock_write w, clock::time_point deadline,
         boost::asio::any_completion_handler<void(error_code, write_result)> h) = 0;
+    /// Implements async_read, as do_write.
     virtual void do_read(
         lock_key key, clock::time_point deadline,
         boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h) = 0;
+    /// Implements async_list, as do_write.
     virtual void do_list(std::optional<std::string> partition, std::optional<lock_key> after,
                          clock::time_point deadline,
                          boost::asio::any_completion_handler<void(error_code, record_page)> h) = 0;
