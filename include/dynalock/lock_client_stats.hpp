@@ -75,6 +75,7 @@ struct lock_client_stats {
     /// the reads of waits and of ambiguous outcomes). On DynamoDB each is
     /// one request, before the store's own retries.
     std::uint64_t store_reads = 0;
+    /// Writes this client asked of its store (see store_reads).
     std::uint64_t store_writes = 0;
     /// The longest time any lease went between two renewals (its grant counts
     /// as one): how close to its lease a heartbeat came.

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Shard groups: workers sharing a set of shards on sessions.
+
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
 #include <dynalock/loss_reason.hpp>
@@ -29,8 +32,10 @@ struct shard_group_options {
     /// table (`NAME/…`). 1 to 512 bytes.
     std::string group{};
     /// The shards, by name (unique, non-empty, each at most 512 bytes); when
-    /// empty, `shard_count` shards named "0", "1", … instead.
+    /// empty, `shard_count` shards instead.
     std::vector<std::string> shards{};
+    /// With `shards` empty: this many shards, named "0", "1", … (at most
+    /// 1,000,000); zero when `shards` names them.
     std::size_t shard_count = 0;
     /// The table has a sort key: the group's members, handoff requests and
     /// shards are then one partition each (`NAME/members`, `NAME/requests`,
@@ -58,6 +63,7 @@ struct shard_group_options {
 /// What happened to this worker in its group, for `shard_group_options`'
 /// event callback (a log line, a metric).
 struct shard_event {
+    /// What happened.
     enum class kind {
         /// The worker joined with a new session (`fence` is its epoch).
         joined,
@@ -73,17 +79,22 @@ struct shard_event {
         /// The worker left the group (its session closed or lost).
         left,
     };
+    /// What happened.
     kind what = kind::joined;
     /// The shard, empty for joined and left.
     std::string shard{};
+    /// The shard's fence with this grant; for joined and left, the session's
+    /// epoch.
     std::uint64_t fence = 0;
+    /// Why a lease ended (lost, left); loss_reason::none otherwise.
     loss_reason reason = loss_reason::none;
     /// The shard's lease (for joined and left: the session's item lease); on
     /// lost, its deadline() is when this worker stopped believing it.
     dynalock::lease lease{};
-    /// assigned: taken from an ended member (its session had ended) or by a
-    /// handoff, rather than free.
+    /// assigned: taken from an ended member (its session had ended) rather
+    /// than free.
     bool takeover = false;
+    /// assigned: handed over by its holder after this worker asked for it.
     bool handoff = false;
 };
 
@@ -103,7 +114,9 @@ struct shard_group_stats {
     std::uint64_t full_rounds = 0;
     /// Shards granted: free ones, those handed to us, those of ended members.
     std::uint64_t assigned = 0;
+    /// Of those, handed to us by their holder after we asked.
     std::uint64_t moves_in = 0;
+    /// Of those, taken from members whose session had ended.
     std::uint64_t takeovers = 0;
     /// Shards this worker handed to another member.
     std::uint64_t handoffs = 0;
@@ -122,12 +135,15 @@ public:
     const std::string& name() const;
     /// The lease: its fence() is what writes of the shard's work carry.
     const dynalock::lease& lease() const;
+    /// The fence of the shard's grant (lease().fence()).
     std::uint64_t fence() const { return lease().fence(); }
     /// Another member asked for this shard: finish (flush, checkpoint) and
     /// return, within shard_group_options::handoff_timeout.
     bool handoff_requested() const;
 
+    /// What the group shares with the work (internal).
     struct state;
+    /// Made by the group for each shard it runs work for.
     explicit owned_shard(std::shared_ptr<const state> s) : state_(std::move(s)) {}
 
 private:
@@ -156,7 +172,9 @@ private:
 /// Use it on the lock client's executor only; the client must outlive it.
 class shard_group {
 public:
+    /// The work run for each shard held, bound to its lease.
     using work_function = std::function<boost::asio::awaitable<void>(owned_shard)>;
+    /// Told every shard_event, on the client's executor.
     using event_function = std::function<void(const shard_event&)>;
 
     /// Throws std::system_error (errc::invalid_argument) naming the option
@@ -168,8 +186,11 @@ public:
     shard_group(const shard_group&) = delete;
     shard_group& operator=(const shard_group&) = delete;
 
+    /// The lock client's executor, where everything of the group runs.
     boost::asio::any_io_executor get_executor() const;
+    /// The options, with `shards` filled in from `shard_count`.
     const shard_group_options& options() const noexcept;
+    /// Counters of what this member did, and what it holds now.
     shard_group_stats stats() const;
     /// The shards held now, sorted.
     std::vector<std::string> owned() const;
