@@ -20,6 +20,7 @@ layers = [
     ("credential_providers", lambda p: p.parts[0] == "credential_providers", False),
     ("dynamodb client", lambda p: p.parts[0] == "dynamodb" and p.name == "client.cpp", False),
     ("lock", lambda p: p.parts[0] == "lock", False),
+    ("groups", lambda p: p.parts[0] == "groups", False),
 ]
 # The layer an internal include belongs to, by its folder. Headers of
 # lib/dynamodb are the protocol's: the client has none of its own.
@@ -31,6 +32,7 @@ include_layer = {
     "process": "process",
     "credential_providers": "credential_providers",
     "lock": "lock",
+    "groups": "groups",
 }
 rank = {name: i for i, (name, _, _) in enumerate(layers)}
 include = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
