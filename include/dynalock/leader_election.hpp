@@ -139,8 +139,10 @@ public:
     /// Same, with time from `time`: for the library's own scripted tests.
     leader_election(store& s, leader_election_options options,
                     std::shared_ptr<detail::time_source> time);
-    /// Ends as async_close does, without waiting: a leadership held ends
-    /// (resigned on the way), campaigns and observers complete with
+    /// Ends everything locally at once, as destroying a lock_client does: a
+    /// leadership held ends (loss_reason::client_closed, bound work
+    /// cancelled) without a resignation, so a successor waits for its lease
+    /// (async_close resigns first); campaigns and observers complete with
     /// errc::client_closed.
     ~leader_election();
     leader_election(const leader_election&) = delete;

@@ -33,15 +33,16 @@ leader_election_options validated(leader_election_options o) {
 
 struct leader_election::impl {
     impl(store& s, leader_election_options o, std::shared_ptr<detail::time_source> t)
-        : options(validated(std::move(o))),
-          time(std::move(t)),
-          locks(s, options.lock_options(), time) {
-        options.identity = locks.options().owner;
+        : options(validated(std::move(o))), time(std::move(t)) {
+        locks.emplace(s, options.lock_options(), time);
+        options.identity = locks->options().owner;
     }
 
     leader_election_options options;
     std::shared_ptr<detail::time_source> time;
-    lock_client locks;
+    // Reset by the election's destructor; the coroutines, which may outlive
+    // it, check `closed` before every use.
+    std::optional<lock_client> locks;
     groups::leader_tracker tracker;
     // The pauses of campaigns and observers, ended by close().
     std::set<detail::timer*> pauses;
@@ -76,7 +77,7 @@ struct leader_election::impl {
                 co_return std::tuple{make_error_code(errc::client_closed), leadership{}};
             }
             auto [ec, l] =
-                co_await self->locks.async_acquire(self->options.name, wait_for_leader, as_tuple);
+                co_await self->locks->async_acquire(self->options.name, wait_for_leader, as_tuple);
             if (!ec) {
                 co_return std::tuple{ec, leadership(std::move(l))};
             }
@@ -107,7 +108,7 @@ struct leader_election::impl {
                 co_return std::tuple{make_error_code(errc::client_closed),
                                      std::optional<leader_info>{}};
             }
-            auto [ec, item] = co_await self->locks.async_get(self->options.name, as_tuple);
+            auto [ec, item] = co_await self->locks->async_get(self->options.name, as_tuple);
             if (co_await detail::cancelled()) {
                 co_return std::tuple{make_error_code(asio::error::operation_aborted),
                                      std::optional<leader_info>{}};
@@ -134,14 +135,13 @@ leader_election::leader_election(store& s, leader_election_options options,
     : impl_(std::make_shared<impl>(s, std::move(options), std::move(time))) {}
 
 leader_election::~leader_election() {
-    // The lock client stays until its close is done: that ends the
-    // campaigns waiting in its acquires.
+    // Destroying the lock client ends the campaigns waiting in its acquires.
     impl_->close();
-    impl_->locks.async_close([keep = impl_](error_code) {});
+    impl_->locks.reset();
 }
 
 leader_election::executor_type leader_election::get_executor() const {
-    return impl_->locks.get_executor();
+    return impl_->locks->get_executor();
 }
 
 const leader_election_options& leader_election::options() const noexcept {
@@ -149,23 +149,23 @@ const leader_election_options& leader_election::options() const noexcept {
 }
 
 lock_client& leader_election::locks() {
-    return impl_->locks;
+    return *impl_->locks;
 }
 
 void leader_election::start_campaign(asio::any_completion_handler<void(error_code, leadership)> h) {
-    detail::spawn_op(impl_->locks.get_executor(), impl::campaign(impl_), std::move(h));
+    detail::spawn_op(impl_->locks->get_executor(), impl::campaign(impl_), std::move(h));
 }
 
 void leader_election::start_wait_leader_change(
     std::optional<leader_info> known,
     asio::any_completion_handler<void(error_code, std::optional<leader_info>)> h) {
-    detail::spawn_op(impl_->locks.get_executor(), impl::wait_change(impl_, std::move(known)),
+    detail::spawn_op(impl_->locks->get_executor(), impl::wait_change(impl_, std::move(known)),
                      std::move(h));
 }
 
 void leader_election::start_close(asio::any_completion_handler<void(error_code)> h) {
     impl_->close();
-    impl_->locks.async_close(std::move(h));
+    impl_->locks->async_close(std::move(h));
 }
 
 }  // namespace dynalock
