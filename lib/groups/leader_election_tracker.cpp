@@ -15,7 +15,7 @@ const std::optional<leader_info>& leader_tracker::on_read(lock::clock::time_poin
     // A lock held under a session stores no lease of its own (zero): its
     // holder leads for as long as the item says so.
     const bool stood_still =
-        item->lease > lock::milliseconds::zero() && now - seen_->since > seen_->lease;
+        item->lease > lock::milliseconds::zero() && now - seen_->since >= seen_->lease;
     if (stood_still) {
         leader_.reset();
     } else {

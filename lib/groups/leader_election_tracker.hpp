@@ -3,8 +3,8 @@
 // Who leads, from the reads of an observer, sans-io: the shell reads the
 // leadership's item every retry period and tells the tracker what it saw and
 // when the read returned. A crashed leader leaves its item held; the tracker
-// counts it gone once the item's record version has stood still for longer
-// than the lease stored in it, timed from the read that first showed that
+// counts it gone once the item's record version has stood still for the
+// lease stored in it, timed from the read that first showed that
 // version — the rule a contender uses before taking over (acquire_machine),
 // so an observer reports no leader no earlier than a contender could take
 // over.
