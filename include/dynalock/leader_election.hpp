@@ -72,6 +72,7 @@ struct leader_info {
     /// The term: strictly greater for every new leader of this leadership.
     std::uint64_t term = 0;
 
+    /// Same identity and term.
     friend bool operator==(const leader_info&, const leader_info&) = default;
 };
 
@@ -83,6 +84,7 @@ struct leader_info {
 /// Copies share one leadership. Thread safety: as its election's.
 class leadership {
 public:
+    /// The clock of deadlines: the steady clock.
     using clock = lease::clock;
 
     /// No leadership (see empty()).
@@ -131,6 +133,7 @@ private:
 /// store must outlive the election's work: `async_close` ends it.
 class leader_election {
 public:
+    /// The store's executor, on which every operation completes.
     using executor_type = boost::asio::any_io_executor;
 
     /// Throws std::system_error (errc::invalid_argument) naming the option
@@ -148,7 +151,9 @@ public:
     leader_election(const leader_election&) = delete;
     leader_election& operator=(const leader_election&) = delete;
 
+    /// The executor every operation completes on.
     executor_type get_executor() const;
+    /// The options as used: `identity` filled in when it was left empty.
     const leader_election_options& options() const noexcept;
 
     /// Campaigns until elected: at once when the leadership is free or
