@@ -241,6 +241,8 @@ def main():
                 w.proc.wait()
     for w in workers.values():
         w.reader.join(timeout=10)
+    for e in sorted(log.snapshot(), key=lambda e: e["t_ms"]):
+        print(json.dumps(e, separators=(",", ":")))
     print(json.dumps({"lease_ms": LEASE_MS, "takeover_after_kill_ms": round(takeover_ms),
                       "takeover_after_sigterm_ms": round(resign_ms),
                       "terms": [f for (_, _, _, f) in intervals]}))
