@@ -44,9 +44,9 @@ constexpr std::string_view usage =
     "usage: leader_election --name NAME --table TABLE [--lease DURATION] [--identity ID]\n"
     "  Campaigns for the leadership NAME in the lock table TABLE (created if missing)\n"
     "  until SIGTERM or SIGINT, then resigns. One JSON line per event on stdout.\n"
-    "  --lease     how long a crashed leader keeps the others out, e.g. 4s or 2500ms\n"
-    "              (default 4s); renewals every 1/8 of it, a leader gives up 2/3 of it\n"
-    "              after its last successful renewal\n"
+    "  --lease     how long a crashed leader keeps the others out, e.g. 4s or 2500ms,\n"
+    "              100ms to 1440m (default 4s); renewals every 1/8 of it, a leader gives\n"
+    "              up 2/3 of it after its last successful renewal\n"
     "  --identity  who this process is (default: host name and a random suffix)\n"
     "  Region, endpoint and credentials come from the AWS environment\n"
     "  (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ACCESS_KEY_ID, ...).\n";
@@ -77,24 +77,26 @@ void event(std::string_view worker, std::string_view what, std::string_view lead
               << ",\"fence\":" << fence << "}" << std::endl;
 }
 
-// "4s", "2500ms", "1m": a positive duration of at most a day.
-std::optional<milliseconds> parse_duration(std::string_view text) {
+// "4s", "2500ms", "1m": from 100 ms (a retry period of 12 ms) to a day.
+std::optional<milliseconds> parse_lease(std::string_view text) {
     long long n = 0;
     auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
     const std::string_view unit(end, text.data() + text.size() - end);
     if (err != std::errc{} || end == text.data() || n <= 0 || n > 86'400'000) {
         return std::nullopt;
     }
+    std::optional<milliseconds> lease;
     if (unit == "ms") {
-        return milliseconds(n);
+        lease = milliseconds(n);
+    } else if (unit == "s" && n <= 86'400) {
+        lease = milliseconds(n * 1000);
+    } else if (unit == "m" && n <= 1440) {
+        lease = milliseconds(n * 60'000);
     }
-    if (unit == "s" && n <= 86'400) {
-        return milliseconds(n * 1000);
+    if (lease && *lease < 100ms) {
+        return std::nullopt;
     }
-    if (unit == "m" && n <= 1440) {
-        return milliseconds(n * 60'000);
-    }
-    return std::nullopt;
+    return lease;
 }
 
 // Leader-only work, cancelled by async_while_leading when the leadership is
@@ -168,10 +170,10 @@ int main(int argc, char** argv) {
         } else if (arg == "--identity") {
             identity = value;
         } else if (arg == "--lease") {
-            auto parsed = parse_duration(value);
+            auto parsed = parse_lease(value);
             if (!parsed) {
                 std::cerr << "leader_election: --lease " << value
-                          << ": expected a positive duration such as 4s or 2500ms, at most a day\n";
+                          << ": expected a duration such as 4s or 2500ms, from 100ms to a day\n";
                 return 64;
             }
             lease = *parsed;

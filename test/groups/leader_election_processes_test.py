@@ -150,6 +150,27 @@ def check(condition, message):
         fail(message)
 
 
+def check_usage_errors():
+    """Bad flags: exit 64 and one line saying what to fix, before any request."""
+    cases = [
+        ([], "--name and --table are required"),
+        (["--name", "x"], "--name and --table are required"),
+        (["--name", "x", "--table", "t", "--lease", "4x"], "from 100ms to a day"),
+        (["--name", "x", "--table", "t", "--lease", "99ms"], "from 100ms to a day"),
+        (["--name", "x", "--table", "t", "--lease", "2000m"], "from 100ms to a day"),
+        (["--name", "x", "--table", "t", "--bogus", "1"], "unknown option --bogus"),
+        (["--name"], "missing its value"),
+    ]
+    for args, expected in cases:
+        r = subprocess.run([PROGRAM, *args], env=ENV, capture_output=True, text=True, timeout=60)
+        check(r.returncode == 64 and expected in r.stderr and not r.stdout,
+              f"leader_election {' '.join(args)}: exit {r.returncode}, stderr {r.stderr!r}, "
+              f"expected 64 and {expected!r}")
+    r = subprocess.run([PROGRAM, "--help"], env=ENV, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and r.stdout.startswith("usage: leader_election --name NAME"),
+          f"--help: exit {r.returncode}, {r.stdout!r}")
+
+
 def run():
     # The first creates the table; the others join once it leads.
     workers["w1"] = Worker("w1", log)
@@ -231,6 +252,7 @@ def check_log():
 
 
 def main():
+    check_usage_errors()
     try:
         takeover_ms, resign_ms = run()
         intervals = check_log()
