@@ -16,12 +16,18 @@ std::optional<std::string> leader_election_options::validate() const {
         retry_period <= milliseconds::zero()) {
         return "lease_duration, renew_deadline and retry_period must be positive";
     }
+    if (lease_duration > max_lease) {
+        return "lease_duration (" + ms(lease_duration) + ") must be at most " + ms(max_lease) +
+               " (7 days, max_lease)";
+    }
     if (lease_duration <= renew_deadline) {
         return "lease_duration (" + ms(lease_duration) + ") must be greater than renew_deadline (" +
                ms(renew_deadline) + ")";
     }
-    // renew_deadline > 1.2 × retry_period, in integers.
-    if (5 * renew_deadline <= 6 * retry_period) {
+    // renew_deadline > 1.2 × retry_period, in integers: renew_deadline is
+    // below max_lease here and retry_period is compared with it first, so
+    // neither product can overflow.
+    if (retry_period >= renew_deadline || 5 * renew_deadline <= 6 * retry_period) {
         return "renew_deadline (" + ms(renew_deadline) +
                ") must be greater than 1.2 × retry_period (" + ms(retry_period) + ")";
     }

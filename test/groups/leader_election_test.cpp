@@ -104,6 +104,17 @@ TEST(leader_election_options, rejects_zero_and_negative_timings_and_an_empty_nam
         o.*broken = 0ms;
         EXPECT_TRUE(o.validate());
     }
+    // Huge timings are refused without overflowing on the way (UBSan).
+    auto huge = valid();
+    huge.lease_duration = milliseconds::max();
+    huge.renew_deadline = milliseconds::max() - 1ms;
+    huge.retry_period = milliseconds::max() / 2;
+    ASSERT_TRUE(huge.validate());
+    EXPECT_NE(huge.validate()->find("at most"), std::string::npos) << *huge.validate();
+    huge = valid();
+    huge.retry_period = milliseconds::max();
+    ASSERT_TRUE(huge.validate());
+    EXPECT_NE(huge.validate()->find("1.2 × retry_period"), std::string::npos) << *huge.validate();
     auto o = valid();
     o.name = lock_key{};
     ASSERT_TRUE(o.validate());
