@@ -51,6 +51,7 @@
 #include <dynalock/error.hpp>
 #include <dynalock/fencing.hpp>
 #include <dynalock/http_options.hpp>
+#include <dynalock/leader_election.hpp>
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client.hpp>
 #include <dynalock/lock_client_stats.hpp>

@@ -10,7 +10,7 @@ import sys
 root = pathlib.Path(sys.argv[1])
 forbidden = re.compile(
     r'#\s*include\s*[<"](boost/beast|openssl/|nlohmann/|lib/|http/|aws/|dynamodb/|lock/|sigv4/'
-    r'|credential_providers/|process/)')
+    r'|credential_providers/|process/|groups/)')
 bad = []
 public = root / "include" / "dynalock"
 headers = sorted([*public.glob("*.hpp"), *public.glob("*.hpp.in")])
