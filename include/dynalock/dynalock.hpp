@@ -15,6 +15,7 @@
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client.hpp>
 #include <dynalock/lock_client_stats.hpp>
+#include <dynalock/lock_event.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>
 #include <dynalock/memory_store.hpp>
