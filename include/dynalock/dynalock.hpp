@@ -19,6 +19,7 @@
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>
 #include <dynalock/memory_store.hpp>
+#include <dynalock/prometheus.hpp>
 #include <dynalock/retry_options.hpp>
 #include <dynalock/session.hpp>
 #include <dynalock/store.hpp>

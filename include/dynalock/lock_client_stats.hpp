@@ -9,10 +9,13 @@ namespace dynalock {
 
 /// Counts of latencies in buckets a quarter of a power of two wide, so that a
 /// quantile read from it is within 25 % of the true one at any scale, in a
-/// fixed 1 KiB.
+/// fixed 1 KiB (and their sum).
 struct latency_histogram {
     static constexpr std::size_t buckets = 128;
     std::array<std::uint64_t, buckets> counts{};
+    /// Of every latency recorded (negative ones as zero), for a mean and
+    /// Prometheus's `_sum`.
+    std::chrono::microseconds sum{};
 
     void record(std::chrono::microseconds latency) noexcept;
     std::uint64_t total() const noexcept;
