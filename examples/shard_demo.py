@@ -10,7 +10,9 @@ stops the workers (they release their leases) and checks:
   * every shard ends up held by a live worker, and each shard the killed
     worker held is held with a higher fence than the killed worker's;
   * every holder in the table reported that grant with that fence;
-  * the survivors released every lease when stopped.
+  * the survivors released every lease when stopped;
+  * a worker's /metrics (--metrics-port) parses as Prometheus text, with
+    its locks held, grants and heartbeat latencies.
 
 usage: shard_demo.py --worker PATH --cli PATH [--table NAME] [--shards N]
 Region, endpoint and credentials come from the AWS environment variables.
@@ -27,12 +29,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families  # python3-prometheus-client
 
 WORKERS = ["worker-1", "worker-2", "worker-3"]
 VICTIM = "worker-2"
 T0 = time.clock_gettime(time.CLOCK_MONOTONIC)  # shard_workers prints std::chrono::steady_clock
 events = queue.Queue()
 started = []
+metrics_urls = {}  # worker -> its /metrics address, as it reported it
 
 
 def now():
@@ -51,6 +57,8 @@ def read_worker(proc, name):
             continue
         t = int(parts[0]) / 1000 - T0
         detail = parts[5].strip() if len(parts) > 5 else ""
+        if parts[2] == "metrics":
+            metrics_urls[parts[1]] = detail
         events.put((t, parts[1], parts[2], parts[3], parts[4], detail))
 
 
@@ -88,7 +96,7 @@ class Timeline:
             t, worker, what, key, fence, detail = e
             if what in ("acquired", "took-over"):
                 self.grants.append((worker, key, int(fence)))
-            item = key if what in ("joined", "stopped", "noticed-gone") else f"{key}@{fence}"
+            item = key if what in ("joined", "stopped", "noticed-gone", "metrics") else f"{key}@{fence}"
             self.pending.setdefault((worker, what), [t, []])[1].append((item, detail))
 
     @staticmethod
@@ -133,6 +141,13 @@ def wait_until(condition, seconds, what):
     return False
 
 
+def scrape(url):
+    """The families of one scrape of `url`, by name."""
+    with urllib.request.urlopen(url, timeout=10) as r:
+        text = r.read().decode()
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", required=True)
@@ -158,7 +173,8 @@ def main():
         say(f"table {args.table} created; starting {', '.join(WORKERS)} "
             f"({args.shards} shards, lease 3 s, heartbeat 1 s)")
         for name in WORKERS:
-            p = subprocess.Popen([args.worker, name, args.table, str(args.shards)],
+            p = subprocess.Popen([args.worker, name, args.table, str(args.shards),
+                                  "--metrics-port", "0"],
                                  stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
             started.append(p)
@@ -178,6 +194,19 @@ def main():
         moved = sum(1 for k in shards if first.get(k) != steady.get(k))
         say(f"5 s later {moved} shards changed hands or fence: heartbeats keep every lease"
             if moved == 0 else f"5 s later {moved} shards changed hands or fence")
+
+        scraped = {}
+        try:
+            scraped = scrape(metrics_urls[WORKERS[0]])
+            held = scraped["dynalock_locks_held"].samples[0]
+            latency = {s.labels.get("le"): s.value
+                       for s in scraped["dynalock_heartbeat_latency_seconds"].samples
+                       if s.name.endswith("_bucket")}
+            say(f"{WORKERS[0]} /metrics: {held.value:.0f} locks held (its shards and its "
+                f"membership), {scraped['dynalock_heartbeats_sent'].samples[0].value:.0f} "
+                f"heartbeats sent, {latency['+Inf']:.0f} latencies in the histogram")
+        except (OSError, KeyError, ValueError, IndexError) as e:
+            say(f"scraping {WORKERS[0]}'s metrics failed: {e!r}")
 
         procs[VICTIM].send_signal(signal.SIGKILL)
         procs[VICTIM].wait()
@@ -216,6 +245,13 @@ def main():
               "every holder reported its grant with that fence")
         after = holders(rows(args.cli, args.table), shards)
         check(stopped and not after, "stopped workers exited 0 and released every shard")
+        types = {n: f.type for n, f in scraped.items()}
+        check(types.get("dynalock_locks_held") == "gauge"
+              and types.get("dynalock_locks_acquired") == "counter"
+              and types.get("dynalock_heartbeat_latency_seconds") == "histogram"
+              and scraped["dynalock_locks_held"].samples[0].labels == {"worker": WORKERS[0]}
+              and scraped["dynalock_locks_held"].samples[0].value >= 1,
+              f"{WORKERS[0]}'s /metrics parsed as Prometheus text, with the locks it held")
     except Exception as e:  # any failure above still has to stop the workers
         timeline.close()
         print(f"shard_demo: {e}", file=sys.stderr)

@@ -10,11 +10,18 @@
 //
 //   export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
 //   export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y
-//   ./shard_workers NAME TABLE [SHARDS]
+//   ./shard_workers NAME TABLE [SHARDS] [--metrics-port PORT]
+//
+// With --metrics-port, the worker's stats are served in Prometheus's text
+// format at http://127.0.0.1:PORT/metrics (0: a free port, printed as a
+// `metrics` event).
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
 #include <dynalock/lock_client.hpp>
+#include <dynalock/prometheus.hpp>
+
+#include "support/metrics_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +35,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -204,6 +212,13 @@ private:
 };
 
 int main(int argc, char** argv) {
+    std::optional<std::uint16_t> metrics_port;
+    try {
+        metrics_port = examples::take_metrics_port(argc, argv);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "shard_workers: " << e.what() << "\n";
+        return 64;
+    }
     std::size_t shard_count = 24;
     if (argc == 4) {
         const std::string_view text = argv[3];
@@ -215,7 +230,7 @@ int main(int argc, char** argv) {
         }
     }
     if (argc < 3 || argc > 4) {
-        std::cerr << "usage: shard_workers NAME TABLE [SHARDS]\n";
+        std::cerr << "usage: shard_workers NAME TABLE [SHARDS] [--metrics-port PORT]\n";
         return 64;
     }
     try {
@@ -225,6 +240,14 @@ int main(int argc, char** argv) {
         dynalock::lock_client locks(
             store, {.owner = argv[1], .lease = 3s, .heartbeat_period = 1s, .poll_period = 250ms});
         worker w(locks, argv[1], shard_count);
+        std::optional<examples::metrics_server> metrics;
+        if (metrics_port) {
+            metrics.emplace(io.get_executor(), *metrics_port, [&locks, name = argv[1]] {
+                return dynalock::to_prometheus(locks.stats(), "dynalock", {{"worker", name}});
+            });
+            event(argv[1], "metrics", "-", 0,
+                  "http://127.0.0.1:" + std::to_string(metrics->port()) + "/metrics");
+        }
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](dynalock::error_code ec, int) {
             if (!ec) {
@@ -233,6 +256,9 @@ int main(int argc, char** argv) {
         });
         asio::co_spawn(io, w.run(), [&](std::exception_ptr e) {
             signals.cancel();
+            if (metrics) {
+                metrics->stop();
+            }
             if (e) {
                 std::rethrow_exception(e);
             }
