@@ -1,6 +1,7 @@
 // Holds a thousand shard leases from one lock client on one thread: takes
 // them with async_acquire_many, lets the scheduler heartbeat them for a few
 // periods, prints what stats() says, and releases them all with async_close.
+// Failed heartbeats and losses are logged as they happen (on_event).
 // Exits non-zero if any lease was lost.
 //
 //   export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
@@ -53,7 +54,15 @@ int main(int argc, char** argv) {
         dynalock::dynamodb::client db(io.get_executor());
         dynalock::dynamodb_store store(
             db, {.table_name = argc > 1 ? argv[1] : "dynalock-example-shards"});
-        dynalock::lock_client locks(store, {.lease = 6s, .heartbeat_period = 1s});
+        // What a log wants: failures and losses (a thousand grants and
+        // releases would drown them).
+        auto log = [](const dynalock::lock_event& e) {
+            using kind = dynalock::lock_event_kind;
+            if (e.kind != kind::acquired && e.kind != kind::released) {
+                std::clog << "many_leases: " << dynalock::to_string(e) << "\n";
+            }
+        };
+        dynalock::lock_client locks(store, {.lease = 6s, .heartbeat_period = 1s, .on_event = log});
         bool ok = false;
         asio::co_spawn(
             io,

@@ -12,7 +12,9 @@ and checks:
     higher fence than the killed worker's;
   * nobody took them before the killed worker's session had stood still;
   * no shard was believed by two workers at once (their event logs, one clock);
-  * the survivors hand everything back when stopped (exit status 0).
+  * the survivors hand everything back when stopped (exit status 0);
+  * worker-1's /metrics (--metrics-port) parses as Prometheus text and counts
+    the shards it holds.
 
 usage: shard_demo.py --worker PATH --cli PATH [--table NAME] [--shards N]
 Region, endpoint and credentials come from the AWS environment variables.
@@ -25,6 +27,11 @@ import os
 import pathlib
 import subprocess
 import sys
+import urllib.request
+
+# python3-prometheus-client (Debian): tools/demo.sh and the test run this with
+# a python3 that has it.
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools" / "harness"))
 import shard_fleet  # noqa: E402
@@ -68,10 +75,23 @@ def main():
         print(f"starting {len(WORKERS)} workers over {args.shards} shards "
               f"(session lease {LEASE_MS} ms)")
         for w in WORKERS:
-            fleet.start(w)
+            fleet.start(w, ["--metrics-port", "0"] if w == WORKERS[0] else [])
         t = fleet.wait_until(lambda ev: shard_fleet.balanced(ev, WORKERS, args.shards), 120)
         check(t is not None, f"shared fairly after {((t or t0) - t0) / 1000:.1f} s")
         story(t0, t or shard_fleet.now_ms())
+        url = next((e["url"] for e in fleet.snapshot()
+                    if e.get("event") == "metrics" and e["worker"] == WORKERS[0]), None)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                families = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
+            owned = families["dynalock_group_shards_owned"].samples[0].value
+            held_locks = families["dynalock_locks_held"].samples[0].value
+            print(f"    {WORKERS[0]} /metrics: {owned:.0f} shards owned, {held_locks:.0f} locks held "
+                  f"(its shards and its member item)")
+            check(owned == args.shards // len(WORKERS) and held_locks > owned,
+                  f"{WORKERS[0]}'s /metrics parses as Prometheus text and counts its shards")
+        except Exception as e:  # noqa: BLE001 -- any failure of the scrape is the check failing
+            check(False, f"{WORKERS[0]}'s /metrics at {url}: {e!r}")
         held = shard_fleet.holdings(fleet.snapshot())
         victim_fences = {}
         for e in fleet.snapshot():

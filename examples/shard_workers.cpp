@@ -15,12 +15,19 @@
 //   export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
 //   export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y
 //   ./shard_workers NAME TABLE [SHARDS] [--lease-ms 3000] [--round-ms 500]
-//                   [--sort-key NAME] [--stats-ms 1000]
+//                   [--sort-key NAME] [--stats-ms 1000] [--metrics-port PORT]
+//
+// With --metrics-port, the worker's lock client and group stats are served in
+// Prometheus's text format at http://127.0.0.1:PORT/metrics (0: a free port,
+// printed as a "metrics" line).
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
 #include <dynalock/lock_client.hpp>
+#include <dynalock/prometheus.hpp>
 #include <dynalock/shard_group.hpp>
+
+#include "support/metrics_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -117,7 +124,14 @@ std::optional<long> number(std::string_view text) {
 int main(int argc, char** argv) {
     const std::string usage =
         "usage: shard_workers NAME TABLE [SHARDS] [--lease-ms N] [--round-ms N] "
-        "[--sort-key NAME] [--stats-ms N]\n";
+        "[--sort-key NAME] [--stats-ms N] [--metrics-port PORT]\n";
+    std::optional<std::uint16_t> metrics_port;
+    try {
+        metrics_port = examples::take_metrics_port(argc, argv);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "shard_workers: " << e.what() << "\n";
+        return 64;
+    }
     std::vector<std::string> positional;
     long shard_count = 24, lease_ms = 3000, round_ms = 500, stats_ms = 1000;
     std::string sort_key;
@@ -182,6 +196,18 @@ int main(int argc, char** argv) {
                                     process,
                                     [&](const dynalock::shard_event& e) { print_event(name, e); });
 
+        std::optional<examples::metrics_server> metrics;
+        if (metrics_port) {
+            metrics.emplace(io.get_executor(), *metrics_port, [&] {
+                dynalock::prometheus_writer w("dynalock", {{"worker", name}});
+                write_metrics(w, locks.stats());
+                write_metrics(w, group.stats());
+                return w.text();
+            });
+            std::cout << "{\"t_ms\":" << now_ms() << ",\"worker\":" << quoted(name)
+                      << ",\"event\":\"metrics\",\"url\":\"http://127.0.0.1:" << metrics->port()
+                      << "/metrics\"}" << std::endl;
+        }
         asio::steady_timer stats_timer(io);
         asio::co_spawn(
             io,
@@ -206,6 +232,9 @@ int main(int argc, char** argv) {
         group.async_run([&](std::exception_ptr e, dynalock::error_code ec) {
             signals.cancel();
             stats_timer.cancel();
+            if (metrics) {
+                metrics->stop();
+            }
             if (e) {
                 std::rethrow_exception(e);
             }

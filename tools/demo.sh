@@ -10,5 +10,9 @@ tools/setup.sh build
 exec python3 tools/test_servers.py --only dynalite -- bash -c '
     export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB="$DYNALOCK_TEST_DYNALITE_URL"
     export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
-    exec python3 examples/shard_demo.py --worker build/examples/shard_workers \
+    # The demo parses the /metrics of a worker with python3-prometheus-client
+    # (Debian), which another python3 earlier on PATH may not see.
+    py=python3
+    "$py" -c "import prometheus_client" 2>/dev/null || py=/usr/bin/python3
+    exec "$py" examples/shard_demo.py --worker build/examples/shard_workers \
         --cli build/tools/cli/dynalock'

@@ -13,9 +13,10 @@ shift || true
 # installed without it being named). cmake writes the CMake package's version
 # file at configure time and builds the CMake consumer test. doxygen makes the
 # API reference (tools/docs.sh), which the test reference_docs checks.
+# python3-prometheus-client parses the metrics text in test/metrics and the demo.
 packages=(g++ meson ninja-build pkg-config ccache libboost1.81-dev libssl-dev openssl
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev stunnel4 python3
-          clang-14 libclang-rt-14-dev cmake doxygen)
+          python3-prometheus-client clang-14 libclang-rt-14-dev cmake doxygen)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -55,9 +55,11 @@
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client.hpp>
 #include <dynalock/lock_client_stats.hpp>
+#include <dynalock/lock_event.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>
 #include <dynalock/memory_store.hpp>
+#include <dynalock/prometheus.hpp>
 #include <dynalock/retry_options.hpp>
 #include <dynalock/session.hpp>
 #include <dynalock/shard_group.hpp>

@@ -16,6 +16,7 @@
 #include <boost/asio/deferred.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,13 @@ struct client_options {
     /// request waits for a refresh or is signed with expired credentials.
     /// At most 12 hours.
     std::chrono::seconds credentials_refresh_margin{std::chrono::minutes(5)};
+    /// Told of each fetch of credentials from the chain: the first, each
+    /// refresh, and each failure (the old credentials stay in use while
+    /// valid; the next try is after a pause). Called on the client's
+    /// executor from its queue, never after the client is destroyed; never
+    /// with static `credentials`. The lock client sees only a store, so
+    /// these are not lock_client_options::on_event's (docs/observability.md).
+    std::function<void(const dynalock::credentials_event&)> on_credentials{};
     /// The connection pool: connections, timeouts, TLS trust.
     http_options http{};
     /// How failed requests are retried.

@@ -7,6 +7,7 @@
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client_stats.hpp>
+#include <dynalock/lock_event.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/session.hpp>
 #include <dynalock/store.hpp>
@@ -54,16 +55,16 @@ struct lock_client_options {
     /// Pause after a heartbeat that failed without ambiguity (throttled,
     /// unreachable) before the next try, within the lease.
     std::chrono::milliseconds heartbeat_retry_delay{std::chrono::milliseconds(200)};
-    /// Called this long before a lease's local deadline when no heartbeat has
-    /// succeeded since; zero: never.
+    /// A lock_event_kind::danger event comes this long before a lease's
+    /// local deadline when no heartbeat has succeeded since; zero: never.
     std::chrono::milliseconds danger_zone{};
-    /// Called in the danger zone with the lease in danger, on the client's
-    /// executor: a chance to stop work that must not outlive the lease.
-    std::function<void(const dynalock::lease&)> on_danger{};
-    /// Called when a request of this client was throttled (after the store's
-    /// own retries), with the lock's key; the lease's deadline still bounds
-    /// every retry.
-    std::function<void(const lock_key&)> on_throttled{};
+    /// Told what happens to this client's locks and sessions (acquired,
+    /// released, lost, heartbeat failed, danger, throttled, sessions: see
+    /// lock_event_kind), for logs and alerts. Called on the client's
+    /// executor from its queue, never inside a client operation, so it may
+    /// call into the client (e.g. release a lease); events still queued when
+    /// the client is destroyed are dropped. Empty: no event is even built.
+    std::function<void(const lock_event&)> on_event{};
     /// The bound on lease requests (heartbeats, releases) in flight at once;
     /// match it to the store's connections (http_options::max_connections).
     /// Throttling halves the bound in use, each success adds one back. 1 to 65536.

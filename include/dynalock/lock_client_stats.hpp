@@ -12,13 +12,16 @@ namespace dynalock {
 
 /// Counts of latencies in buckets a quarter of a power of two wide, so that a
 /// quantile read from it is within 25 % of the true one at any scale, in a
-/// fixed 1 KiB.
+/// fixed 1 KiB (and their sum).
 struct latency_histogram {
     /// Four buckets per power of two from 4 µs on (0 to 3 µs one each); the
     /// last one holds everything from 7 · 2^30 µs (about 2 hours) up.
     static constexpr std::size_t buckets = 128;
     /// Latencies recorded per bucket.
     std::array<std::uint64_t, buckets> counts{};
+    /// Of every latency recorded (negative ones as zero), for a mean and
+    /// Prometheus's `_sum`.
+    std::chrono::microseconds sum{};
 
     /// Counts one latency (a negative one as zero).
     void record(std::chrono::microseconds latency) noexcept;

@@ -128,6 +128,13 @@ struct shard_group_stats {
     std::uint64_t members_ended = 0;
 };
 
+class prometheus_writer;
+
+/// Writes a shard group member's stats as `dynalock_group_members`,
+/// `dynalock_group_shards_owned`, `dynalock_group_shards_assigned_total` and
+/// the rest (with the writer's prefix; docs/observability.md lists them).
+void write_metrics(prometheus_writer& w, const shard_group_stats& s);
+
 /// A shard this worker holds, as its work sees it.
 class owned_shard {
 public:

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -76,7 +77,30 @@ struct credentials_cache_state {
         refreshing = false;
         ++refreshes_ended;
         refresh_ended.cancel();
+        if (hook_alive) {
+            report({.refreshed = !ec,
+                    .error = ec,
+                    .message = last_reason,
+                    .expiration = current ? current->expiration : std::nullopt});
+        }
     }
+
+    // Later: the hook may call into what holds this cache.
+    void report(credentials_event e) {
+        asio::post(refresh_ended.get_executor(),
+                   [hook = std::weak_ptr(hook_alive), e = std::move(e)] {
+                       if (auto h = hook.lock()) {
+                           (*h)(e);
+                       }
+                   });
+    }
+
+    // The hook, shared with the reports in the executor's queue; reset when
+    // the cache is destroyed, so that none comes after.
+    std::shared_ptr<std::function<void(const credentials_event&)>> hook_alive =
+        options.on_fetch
+            ? std::make_shared<std::function<void(const credentials_event&)>>(options.on_fetch)
+            : nullptr;
 };
 
 namespace {
@@ -115,7 +139,13 @@ credentials_cache::credentials_cache(asio::any_io_executor executor,
     : state_(std::make_shared<credentials_cache_state>(std::move(executor), std::move(provider),
                                                        std::move(options))) {}
 
-credentials_cache::~credentials_cache() = default;
+credentials_cache::~credentials_cache() {
+    stop_reporting();
+}
+
+void credentials_cache::stop_reporting() noexcept {
+    state_->hook_alive.reset();
+}
 
 asio::awaitable<error_code> credentials_cache::get(credentials& out, diagnostics& diag) {
     std::shared_ptr<credentials_cache_state> state = state_;

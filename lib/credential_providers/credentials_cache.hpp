@@ -29,6 +29,9 @@ struct credentials_cache_options {
     std::chrono::seconds retry_interval{10};
     /// The wall clock expirations are compared with; injected by tests.
     std::function<wall_clock::time_point()> now = &wall_clock::now;
+    /// Told of each fetch's outcome, from the executor's queue (never inside
+    /// `get`); not after the cache is destroyed.
+    std::function<void(const credentials_event&)> on_fetch{};
 };
 
 /// Where credentials fetched at `fetched_at` stand at `now`.
@@ -81,6 +84,10 @@ public:
     /// Per-operation cancellation: terminal, completing with
     /// `operation_aborted`; a refresh it was waiting for goes on for the others.
     boost::asio::awaitable<error_code> get(credentials& out, diagnostics& diag);
+
+    /// Reports no more fetches (credentials_cache_options::on_fetch), also
+    /// of a refresh still in flight: what the hook refers to is going away.
+    void stop_reporting() noexcept;
 
 private:
     std::shared_ptr<credentials_cache_state> state_;

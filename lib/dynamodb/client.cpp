@@ -136,7 +136,8 @@ struct client::impl {
           options(std::move(o)),
           settings(resolve(options)),
           credential_cache(executor, credentials_source(executor, options, settings),
-                           {.refresh_margin = options.credentials_refresh_margin}),
+                           {.refresh_margin = options.credentials_refresh_margin,
+                            .on_fetch = options.credentials ? nullptr : options.on_credentials}),
           signer(settings.region, "dynamodb"),
           pool(executor, settings.endpoint, options.http),
           retry(options.retry),
@@ -286,9 +287,20 @@ struct client::impl {
 
 client::client(executor_type ex, client_options opts)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
-client::~client() = default;
+client::~client() {
+    // Operations in flight keep the rest alive; the user's hook must go now.
+    if (impl_) {
+        impl_->credential_cache.stop_reporting();
+    }
+}
 client::client(client&&) noexcept = default;
-client& client::operator=(client&&) noexcept = default;
+client& client::operator=(client&& other) noexcept {
+    if (impl_ && impl_ != other.impl_) {
+        impl_->credential_cache.stop_reporting();
+    }
+    impl_ = std::move(other.impl_);
+    return *this;
+}
 
 client::executor_type client::get_executor() const noexcept {
     return impl_->executor;

@@ -1,4 +1,5 @@
 #include <dynalock/lock_client.hpp>
+#include <dynalock/prometheus.hpp>
 #include <dynalock/session.hpp>
 #include <dynalock/shard_group.hpp>
 
@@ -44,6 +45,23 @@ std::string_view to_string(shard_event::kind k) noexcept {
             return "left";
     }
     return "unknown";
+}
+
+void write_metrics(prometheus_writer& w, const shard_group_stats& s) {
+    w.gauge("group_members", "Live members of the shard group seen in the last round.",
+            static_cast<double>(s.members));
+    w.gauge("group_shards_owned", "Shards held now.", static_cast<double>(s.owned));
+    w.counter("group_rounds", "Rounds run.", s.rounds);
+    w.counter("group_full_rounds", "Rounds that read every shard item.", s.full_rounds);
+    w.counter("group_shards_assigned", "Shards granted, by how.", "how",
+              {{"free", s.assigned - s.moves_in - s.takeovers},
+               {"handoff", s.moves_in},
+               {"takeover", s.takeovers}});
+    w.counter("group_handoffs", "Shards handed to another member.", s.handoffs);
+    w.counter("group_shards_lost", "Shard leases lost.", s.lost);
+    w.counter("group_handoff_requests", "Handoffs asked of other members.", s.requests);
+    w.counter("group_members_ended", "Sessions of other members found ended and freed.",
+              s.members_ended);
 }
 
 std::optional<std::string> shard_group_options::validate() const {

@@ -10,13 +10,20 @@ namespace dynalock::detail {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
+namespace {
+
+milliseconds remaining(const lease_state& s, steady_clock::time_point now) {
+    return std::chrono::duration_cast<milliseconds>(s.machine.deadline() - now);
+}
+
+}  // namespace
+
 lease_driver::lease_driver(store& s, const lock_client_options& o,
                            std::shared_ptr<time_source> time, std::function<void()> on_idle)
     : store_(s),
       ex_(s.get_executor()),
       time_(std::move(time)),
-      on_danger_(o.on_danger),
-      on_throttled_(o.on_throttled),
+      events_(ex_, o.on_event),
       on_idle_(std::move(on_idle)),
       params_(std::make_shared<const lock::lease_params>(lock::lease_params{
           .owner = o.owner,
@@ -163,8 +170,10 @@ void lease_driver::perform(lock::lease_step step) {
                 });
             break;
         case lock::lease_action::kind::danger:
-            if (on_danger_) {
-                on_danger_(lease(s));
+            if (events_) {
+                events_.raise({.kind = lock_event_kind::danger,
+                               .key = s->machine.record().key,
+                               .remaining = remaining(*s, now())});
             }
             break;
         case lock::lease_action::kind::wait:
@@ -181,7 +190,17 @@ void lease_driver::perform(lock::lease_step step) {
 // A lease's request completed and the scheduler answered with the lease's
 // next step; a freed slot may let others go.
 void lease_driver::completed(lease_state& s, error_code ec, lock::lease_step step) {
-    report_throttled(ec, s.machine.record().key);
+    // The answer to a request of a lease that has ended changes nothing, and
+    // the scheduler counts nothing for it either.
+    if (s.final_reason == loss_reason::none) {
+        report_throttled(ec, s.machine.record().key);
+    }
+    if (step.heartbeat_failed && events_ && s.final_reason == loss_reason::none) {
+        events_.raise({.kind = lock_event_kind::heartbeat_failed,
+                       .key = s.machine.record().key,
+                       .error = ec,
+                       .remaining = remaining(s, now())});
+    }
     if (step.renewed && !s.heartbeat_waiters.empty()) {
         complete_heartbeats(s, s.heartbeats_started);
     }
@@ -216,6 +235,9 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
         reason = loss_reason::client_closed;
     }
     s.final_reason = reason;
+    if (events_) {
+        raise_ended(s, reason);
+    }
     scheduler_.forget(s);
     unlink_from_session(s);
     // A session's end ends every lock held under it, with its reason.
@@ -251,6 +273,24 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     if (held_.empty() && on_idle_) {
         on_idle_();
     }
+}
+
+void lease_driver::raise_ended(const lease_state& s, loss_reason reason) {
+    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
+    lock_event e{.key = s.machine.record().key,
+                 .fence = s.machine.record().fence.value_or(0),
+                 .reason = reason};
+    if (s.is_session) {
+        e.kind = released ? lock_event_kind::session_closed : lock_event_kind::session_lost;
+    } else {
+        e.kind = released ? lock_event_kind::released : lock_event_kind::lost;
+    }
+    if (!released) {
+        // A lock under a session was renewed by the session's heartbeats.
+        const lease_state& renewed = s.session ? *s.session : s;
+        e.since_renewal = std::chrono::duration_cast<milliseconds>(now() - renewed.renewed_at());
+    }
+    events_.raise(std::move(e));
 }
 
 void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<bytes> data,
@@ -352,6 +392,7 @@ void lease_driver::release_all() {
 
 void lease_driver::abandon() {
     abandoned_ = true;
+    events_.stop();
     wake_timer_->cancel();
     // finish() erases from held_: walk a copy.
     for (auto& [key, s] : std::map(held_)) {
@@ -384,9 +425,9 @@ lock_client_stats lease_driver::counters() const {
     return r;
 }
 
-void lease_driver::report_throttled(error_code ec, const lock_key& key) const {
-    if (ec == errc::throttled && on_throttled_) {
-        on_throttled_(key);
+void lease_driver::report_throttled(error_code ec, const lock_key& key) {
+    if (ec == errc::throttled && events_) {
+        events_.raise({.kind = lock_event_kind::throttled, .key = key, .error = ec});
     }
 }
 

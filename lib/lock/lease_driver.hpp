@@ -10,6 +10,7 @@
 // One concurrency style: callbacks on the store's executor, no coroutines.
 // Acquiring is lock_client.cpp's (coroutines); a grant becomes a lease here.
 
+#include "lock/event_sink.hpp"
 #include "lock/lease_scheduler.hpp"
 #include "lock/time_source.hpp"
 
@@ -132,8 +133,10 @@ public:
 
     /// The lease-side counters (the client adds the acquire side).
     lock_client_stats counters() const;
-    /// Calls lock_client_options::on_throttled when `ec` says throttled.
-    void report_throttled(error_code ec, const lock_key& key) const;
+    /// Raises a throttled event when `ec` says throttled.
+    void report_throttled(error_code ec, const lock_key& key);
+    /// Where this client's events go (lock_client_options::on_event).
+    event_sink& events() noexcept { return events_; }
 
 private:
     void drive();
@@ -143,6 +146,7 @@ private:
     void wake(lease_state& s);
     void complete_heartbeats(lease_state& s, std::uint64_t done_upto);
     void finish(lease_state& s, loss_reason reason);
+    void raise_ended(const lease_state& s, loss_reason reason);
     /// Cancels the work bound to `s` and, for a session, to its locks.
     void stop_bound_work(lease_state& s);
     void unlink_from_session(lease_state& s);
@@ -150,8 +154,7 @@ private:
     store& store_;
     boost::asio::any_io_executor ex_;
     std::shared_ptr<time_source> time_;
-    std::function<void(const lease&)> on_danger_;
-    std::function<void(const lock_key&)> on_throttled_;
+    event_sink events_;
     std::function<void()> on_idle_;
     // Shared by every lease: one copy of the owner and the timing.
     std::shared_ptr<const lock::lease_params> params_;

@@ -134,12 +134,15 @@ lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::ti
 
 lease_step lease_scheduler::on_write(scheduled_lease& l, clock::time_point now, error_code ec,
                                      const write_result& result) {
-    if (l.heartbeat_pending_ && ec) {
+    const bool heartbeat_failed = l.heartbeat_pending_ && ec;
+    if (heartbeat_failed) {
         ++counters_.heartbeats_failed;
     }
     const std::uint64_t renewals_before = l.machine.renewals();
     lease_action next = l.machine.on_write(now, ec, result);
-    return completed(l, now, ec, renewals_before, std::move(next));
+    lease_step step = completed(l, now, ec, renewals_before, std::move(next));
+    step.heartbeat_failed = heartbeat_failed;
+    return step;
 }
 
 lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, error_code ec,

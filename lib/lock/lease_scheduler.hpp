@@ -31,6 +31,9 @@ public:
     scheduled_lease& operator=(const scheduled_lease&) = delete;
 
     lease_machine machine;
+    /// When the lease was last renewed (granted, or a heartbeat's success
+    /// reported).
+    clock::time_point renewed_at() const noexcept { return renewed_at_; }
 
 private:
     friend class lease_scheduler;
@@ -54,6 +57,8 @@ struct lease_step {
     /// From on_write/on_read: the completion renewed the lease (whatever the
     /// lease does next).
     bool renewed = false;
+    /// From on_write: the completion was of a heartbeat, which failed.
+    bool heartbeat_failed = false;
 
     explicit operator bool() const noexcept { return lease != nullptr; }
 };

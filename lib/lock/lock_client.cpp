@@ -239,6 +239,10 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     if (killing && !ec) {
                         ++session_kills;
                         session_ended(*killing);
+                        if (driver->events()) {
+                            driver->events().raise(
+                                {.kind = lock_event_kind::session_killed, .key = *killing});
+                        }
                     }
                     action = machine.on_write(time->now(), ec, r);
                     note_ended(machine);
@@ -304,6 +308,14 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                         state = driver->start(std::move(action.record), action.sent_at);
                     }
                     ++(session_item ? sessions_opened : acquired);
+                    // Before a release by close(), so that every end has its start.
+                    if (driver->events()) {
+                        driver->events().raise(
+                            {.kind = session_item ? lock_event_kind::session_opened
+                                                  : lock_event_kind::acquired,
+                             .key = key,
+                             .fence = state->machine.record().fence.value_or(0)});
+                    }
                     if (closed) {
                         // close() began while we were granted: hand nothing out.
                         state->closing = true;

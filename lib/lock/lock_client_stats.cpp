@@ -32,6 +32,7 @@ std::uint64_t lower_edge(std::size_t bucket) noexcept {
 void latency_histogram::record(std::chrono::microseconds latency) noexcept {
     const auto us = latency.count() < 0 ? 0 : static_cast<std::uint64_t>(latency.count());
     ++counts[bucket_of(us)];
+    sum += std::chrono::microseconds(static_cast<std::int64_t>(us));
 }
 
 std::uint64_t latency_histogram::total() const noexcept {

@@ -2,6 +2,7 @@
 #include "coroutine_test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <exception>
+#include <memory>
 #include <vector>
 
 namespace dynalock::aws {
@@ -203,6 +206,51 @@ TEST_F(CredentialsCache, FailedRefreshKeepsValidCredentialsAndRetriesLater) {
     EXPECT_EQ(calls, 3);
     ASSERT_FALSE(get(cache, out, diag));
     EXPECT_EQ(out.access_key_id, "B");
+}
+
+TEST_F(CredentialsCache, EachFetchIsReportedAfterwardsAndNoneAfterTheCacheIsGone) {
+    script = {{.creds = temporary("A", t0 + 1h)},
+              {.ec = errc::timeout, .reason = "IMDS did not answer"},
+              {.creds = temporary("B", t0 + 2h)}};
+    std::vector<credentials_event> events;
+    // Built in place (not make_cache): the test destroys it midway.
+    auto cache = std::make_unique<credentials_cache>(
+        ctx.get_executor(), std::make_unique<scripted_provider>(script, calls),
+        credentials_cache_options{
+            .retry_interval = 10s,
+            .now = [this] { return now; },
+            .on_fetch = [&](const credentials_event& e) { events.push_back(e); }});
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(*cache, out, diag));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_TRUE(events[0].refreshed);
+    EXPECT_FALSE(events[0].error);
+    EXPECT_EQ(events[0].expiration, t0 + 1h);
+    now = t0 + 56min;
+    ASSERT_FALSE(get(*cache, out, diag));  // the refresh fails; A is still good
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_FALSE(events[1].refreshed);
+    EXPECT_EQ(events[1].error, errc::timeout);
+    EXPECT_EQ(events[1].message, "IMDS did not answer");
+    EXPECT_EQ(events[1].expiration, t0 + 1h) << "the expiration of those still in use";
+    now += 11s;
+    ASSERT_FALSE(get(*cache, out, diag));
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_TRUE(events[2].refreshed);
+    EXPECT_EQ(events[2].expiration, t0 + 2h);
+
+    // A refresh out when the cache goes is reported to nobody.
+    script = {{.creds = temporary("C", t0 + 3h), .delay = 50ms}};
+    now = t0 + 2h - 1min;
+    asio::co_spawn(ctx, cache->get(out, diag), [](std::exception_ptr, error_code) {});
+    ctx.restart();
+    ctx.poll();
+    ASSERT_EQ(calls, 4) << "the refresh is not out";
+    cache.reset();
+    ctx.run();
+    EXPECT_EQ(script.size(), 0u) << "the refresh did not even run";
+    EXPECT_EQ(events.size(), 3u);
 }
 
 TEST_F(CredentialsCache, ExpiredCredentialsAndAFailedRefreshGiveTheProvidersReason) {

@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -420,7 +421,10 @@ TEST_P(lock_faults_test, a_share_of_throttled_requests_is_survived) {
 // expired at its deadline — reported through async_wait_lost, never silent.
 TEST_P(lock_faults_test, a_throttling_storm_expires_the_lease_and_reports_it) {
     const lock_key key{"storm"};
-    lock_client& c = ours();
+    std::vector<lock_event> events;
+    lock_client_options o = options("ours");
+    o.on_event = [&](const lock_event& e) { events.push_back(e); };
+    lock_client& c = ours(std::move(o));
     auto [ec, l] = acquire(c, key);
     ASSERT_FALSE(ec) << ec.message();
     const auto watch = lease_watch::start(io_, l);
@@ -443,6 +447,29 @@ TEST_P(lock_faults_test, a_throttling_storm_expires_the_lease_and_reports_it) {
     EXPECT_EQ(stats.lost_expired, 1u);
     EXPECT_GT(stats.heartbeats_failed, 0u);
     EXPECT_EQ(stats.held, 0u);
+    // The events say the same, each throttled heartbeat with the time it left.
+    ASSERT_TRUE(
+        run_until([&] { return !events.empty() && events.back().kind == lock_event_kind::lost; },
+                  lease_length))
+        << "no lost event";
+    const auto count = [&](lock_event_kind k) {
+        return std::count_if(events.begin(), events.end(),
+                             [&](const lock_event& e) { return e.kind == k && e.key == key; });
+    };
+    EXPECT_EQ(count(lock_event_kind::acquired), 1);
+    EXPECT_EQ(static_cast<std::uint64_t>(count(lock_event_kind::throttled)), stats.throttled);
+    // A heartbeat out when the lease expired is counted when it fails, but
+    // raises nothing: the lease has ended.
+    const auto failed = static_cast<std::uint64_t>(count(lock_event_kind::heartbeat_failed));
+    EXPECT_LE(failed, stats.heartbeats_failed);
+    EXPECT_GE(failed + 1, stats.heartbeats_failed);
+    for (const lock_event& e : events) {
+        if (e.kind == lock_event_kind::heartbeat_failed) {
+            EXPECT_EQ(e.error, errc::throttled) << to_string(e);
+            EXPECT_LT(e.remaining, lease_length) << to_string(e);
+        }
+    }
+    EXPECT_EQ(events.back().reason, loss_reason::expired);
 }
 
 INSTANTIATE_TEST_SUITE_P(servers, lock_faults_test,

@@ -376,8 +376,12 @@ TEST(credential_refresh, expiring_credentials_refreshed_during_a_hold_of_100_lea
     env.set("AWS_EC2_METADATA_DISABLED", "true");
 
     asio::io_context io;
-    dynamodb::client client(io.get_executor(),
-                            {.profile = "rotating", .credentials_refresh_margin = refresh_margin});
+    std::vector<credentials_event> fetches;
+    dynamodb::client client(io.get_executor(), {.profile = "rotating",
+                                                .credentials_refresh_margin = refresh_margin,
+                                                .on_credentials = [&](const credentials_event& e) {
+                                                    fetches.push_back(e);
+                                                }});
     hold_outcome outcome;
     test::run(io, hold_leases(client, test::unique_table("refresh"), outcome));
     proxy.stop();
@@ -419,6 +423,14 @@ TEST(credential_refresh, expiring_credentials_refreshed_during_a_hold_of_100_lea
     // allows for a loaded machine.
     EXPECT_GE(seen.assume_role_calls, 4);
     EXPECT_GE(seen.keys_used.size(), 4u);
+    // Each AssumeRole was reported (the last maybe still queued when the
+    // hold ended), every one a refresh with the new credentials' expiration.
+    EXPECT_LE(fetches.size(), static_cast<std::size_t>(seen.assume_role_calls));
+    EXPECT_GE(fetches.size() + 1, static_cast<std::size_t>(seen.assume_role_calls));
+    for (const credentials_event& e : fetches) {
+        EXPECT_TRUE(e.refreshed) << e.error.message() << ": " << e.message;
+        EXPECT_TRUE(e.expiration.has_value());
+    }
 }
 
 }  // namespace

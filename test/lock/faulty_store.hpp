@@ -11,10 +11,12 @@
 
 #include <dynalock/store.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cstddef>
 #include <deque>
@@ -55,6 +57,12 @@ public:
         lost_kind_ = kind;
         lost_countdown_ = nth;
     }
+
+    /// The next write of `kind` from now on is answered with `ec` (no
+    /// record) without reaching the real store. Also a justified fake: a
+    /// real server throttles or fails when it will, not when a test says
+    /// (lock_faults_test throttles through a proxy, in real time).
+    void fail_next(write_kind kind, error_code ec) { failing_.emplace(kind, ec); }
 
     /// Called as each operation starts, before the real store sees it: lets a
     /// test act at an exact point of a client's sequence (e.g. cancel it just
@@ -130,6 +138,15 @@ private:
         events_.push_back({.type = event::kind::write, .write = w, .started = now()});
         const std::size_t index = events_.size() - 1;
         started(index);
+        if (failing_ && failing_->first == w.kind) {
+            const error_code ec = std::exchange(failing_, std::nullopt)->second;
+            events_[index].completed = now();
+            events_[index].ec = ec;
+            // On the handler's own executor, as the real store would complete.
+            boost::asio::post(get_executor(),
+                              boost::asio::append(std::move(h), ec, write_result{}));
+            return;
+        }
         bool lose = false;
         if (lost_kind_ == w.kind && lost_countdown_ > 0 && --lost_countdown_ == 0) {
             lose = true;
@@ -189,6 +206,7 @@ private:
     store& inner_;
     std::deque<event> events_;
     std::vector<std::function<void()>> held_;
+    std::optional<std::pair<write_kind, error_code>> failing_;
     std::optional<write_kind> lost_kind_;
     std::size_t lost_countdown_ = 0;
 };

@@ -22,6 +22,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -265,7 +267,11 @@ TEST_F(scripted_lock_client, the_danger_callback_comes_before_the_deadline_when_
     std::optional<test::manual_time::time_point> warned_at;
     lock_client_options o = options("holder");
     o.danger_zone = 300ms;
-    o.on_danger = [&](const lease&) { warned_at = now(); };
+    o.on_event = [&](const lock_event& e) {
+        if (e.kind == lock_event_kind::danger) {
+            warned_at = now();
+        }
+    };
     party& a = join(std::move(o));
     lease held = granted(*a.client, "job");
     a.store->hold_answers = true;
@@ -856,6 +862,227 @@ TEST_F(scripted_sessions, closing_the_client_releases_its_sessions_not_each_lock
     for (const lease& l : locks) {
         EXPECT_EQ(l.reason(), loss_reason::client_closed);
     }
+}
+
+// --- events (lock_client_options::on_event) -----------------------------------------
+
+class scripted_events : public scripted_sessions {
+protected:
+    struct seen {
+        lock_event event;
+        test::manual_time::time_point at;
+    };
+
+    /// Options whose hook records every event with the time it came.
+    lock_client_options recording(std::string owner, std::vector<seen>& into) const {
+        lock_client_options o = options(std::move(owner));
+        o.on_event = [&into, time = time_](const lock_event& e) {
+            into.push_back({e, time->now()});
+        };
+        return o;
+    }
+
+    static std::vector<seen> of(const std::vector<seen>& all, lock_event_kind kind,
+                                const lock_key& key) {
+        std::vector<seen> out;
+        std::copy_if(all.begin(), all.end(), std::back_inserter(out),
+                     [&](const seen& s) { return s.event.kind == kind && s.event.key == key; });
+        return out;
+    }
+
+    /// The one event of `kind` for `key`, failing the test unless there is
+    /// exactly one.
+    static lock_event one(const std::vector<seen>& all, lock_event_kind kind, const lock_key& key) {
+        const auto found = of(all, kind, key);
+        EXPECT_EQ(found.size(), 1u) << to_string(kind) << " for " << key.partition;
+        return found.empty() ? lock_event{} : found.front().event;
+    }
+
+    /// Takes `l`'s lock away behind its holder's back, as a contender would.
+    void steal(const lease& l) {
+        auto out = std::make_shared<outcome<write_result>>();
+        store_.async_write(lock_write{.key = l.key(),
+                                      .condition = write_condition::version,
+                                      .expected_version = l.record_version(),
+                                      .owner = "thief",
+                                      .new_version = "thief-1",
+                                      .lease = lease_length},
+                           now() + 1s,
+                           [out](error_code ec, write_result r) { out->value.emplace(ec, r); });
+        time_->settle();
+        ASSERT_TRUE(out->done());
+        ASSERT_FALSE(out->ec()) << out->ec().message();
+    }
+};
+
+TEST_F(scripted_events, acquired_released_and_each_kind_of_loss_are_raised_with_their_fields) {
+    std::vector<seen> events;
+    party& a = join(recording("holder", events));
+    lease kept = granted(*a.client, "kept");
+    lease stolen = granted(*a.client, "stolen");
+    lease expiring = granted(*a.client, "expiring");
+    time_->settle();
+    EXPECT_EQ(one(events, lock_event_kind::acquired, "kept").fence, 1u);
+
+    // Released: with its fence and reason.
+    ASSERT_TRUE(release(*a.client, kept)->done());
+    const lock_event released = one(events, lock_event_kind::released, "kept");
+    EXPECT_EQ(released.fence, 1u);
+    EXPECT_EQ(released.reason, loss_reason::released);
+    EXPECT_EQ(to_string(released), "released lock \"kept\" fence=1 reason=released");
+
+    // Stolen: found by the next heartbeat, a period after the grant renewed it.
+    steal(stolen);
+    time_->run_for(heartbeat + heartbeat / 2);
+    ASSERT_EQ(stolen.reason(), loss_reason::stolen);
+    const lock_event lost = one(events, lock_event_kind::lost, "stolen");
+    EXPECT_EQ(lost.reason, loss_reason::stolen);
+    EXPECT_EQ(lost.fence, 1u);
+    EXPECT_GT(lost.since_renewal, milliseconds::zero());
+    EXPECT_LE(lost.since_renewal, heartbeat);
+    // Its heartbeat failed on the way (the failed condition), with time left.
+    const lock_event failed = one(events, lock_event_kind::heartbeat_failed, "stolen");
+    EXPECT_EQ(failed.error, errc::conditional_check_failed) << failed.error.message();
+    EXPECT_GT(failed.remaining, milliseconds::zero());
+
+    // Expired: no answer after a last renewal, lost a lease (minus the
+    // margin) after that renewal, exactly.
+    a.store->hold_answers = true;
+    const auto deadline = expiring.deadline();
+    time_->run_until(deadline);
+    ASSERT_EQ(expiring.reason(), loss_reason::expired);
+    const auto expired = of(events, lock_event_kind::lost, "expiring");
+    ASSERT_EQ(expired.size(), 1u);
+    EXPECT_EQ(expired.front().at, deadline);
+    EXPECT_EQ(expired.front().event.reason, loss_reason::expired);
+    EXPECT_EQ(expired.front().event.since_renewal, lease_length - margin);
+    EXPECT_EQ(to_string(expired.front().event),
+              "lost lock \"expiring\" fence=1 reason=expired since_renewal=0.900s");
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+}
+
+TEST_F(scripted_events, a_failed_heartbeat_throttling_and_danger_are_raised_with_the_time_left) {
+    std::vector<seen> events;
+    lock_client_options o = recording("holder", events);
+    o.danger_zone = 300ms;
+    party& a = join(std::move(o));
+    lease l = granted(*a.client, "job");
+    const auto granted_deadline = l.deadline();
+    a.store->fail_next(write_kind::refresh, make_error_code(errc::throttled));
+    time_->run_for(heartbeat + heartbeat / 2);
+    const auto failed = of(events, lock_event_kind::heartbeat_failed, "job");
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed.front().event.error, errc::throttled);
+    // The first heartbeat failed: the grant's deadline was this far away.
+    EXPECT_EQ(failed.front().event.remaining,
+              std::chrono::duration_cast<milliseconds>(granted_deadline - failed.front().at));
+    EXPECT_GT(failed.front().event.remaining, milliseconds::zero());
+    const auto throttled = of(events, lock_event_kind::throttled, "job");
+    ASSERT_EQ(throttled.size(), 1u);
+    EXPECT_EQ(throttled.front().event.error, errc::throttled);
+    EXPECT_EQ(a.client->stats().throttled, 1u);
+    // The retry renews the lease; then the server goes silent and the danger
+    // zone comes 300 ms before the deadline, the loss at it.
+    time_->run_for(heartbeat);
+    EXPECT_TRUE(l.held());
+    a.store->hold_answers = true;
+    const auto deadline = l.deadline();
+    time_->run_until(deadline);
+    const auto danger = of(events, lock_event_kind::danger, "job");
+    ASSERT_EQ(danger.size(), 1u);
+    EXPECT_EQ(danger.front().at, deadline - 300ms);
+    EXPECT_EQ(danger.front().event.remaining, 300ms);
+    EXPECT_EQ(to_string(danger.front().event), "danger lock \"job\" remaining=0.300s");
+    EXPECT_EQ(one(events, lock_event_kind::lost, "job").reason, loss_reason::expired);
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+}
+
+TEST_F(scripted_events, sessions_raise_opened_closed_lost_and_killed_and_their_locks_too) {
+    std::vector<seen> worker_events;
+    std::vector<seen> taker_events;
+    party& a = join(recording("worker", worker_events));
+    party& b = join(recording("taker", taker_events));
+
+    // Closed: the session, then each lock under it, released.
+    const session closing = open_session(*a.client);
+    acquire_under(*a.client, closing, 2, "closing-");
+    ASSERT_TRUE(
+        start<>([&](auto h) { a.client->async_close_session(closing, std::move(h)); })->done());
+    EXPECT_EQ(one(worker_events, lock_event_kind::session_opened, closing.key()).fence, 1u);
+    const lock_event closed = one(worker_events, lock_event_kind::session_closed, closing.key());
+    EXPECT_EQ(closed.reason, loss_reason::released);
+    for (const char* key : {"closing-0", "closing-1"}) {
+        EXPECT_EQ(one(worker_events, lock_event_kind::acquired, key).fence, 1u);
+        EXPECT_EQ(one(worker_events, lock_event_kind::released, key).reason, loss_reason::released);
+    }
+
+    // Lost: the worker's session expires with its locks; a contender then
+    // kills it and takes the lock.
+    const session dying = open_session(*a.client);
+    acquire_under(*a.client, dying, 1, "dying-");
+    a.store->hold_answers = true;
+    time_->run_until(dying.deadline());
+    const lock_event session_lost = one(worker_events, lock_event_kind::session_lost, dying.key());
+    EXPECT_EQ(session_lost.reason, loss_reason::expired);
+    EXPECT_EQ(session_lost.since_renewal, lease_length - margin);
+    const lock_event lock_lost = one(worker_events, lock_event_kind::lost, "dying-0");
+    EXPECT_EQ(lock_lost.reason, loss_reason::expired);
+    EXPECT_EQ(lock_lost.since_renewal, lease_length - margin);
+
+    auto taking = acquire(*b.client, "dying-0", {.wait = 10s});
+    time_->run_for(lease_length + 2 * poll);
+    ASSERT_TRUE(taking->done());
+    ASSERT_FALSE(taking->ec()) << taking->ec().message();
+    one(taker_events, lock_event_kind::session_killed, dying.key());
+    EXPECT_EQ(one(taker_events, lock_event_kind::acquired, "dying-0").fence, 2u);
+    a.store->hold_answers = false;
+    a.store->deliver_held();
+}
+
+TEST_F(scripted_events, a_hook_may_call_into_the_client) {
+    std::vector<seen> events;
+    lock_client_options o = options("holder");
+    lock_client* client = nullptr;
+    std::size_t held_when_released = 99;
+    auto again = std::make_shared<outcome<lease>>();
+    o.on_event = [&](const lock_event& e) {
+        events.push_back({e, now()});
+        if (e.kind == lock_event_kind::released && e.fence == 1) {
+            // Its own state settled before the hook ran: nothing held.
+            held_when_released = client->stats().held;
+            client->async_acquire(
+                e.key, [again](error_code ec, lease l) { again->value.emplace(ec, std::move(l)); });
+        } else if (e.kind == lock_event_kind::acquired && e.fence == 2) {
+            client->async_close([](error_code) {});
+        }
+    };
+    party& a = join(std::move(o));
+    client = a.client.get();
+    lease l = granted(*a.client, "job");
+    ASSERT_TRUE(release(*a.client, l)->done());
+    time_->settle();
+    EXPECT_EQ(held_when_released, 0u);
+    ASSERT_TRUE(again->done());
+    ASSERT_FALSE(again->ec()) << again->ec().message();
+    EXPECT_EQ(again->get().reason(), loss_reason::client_closed) << "the hook closed the client";
+    const auto closed = of(events, lock_event_kind::released, "job");
+    ASSERT_EQ(closed.size(), 2u);
+    EXPECT_EQ(closed.back().event.fence, 2u);
+    EXPECT_EQ(closed.back().event.reason, loss_reason::client_closed);
+}
+
+TEST_F(scripted_events, nothing_is_delivered_after_the_client_is_destroyed) {
+    std::vector<seen> events;
+    party& a = join(recording("holder", events));
+    const lease l = granted(*a.client, "job");
+    time_->settle();
+    ASSERT_EQ(events.size(), 1u);
+    a.client->async_release(l, [](error_code) {});
+    a.client.reset();  // ends the lease (client_closed), raising nothing more
+    time_->run_for(lease_length);
+    EXPECT_EQ(events.size(), 1u) << to_string(events.back().event);
 }
 
 }  // namespace

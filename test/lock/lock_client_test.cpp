@@ -333,16 +333,23 @@ TEST_P(contention_test, contending_clients_never_overlap_and_fences_count_every_
 
 // --- 2. expiry needs the lease to pass; a live holder keeps its lock -----------
 
+// Also what the two clients' events say of it (lock_client_options::on_event).
 TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
     open();
     const lock_key key{"silent"};
+    std::vector<lock_event> holder_events;
+    std::vector<lock_event> contender_events;
     lock_client_options silent = fast("silent-holder");
     silent.automatic_heartbeats = false;
+    silent.on_event = [&](const lock_event& e) { holder_events.push_back(e); };
+    lock_client_options contender = fast("contender");
+    contender.on_event = [&](const lock_event& e) { contender_events.push_back(e); };
     party& a = join(silent);
-    party& b = join("contender");
+    party& b = join(contender);
 
     const auto before_a = clock_type::now();
     const lease held = granted(*a.client, key);
+    const auto after_a = clock_type::now();
     ASSERT_FALSE(held.empty());
     const std::string held_version = held.record_version();
     // The holder's local deadline counts from before its write was sent.
@@ -361,6 +368,33 @@ TEST_P(lock_client_test, a_silent_holder_is_taken_over_only_after_its_lease) {
     EXPECT_TRUE(held.expired()) << "the silent holder still believes it holds the lock";
     EXPECT_FALSE(held.held());
     EXPECT_EQ(held.reason(), loss_reason::expired) << to_string(held.reason());
+
+    ASSERT_FALSE(release(*b.client, taken));
+    // Events come from the executor's queue after what raised them.
+    io_.restart();
+    const auto until = clock_type::now() + std::chrono::seconds(5);
+    while ((holder_events.size() < 2 || contender_events.size() < 2) &&
+           io_.run_one_until(until) != 0) {
+    }
+    ASSERT_EQ(holder_events.size(), 2u);
+    EXPECT_EQ(holder_events[0].kind, lock_event_kind::acquired);
+    EXPECT_EQ(holder_events[0].key, key);
+    EXPECT_EQ(holder_events[0].fence, held.fence());
+    EXPECT_EQ(holder_events[1].kind, lock_event_kind::lost);
+    EXPECT_EQ(holder_events[1].key, key);
+    EXPECT_EQ(holder_events[1].fence, held.fence());
+    EXPECT_EQ(holder_events[1].reason, loss_reason::expired);
+    // Renewed only by its grant, which the acquire saw at most its own
+    // duration after the deadline started counting: lost at least a lease
+    // (minus the margin) minus that later (each count of ms truncated).
+    EXPECT_GE(holder_events[1].since_renewal + milliseconds(ms_between(before_a, after_a) + 2),
+              lease_length - margin);
+    ASSERT_EQ(contender_events.size(), 2u);
+    EXPECT_EQ(contender_events[0].kind, lock_event_kind::acquired);
+    EXPECT_EQ(contender_events[0].fence, held.fence() + 1);
+    EXPECT_EQ(contender_events[1].kind, lock_event_kind::released);
+    EXPECT_EQ(contender_events[1].fence, held.fence() + 1);
+    EXPECT_EQ(contender_events[1].reason, loss_reason::released);
 }
 
 // --- 3. release hands over at once --------------------------------------------

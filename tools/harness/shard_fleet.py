@@ -82,9 +82,10 @@ class Fleet:
             self.events.append(event)
             self._changed.notify_all()
 
-    def start(self, name):
+    def start(self, name, extra_args=()):
         args = [self.binary, name, self.table, str(self.shards), "--lease-ms",
-                str(self.lease_ms), "--round-ms", str(self.round_ms), "--stats-ms", "1000"]
+                str(self.lease_ms), "--round-ms", str(self.round_ms), "--stats-ms", "1000",
+                *extra_args]
         if self.sort_key:
             args += ["--sort-key", self.sort_key]
         if name in self.workers:
