@@ -23,9 +23,9 @@ measured. Prints one JSON line:
   shard_balance --workers 16 --shards 1024 --seconds 90 --kill 2
                 [--endpoint-url URL] [--lease-ms 10000] [--round-ms 1000]
 
-Without --endpoint-url it uses DYNALOCK_TEST_DYNALITE_URL (run it under
-tools/test_servers.py --only dynalite). Region and credentials: the AWS
-environment, or test values for a local endpoint. Progress on stderr.
+Without --endpoint-url it uses DYNALOCK_TEST_DYNALITE_URL, or starts a
+dynalite of its own (through tools/test_servers.py). Region and credentials:
+the AWS environment, or test values for a local endpoint. Progress on stderr.
 """
 import argparse
 import json
@@ -74,7 +74,11 @@ def main():
                 "round >= 10 ms, seconds > 0")
     url = a.endpoint_url or os.environ.get("DYNALOCK_TEST_DYNALITE_URL")
     if not url:
-        p.error("no --endpoint-url and DYNALOCK_TEST_DYNALITE_URL is not set")
+        # Like the other benches, a dynalite of its own: run again under
+        # tools/test_servers.py, which starts one, sets the URL and stops it.
+        servers = find_harness().parent / "test_servers.py"
+        os.execvp(sys.executable, [sys.executable, str(servers), "--only", "dynalite", "--",
+                                   sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
     if url.startswith("http://127.") or url.startswith("http://localhost"):
         for k, v in (("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "test"),
