@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Leader election: campaign, observe, resign; the term is the fence.
+
 #include <dynalock/error.hpp>
 #include <dynalock/lease.hpp>
 #include <dynalock/lock_client.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// What happens to a lock client's locks and sessions, for logs and alerts.
+
 #include <dynalock/error.hpp>
 #include <dynalock/lock_record.hpp>
 #include <dynalock/loss_reason.hpp>

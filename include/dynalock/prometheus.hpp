@@ -1,5 +1,8 @@
 #pragma once
 
+/// \file
+/// Stats in the Prometheus text exposition format.
+
 #include <dynalock/lock_client_stats.hpp>
 
 #include <chrono>

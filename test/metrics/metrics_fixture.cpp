@@ -7,6 +7,7 @@
 #include <dynalock/lock_client.hpp>
 #include <dynalock/memory_store.hpp>
 #include <dynalock/prometheus.hpp>
+#include <dynalock/shard_group.hpp>
 
 #include "support/metrics_server.hpp"
 
@@ -46,13 +47,29 @@ int render() {
     s.heartbeats_sent = 100;
     s.heartbeats_failed = 3;
     s.throttled = 6;
+    s.store_reads = 11;
+    s.store_writes = 12;
     s.max_heartbeat_gap = 1500ms;
     for (auto latency : {100us, 1000us, 5000us, 5000us, 5000us}) {
         s.heartbeat_latency.record(latency);
     }
     s.heartbeat_latency.record(30s);
     s.heartbeat_latency.record(3h);  // past the last edge: only in +Inf
-    std::cout << dynalock::to_prometheus(s, "dynalock", {{"worker", "w\"1\\\n"}});
+    const dynalock::shard_group_stats g{.members = 4,
+                                        .owned = 16,
+                                        .rounds = 40,
+                                        .full_rounds = 9,
+                                        .assigned = 20,
+                                        .moves_in = 3,
+                                        .takeovers = 5,
+                                        .handoffs = 2,
+                                        .lost = 1,
+                                        .requests = 4,
+                                        .members_ended = 1};
+    dynalock::prometheus_writer w("dynalock", {{"worker", "w\"1\\\n"}});
+    write_metrics(w, s);
+    write_metrics(w, g);
+    std::cout << w.text();
     return 0;
 }
 

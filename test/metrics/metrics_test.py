@@ -57,6 +57,15 @@ expected = {
     "dynalock_heartbeats_failed": ("counter", 3),
     "dynalock_requests_throttled": ("counter", 6),
     "dynalock_heartbeat_gap_max_seconds": ("gauge", 1.5),
+    # A shard group member's stats, written into the same text.
+    "dynalock_group_members": ("gauge", 4),
+    "dynalock_group_shards_owned": ("gauge", 16),
+    "dynalock_group_rounds": ("counter", 40),
+    "dynalock_group_full_rounds": ("counter", 9),
+    "dynalock_group_handoffs": ("counter", 2),
+    "dynalock_group_shards_lost": ("counter", 1),
+    "dynalock_group_handoff_requests": ("counter", 4),
+    "dynalock_group_members_ended": ("counter", 1),
 }
 for name, (typ, v) in expected.items():
     f = fams.get(name)
@@ -87,7 +96,17 @@ check(value(fams, "dynalock_heartbeat_latency_seconds", "dynalock_heartbeat_late
       == len(latencies_us), "_count")
 check(abs(value(fams, "dynalock_heartbeat_latency_seconds", "dynalock_heartbeat_latency_seconds_sum")
           - sum(latencies_us) / 1e6) < 1e-6, "_sum in seconds")
-check(len(fams) == len(expected) + 2, f"{len(fams)} families, none unexpected: {sorted(fams)}")
+check(value(fams, "dynalock_store_requests", "dynalock_store_requests_total", kind="read") == 11
+      and value(fams, "dynalock_store_requests", "dynalock_store_requests_total", kind="write") == 12,
+      "dynalock_store_requests_total by kind: read 11, write 12")
+check(value(fams, "dynalock_group_shards_assigned", "dynalock_group_shards_assigned_total",
+            how="free") == 12 and
+      value(fams, "dynalock_group_shards_assigned", "dynalock_group_shards_assigned_total",
+            how="handoff") == 3 and
+      value(fams, "dynalock_group_shards_assigned", "dynalock_group_shards_assigned_total",
+            how="takeover") == 5,
+      "dynalock_group_shards_assigned_total by how: free 12, handoff 3, takeover 5")
+check(len(fams) == len(expected) + 4, f"{len(fams)} families, none unexpected: {sorted(fams)}")
 
 # --- a live client, scraped -----------------------------------------------------
 server = subprocess.Popen([fixture, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
