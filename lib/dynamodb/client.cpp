@@ -240,15 +240,11 @@ struct client::impl {
         }
     }
 
+    // One coroutine for the whole operation, holding `self` (the client may be
+    // destroyed while it runs): a frame less per request than a wrapper.
     template <request Request>
     static asio::awaitable<std::tuple<error_code, response_t<Request>>> run(
         std::shared_ptr<impl> self, Request req, operation_options opts) {
-        co_return co_await self->execute(req, opts);
-    }
-
-    template <request Request>
-    asio::awaitable<std::tuple<error_code, response_t<Request>>> execute(const Request& req,
-                                                                         operation_options opts) {
         diagnostics local;
         diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
         diag.clear();
@@ -256,11 +252,12 @@ struct client::impl {
         if (error_code ec = validate(req, diag)) {
             co_return std::tuple{ec, std::move(resp)};
         }
-        const auto deadline = opts.deadline.value_or(steady_clock::now() + options.default_timeout);
+        const auto deadline =
+            opts.deadline.value_or(steady_clock::now() + self->options.default_timeout);
         http::response res;
         std::string body = encode(req);
-        error_code ec = co_await send(operation<Request>::target, body, deadline,
-                                      safe_to_repeat(req), diag, res);
+        error_code ec = co_await self->send(operation<Request>::target, body, deadline,
+                                            safe_to_repeat(req), diag, res);
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
                 diagnostics reasons_diag;
