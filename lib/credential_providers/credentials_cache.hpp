@@ -82,6 +82,13 @@ public:
     /// `operation_aborted`; a refresh it was waiting for goes on for the others.
     boost::asio::awaitable<error_code> get(credentials& out, diagnostics& diag);
 
+    /// The cached credentials when they are valid now, else null (then `get`
+    /// waits for them). Starts a background refresh when one is due, as `get`
+    /// does. Without a coroutine or a copy: for the request path, which signs
+    /// with them at once. The pointer is valid until the caller next suspends
+    /// (a refresh replaces what it points to).
+    const credentials* valid_now();
+
 private:
     std::shared_ptr<credentials_cache_state> state_;
 };

@@ -153,7 +153,7 @@ struct client::impl {
         req.repeatable = repeatable;
         req.headers.reserve(6);
         sigv4::auth_headers auth;
-        dynalock::credentials creds;
+        dynalock::credentials fetched;
         aws::retry_state attempt;
         for (;;) {
             diag.clear();
@@ -167,10 +167,15 @@ struct client::impl {
                 co_return make_error_code(errc::timeout);
             }
             // Temporary credentials are refreshed in the background before
-            // they expire; this waits only when there are none valid.
-            auto getting = credential_cache.get(creds, diag);
-            if (error_code ec = co_await std::move(getting)) {
-                co_return ec;
+            // they expire; this waits only when there are none valid. Valid
+            // ones are used in place: nothing suspends until they have signed.
+            const dynalock::credentials* creds = credential_cache.valid_now();
+            if (creds == nullptr) {
+                auto getting = credential_cache.get(fetched, diag);
+                if (error_code ec = co_await std::move(getting)) {
+                    co_return ec;
+                }
+                creds = &fetched;
             }
             const std::array<sigv4::header, 3> signed_headers{{
                 {"host", host},
@@ -179,7 +184,7 @@ struct client::impl {
             }};
             const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
             if (error_code ec =
-                    signer.sign(to_sign, creds, skew.corrected_now(system_clock::now()), auth)) {
+                    signer.sign(to_sign, *creds, skew.corrected_now(system_clock::now()), auth)) {
                 diag.message = "the request could not be signed";
                 co_return ec;
             }
