@@ -6,6 +6,7 @@
 
 #include "harness/json_line.hpp"
 #include "harness/server.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
 #include "support/raw_floor.hpp"
@@ -140,6 +141,7 @@ asio::awaitable<void> update_loop(ddb::client& client, int index, clock_type::ti
 struct phase_result {
     tally counts;
     bench::phase_cost cost;
+    std::uint64_t allocations = 0;
 };
 
 /// Runs `in_flight` update loops for `seconds`, until all have finished.
@@ -150,6 +152,7 @@ asio::awaitable<phase_result> run_phase(ddb::client& client, int in_flight, doub
     int running = in_flight;
     asio::steady_timer all_done(ex, clock_type::time_point::max());
     const bench::phase_meter meter;
+    const auto allocations_at_start = bench::allocations();
     const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
                                                   std::chrono::duration<double>(seconds));
     for (int i = 0; i < in_flight; ++i) {
@@ -163,6 +166,7 @@ asio::awaitable<phase_result> run_phase(ddb::client& client, int in_flight, doub
     }
     co_await all_done.async_wait(as_tuple_awaitable);
     result.cost = meter.elapsed();
+    result.allocations = bench::allocations() - allocations_at_start;
     if (failure)
         std::rethrow_exception(failure);
     co_return result;
@@ -190,10 +194,14 @@ asio::awaitable<void> run_all(ddb::client& client, const harness::server_address
             .add("errors", measured.counts.errors)
             .add("req_per_s", requests / measured.cost.wall_seconds)
             .add("client_cpu_us_per_req", client_us)
+            .add("allocs_per_req", static_cast<double>(measured.allocations) / requests)
+            .add("wakeups_per_req", static_cast<double>(measured.cost.sleeps) / requests)
             .add("floor_requests", floor.requests)
             .add("floor_errors", floor.errors)
             .add("floor_req_per_s", static_cast<double>(floor.requests) / floor.cost.wall_seconds)
             .add("floor_cpu_us_per_req", floor_us)
+            .add("floor_wakeups_per_req",
+                 static_cast<double>(floor.cost.sleeps) / static_cast<double>(floor.requests))
             .add("ratio", client_us / floor_us)
             .print();
     }

@@ -4,6 +4,7 @@
 
 #include "harness/json_line.hpp"
 #include "harness/server.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/counting_store.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
@@ -50,8 +51,10 @@ constexpr std::string_view usage =
     "releases them all, and prints one JSON line. --session: every lease under the\n"
     "client's default session, so one heartbeat keeps them all.\n"
     "With dynalite (started here unless --endpoint-url names a dynalite-compatible plain\n"
-    "HTTP server: the floor sends unsigned requests), the raw floor over K connections\n"
-    "(default 1) is measured first for S seconds (default 5) on the same server.\n"
+    "HTTP server: the floors send unsigned requests), two raw floors are measured first,\n"
+    "S seconds each (default 5), on the same server: paced, the heartbeats' own load\n"
+    "(N / H requests a second on the client's ticks over its connection bound), and flat\n"
+    "out over K connections (default 1).\n"
     "--store dynamodb speaks to any DynamoDB endpoint, real AWS included, configured as\n"
     "the AWS SDKs are (region and credentials from the environment and profile;\n"
     "--endpoint-url or AWS_ENDPOINT_URL_DYNAMODB overrides the endpoint); no floor then.\n";
@@ -60,6 +63,12 @@ const std::string table_name = "dynalock_bench_hold";
 /// Acquires in flight at once, the lock client's bound on lease requests and
 /// the connection pool's size: every request in flight has its connection.
 constexpr std::size_t requests_in_flight = 64;
+/// The lease driver's tick: heartbeats due within it go out on one wake-up.
+/// Mirrors lib/lock/lease_driver.cpp, which the bench cannot include; the
+/// floor's timer needs at least 1 ms where the driver's would not tick at all.
+std::chrono::milliseconds heartbeat_tick(std::chrono::milliseconds period) {
+    return std::clamp(period / 100, std::chrono::milliseconds(1), std::chrono::milliseconds(10));
+}
 /// Between progress lines on stderr during the hold.
 constexpr std::chrono::seconds progress_period{10};
 
@@ -124,11 +133,23 @@ asio::awaitable<void> pause_for(clock_type::duration d) {
     co_await std::move(wait);
 }
 
+/// The raw floors measured before the hold, on the same server.
+struct floors {
+    /// The heartbeats' load: their rate, the client's tick and connection bound.
+    bench::floor_result paced;
+    bench::paced_load paced_load;
+    /// Flat out over --floor-conns connections.
+    bench::floor_result flat_out;
+};
+
+double cpu_us_per_request(const bench::floor_result& r) {
+    return r.cost.cpu_us / static_cast<double>(r.requests);
+}
+
 /// Acquire, hold, release: the measured part of the run. `floor` is set when
 /// the leases live on a server.
 asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::counting_store& store,
-                                const bench::options& opts,
-                                std::optional<bench::floor_result> floor) {
+                                const bench::options& opts, std::optional<floors> floor) {
     const auto rss_before = bench::resident_bytes();
 
     const bench::phase_meter acquire_meter;
@@ -142,6 +163,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::coun
                  to_ms(hold_start.max_heartbeat_gap));
 
     const bench::phase_meter hold_meter;
+    const auto allocations_at_hold_start = bench::allocations();
     const auto hold_end = clock_type::now() + to_duration(opts.seconds);
     while (clock_type::now() < hold_end) {
         co_await pause_for(
@@ -157,6 +179,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::coun
                      s.in_flight_limit, to_ms(s.max_heartbeat_gap));
     }
     const auto hold_cost = hold_meter.elapsed();
+    const auto allocations_during_hold = bench::allocations() - allocations_at_hold_start;
     const auto rss_held = bench::resident_bytes();
     const auto held = client.stats();
     const auto requests_during_hold = store.requests() - requests_at_hold_start;
@@ -198,7 +221,13 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::coun
         .add("store_requests_during_hold", requests_during_hold)
         .add("client_cpu_s_during_hold", hold_cost.cpu_us / 1e6)
         .add("client_cpu_us_per_heartbeat", cpu_us_per_heartbeat)
-        .add("client_sleeps_per_heartbeat",
+        .add("client_kernel_cpu_us_per_heartbeat",
+             hold_cost.system_cpu_us / static_cast<double>(heartbeats))
+        // Includes the progress lines and the stats snapshots, a few per 10 s.
+        .add("allocs_per_heartbeat",
+             static_cast<double>(allocations_during_hold) / static_cast<double>(heartbeats))
+        // Voluntary context switches: each is a wait in epoll that ended in a wake-up.
+        .add("wakeups_per_heartbeat",
              static_cast<double>(hold_cost.sleeps) / static_cast<double>(heartbeats))
         .add("client_cpu_share", hold_cost.cpu_us / 1e6 / hold_cost.wall_seconds)
         // Signed: RSS can shrink when the allocator returns startup memory.
@@ -211,13 +240,28 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::coun
         .add("acquire_s", acquire_cost.wall_seconds)
         .add("release_s", release_cost.wall_seconds);
     if (floor) {
-        const double floor_us = floor->cost.cpu_us / static_cast<double>(floor->requests);
-        line.add("floor_conns", opts.floor_conns)
-            .add("floor_req_per_s", static_cast<double>(floor->requests) / floor->cost.wall_seconds)
-            .add("floor_cpu_us_per_req", floor_us)
-            .add("floor_sleeps_per_req",
-                 static_cast<double>(floor->cost.sleeps) / static_cast<double>(floor->requests))
-            .add("ratio", cpu_us_per_heartbeat / floor_us);
+        const double paced_us = cpu_us_per_request(floor->paced);
+        const double flat_out_us = cpu_us_per_request(floor->flat_out);
+        line.add("paced_floor_rate", floor->paced_load.rate)
+            .add("paced_floor_tick_ms", static_cast<std::int64_t>(floor->paced_load.tick.count()))
+            .add("paced_floor_conns", floor->paced_load.conns)
+            .add("paced_floor_req_per_s",
+                 static_cast<double>(floor->paced.requests) / floor->paced.cost.wall_seconds)
+            .add("paced_floor_max_queue", floor->paced.max_queue)
+            .add("paced_floor_cpu_us_per_req", paced_us)
+            .add("paced_floor_kernel_cpu_us_per_req",
+                 floor->paced.cost.system_cpu_us / static_cast<double>(floor->paced.requests))
+            .add("paced_floor_wakeups_per_req", static_cast<double>(floor->paced.cost.sleeps) /
+                                                    static_cast<double>(floor->paced.requests))
+            .add("ratio_paced", cpu_us_per_heartbeat / paced_us)
+            .add("flat_out_floor_conns", opts.floor_conns)
+            .add("flat_out_floor_req_per_s",
+                 static_cast<double>(floor->flat_out.requests) / floor->flat_out.cost.wall_seconds)
+            .add("flat_out_floor_cpu_us_per_req", flat_out_us)
+            .add("flat_out_floor_wakeups_per_req",
+                 static_cast<double>(floor->flat_out.cost.sleeps) /
+                     static_cast<double>(floor->flat_out.requests))
+            .add("ratio_flat_out", cpu_us_per_heartbeat / flat_out_us);
     }
     line.print();
 }
@@ -253,7 +297,7 @@ void run_memory(const bench::options& opts) {
 }
 
 asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const bench::options& opts,
-                                       std::optional<bench::floor_result> floor) {
+                                       std::optional<floors> floor) {
     co_await create_table(store);
     bench::counting_store counted(store);
     dynalock::lock_client client(counted, client_options(opts));
@@ -262,8 +306,19 @@ asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const be
 
 void run_dynalite(const bench::options& opts) {
     const harness::dynamodb_server server(opts.endpoint_url);
-    bench::prepare_floor(server.address(), opts.floor_conns);
-    const auto floor = bench::run_floor(server.address(), opts.floor_conns, opts.floor_seconds);
+    floors floor;
+    floor.paced_load = {
+        .rate = opts.leases / std::chrono::duration<double>(opts.heartbeat).count(),
+        .tick = heartbeat_tick(opts.heartbeat),
+        .conns = static_cast<int>(requests_in_flight),
+    };
+    bench::prepare_floor(server.address(), std::max(floor.paced_load.conns, opts.floor_conns));
+    std::fprintf(stderr,
+                 "hold_many: paced floor, %.0f requests/s on %lld ms ticks over %d connections\n",
+                 floor.paced_load.rate, static_cast<long long>(floor.paced_load.tick.count()),
+                 floor.paced_load.conns);
+    floor.paced = bench::run_paced_floor(server.address(), floor.paced_load, opts.floor_seconds);
+    floor.flat_out = bench::run_floor(server.address(), opts.floor_conns, opts.floor_seconds);
 
     asio::io_context ioc(1);
     // Field by field: g++ 12 warns when designated initializers omit a member that has no

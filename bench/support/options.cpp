@@ -76,6 +76,11 @@ options parse_options(int argc, char** argv, std::string_view usage,
                 opts.floor_conns = harness::parse_number(flag, value, 1, max_count);
             else if (flag == "--floor-seconds")
                 opts.floor_seconds = harness::parse_number(flag, value, 0.001, 3600.0);
+            else if (flag == "--rate")
+                opts.rate = harness::parse_number(flag, value, 0.001, 10'000'000.0);
+            else if (flag == "--tick-ms")
+                opts.tick =
+                    std::chrono::milliseconds(harness::parse_number(flag, value, 1, 60'000));
             else if (flag == "--session")
                 opts.session = true;
         });

@@ -28,6 +28,10 @@ struct options {
     /// The raw floor measured before a run that has a server.
     int floor_conns = 1;
     double floor_seconds = 5.0;
+    /// floor: requests a second for a paced load; 0 for flat out.
+    double rate = 0;
+    /// floor: the paced load's tick.
+    std::chrono::milliseconds tick{10};
     /// hold_many: every lease under the client's default session.
     bool session = false;
 };

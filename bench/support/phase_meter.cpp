@@ -17,8 +17,11 @@ rusage process_usage() {
     return usage;
 }
 
+std::int64_t us(const timeval& t) {
+    return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_usec;
+}
+
 std::int64_t cpu_us(const rusage& usage) {
-    const auto us = [](const timeval& t) { return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; };
     return us(usage.ru_utime) + us(usage.ru_stime);
 }
 
@@ -27,6 +30,7 @@ std::int64_t cpu_us(const rusage& usage) {
 phase_meter::phase_meter() : wall_start_(std::chrono::steady_clock::now()) {
     const auto usage = process_usage();
     cpu_start_us_ = cpu_us(usage);
+    system_cpu_start_us_ = us(usage.ru_stime);
     sleeps_start_ = usage.ru_nvcsw;
 }
 
@@ -34,6 +38,7 @@ phase_cost phase_meter::elapsed() const {
     const auto usage = process_usage();
     const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall_start_;
     return {wall.count(), static_cast<double>(cpu_us(usage) - cpu_start_us_),
+            static_cast<double>(us(usage.ru_stime) - system_cpu_start_us_),
             static_cast<std::uint64_t>(usage.ru_nvcsw - sleeps_start_)};
 }
 

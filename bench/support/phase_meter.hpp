@@ -11,6 +11,8 @@ struct phase_cost {
     /// User + system CPU of this process only (RUSAGE_SELF): a server started as
     /// our child is not counted, whatever it burns.
     double cpu_us = 0;
+    /// The part of `cpu_us` spent in the kernel (system calls, wake-ups).
+    double system_cpu_us = 0;
     /// Times this process blocked waiting (voluntary context switches): each
     /// wake-up from epoll costs the kernel's scheduler, so fewer per request is cheaper.
     std::uint64_t sleeps = 0;
@@ -25,6 +27,7 @@ public:
 private:
     std::chrono::steady_clock::time_point wall_start_;
     std::int64_t cpu_start_us_ = 0;
+    std::int64_t system_cpu_start_us_ = 0;
     long sleeps_start_ = 0;
 };
 

@@ -6,9 +6,13 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -163,6 +167,110 @@ floor_result pump(int epoll_fd, std::vector<connection>& connections, double sec
     return result;
 }
 
+/// A periodic CLOCK_MONOTONIC timer as a descriptor, watched with a null
+/// `data.ptr` so that the loop tells it from the connections.
+unique_fd start_ticks(int epoll_fd, std::chrono::milliseconds tick) {
+    unique_fd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (timer.get() < 0)
+        throw_errno("timerfd_create");
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick).count();
+    const timespec period{static_cast<time_t>(ns / 1'000'000'000),
+                          static_cast<long>(ns % 1'000'000'000)};
+    const itimerspec spec{period, period};
+    if (::timerfd_settime(timer.get(), 0, &spec, nullptr) != 0)
+        throw_errno("timerfd_settime");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer.get(), &ev) != 0)
+        throw_errno("epoll_ctl");
+    return timer;
+}
+
+/// Releases requests at `load.rate` on `load.tick` ticks for `seconds`, then lets
+/// those released complete. A request due while every connection is busy waits
+/// in a queue for the next response.
+floor_result pump_paced(int epoll_fd, std::vector<connection>& connections, const paced_load& load,
+                        double seconds) {
+    floor_result result;
+    std::vector<connection*> idle;
+    for (auto& c : connections)
+        idle.push_back(&c);
+    std::vector<epoll_event> events(connections.size() + 1);
+    std::uint64_t released = 0;
+    std::uint64_t queued = 0;
+    bool releasing = true;
+    const phase_meter meter;
+    const auto start = std::chrono::steady_clock::now();
+    const auto ticks = start_ticks(epoll_fd, load.tick);
+    while (releasing || queued > 0 || idle.size() < connections.size()) {
+        const int n =
+            ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 10'000);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno("epoll_wait");
+        if (n == 0)
+            throw std::runtime_error("floor: no response and no tick within 10 s");
+        for (int i = 0; i < n; ++i) {
+            auto* c = static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
+            if (c == nullptr) {
+                std::uint64_t expirations = 0;
+                if (::read(ticks.get(), &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+                    throw_errno("read timerfd");
+                if (!releasing)
+                    continue;
+                const std::chrono::duration<double> elapsed =
+                    std::chrono::steady_clock::now() - start;
+                releasing = elapsed.count() < seconds;
+                const auto due = static_cast<std::uint64_t>(
+                    std::floor(load.rate * std::min(elapsed.count(), seconds)));
+                queued += due - std::min(due, released);
+                released = std::max(due, released);
+                for (; queued > 0 && !idle.empty(); --queued) {
+                    send_rest(epoll_fd, *idle.back());
+                    idle.pop_back();
+                }
+                result.max_queue = std::max(result.max_queue, queued);
+            } else if (c->waiting_writable) {
+                send_rest(epoll_fd, *c);
+            } else if (receive(*c, result)) {
+                if (queued > 0) {
+                    --queued;
+                    send_rest(epoll_fd, *c);
+                } else {
+                    idle.push_back(c);
+                }
+            }
+        }
+    }
+    result.cost = meter.elapsed();
+    return result;
+}
+
+/// K non-blocking keep-alive connections, each with its own item's request,
+/// watched for responses.
+std::vector<connection> open_connections(const harness::server_address& server, int epoll_fd,
+                                         int conns) {
+    std::vector<connection> connections(static_cast<std::size_t>(conns));
+    for (int i = 0; i < conns; ++i) {
+        auto& c = connections[static_cast<std::size_t>(i)];
+        c.fd = connect_tcp(server);
+        if (::fcntl(c.fd.get(), F_SETFL, ::fcntl(c.fd.get(), F_GETFL) | O_NONBLOCK) != 0)
+            throw_errno("fcntl");
+        c.request = raw_request(server, "UpdateItem", update_body(i));
+        watch(epoll_fd, EPOLL_CTL_ADD, c, EPOLLIN);
+    }
+    return connections;
+}
+
+unique_fd make_epoll() {
+    unique_fd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
+    if (epoll_fd.get() < 0)
+        throw_errno("epoll_create1");
+    return epoll_fd;
+}
+
 }  // namespace
 
 void prepare_floor(const harness::server_address& server, int conns) {
@@ -189,20 +297,20 @@ void prepare_floor(const harness::server_address& server, int conns) {
 }
 
 floor_result run_floor(const harness::server_address& server, int conns, double seconds) {
-    std::vector<connection> connections(static_cast<std::size_t>(conns));
-    const unique_fd epoll_fd(::epoll_create1(EPOLL_CLOEXEC));
-    if (epoll_fd.get() < 0)
-        throw_errno("epoll_create1");
-    for (int i = 0; i < conns; ++i) {
-        auto& c = connections[static_cast<std::size_t>(i)];
-        c.fd = connect_tcp(server);
-        if (::fcntl(c.fd.get(), F_SETFL, ::fcntl(c.fd.get(), F_GETFL) | O_NONBLOCK) != 0)
-            throw_errno("fcntl");
-        c.request = raw_request(server, "UpdateItem", update_body(i));
-        watch(epoll_fd.get(), EPOLL_CTL_ADD, c, EPOLLIN);
-    }
+    const auto epoll_fd = make_epoll();
+    auto connections = open_connections(server, epoll_fd.get(), conns);
     pump(epoll_fd.get(), connections, warm_up_seconds);
     return pump(epoll_fd.get(), connections, seconds);
+}
+
+floor_result run_paced_floor(const harness::server_address& server, const paced_load& load,
+                             double seconds) {
+    if (!(load.rate > 0) || load.tick <= std::chrono::milliseconds::zero() || load.conns < 1)
+        throw std::invalid_argument("floor: a paced load needs a positive rate, tick and conns");
+    const auto epoll_fd = make_epoll();
+    auto connections = open_connections(server, epoll_fd.get(), load.conns);
+    pump_paced(epoll_fd.get(), connections, load, warm_up_seconds);
+    return pump_paced(epoll_fd.get(), connections, load, seconds);
 }
 
 }  // namespace dynalock::bench

@@ -147,18 +147,38 @@ void credentials_cache::stop_reporting() noexcept {
     state_->hook_alive.reset();
 }
 
+namespace {
+
+bool usable(credentials_cache_state& state) {
+    return state.current && state.freshness() != credentials_freshness::expired;
+}
+
+// Usable credentials stay in use until a background refresh replaces them.
+void refresh_if_due(const std::shared_ptr<credentials_cache_state>& state) {
+    if (state->freshness() == credentials_freshness::refresh_due && !state->refreshing &&
+        state->options.now() >= state->retry_not_before) {
+        start_refresh(state);
+    }
+}
+
+}  // namespace
+
+const credentials* credentials_cache::valid_now() {
+    if (!usable(*state_)) {
+        return nullptr;
+    }
+    const credentials* valid = &*state_->current;
+    // A refresh that completes at once replaces them in place, with valid ones.
+    refresh_if_due(state_);
+    return valid;
+}
+
 asio::awaitable<error_code> credentials_cache::get(credentials& out, diagnostics& diag) {
     std::shared_ptr<credentials_cache_state> state = state_;
-    if (state->current) {
-        credentials_freshness freshness = state->freshness();
-        if (freshness != credentials_freshness::expired) {
-            out = *state->current;
-            if (freshness == credentials_freshness::refresh_due && !state->refreshing &&
-                state->options.now() >= state->retry_not_before) {
-                start_refresh(state);
-            }
-            co_return error_code{};
-        }
+    if (usable(*state)) {
+        out = *state->current;
+        refresh_if_due(state);
+        co_return error_code{};
     }
     std::uint64_t ended_before = state->refreshes_ended;
     if (!state->refreshing) {
@@ -172,7 +192,7 @@ asio::awaitable<error_code> credentials_cache::get(credentials& out, diagnostics
             co_return asio::error::operation_aborted;
         }
     }
-    if (state->current && state->freshness() != credentials_freshness::expired) {
+    if (usable(*state)) {
         out = *state->current;
         co_return error_code{};
     }

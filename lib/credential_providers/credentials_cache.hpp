@@ -89,6 +89,13 @@ public:
     /// of a refresh still in flight: what the hook refers to is going away.
     void stop_reporting() noexcept;
 
+    /// The cached credentials when they are valid now, else null (then `get`
+    /// waits for them). Starts a background refresh when one is due, as `get`
+    /// does. Without a coroutine or a copy: for the request path, which signs
+    /// with them at once. The pointer is valid until the caller next suspends
+    /// (a refresh replaces what it points to).
+    const credentials* valid_now();
+
 private:
     std::shared_ptr<credentials_cache_state> state_;
 };

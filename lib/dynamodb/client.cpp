@@ -154,7 +154,7 @@ struct client::impl {
         req.repeatable = repeatable;
         req.headers.reserve(6);
         sigv4::auth_headers auth;
-        dynalock::credentials creds;
+        dynalock::credentials fetched;
         aws::retry_state attempt;
         for (;;) {
             diag.clear();
@@ -168,10 +168,15 @@ struct client::impl {
                 co_return make_error_code(errc::timeout);
             }
             // Temporary credentials are refreshed in the background before
-            // they expire; this waits only when there are none valid.
-            auto getting = credential_cache.get(creds, diag);
-            if (error_code ec = co_await std::move(getting)) {
-                co_return ec;
+            // they expire; this waits only when there are none valid. Valid
+            // ones are used in place: nothing suspends until they have signed.
+            const dynalock::credentials* creds = credential_cache.valid_now();
+            if (creds == nullptr) {
+                auto getting = credential_cache.get(fetched, diag);
+                if (error_code ec = co_await std::move(getting)) {
+                    co_return ec;
+                }
+                creds = &fetched;
             }
             const std::array<sigv4::header, 3> signed_headers{{
                 {"host", host},
@@ -180,7 +185,7 @@ struct client::impl {
             }};
             const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
             if (error_code ec =
-                    signer.sign(to_sign, creds, skew.corrected_now(system_clock::now()), auth)) {
+                    signer.sign(to_sign, *creds, skew.corrected_now(system_clock::now()), auth)) {
                 diag.message = "the request could not be signed";
                 co_return ec;
             }
@@ -241,15 +246,11 @@ struct client::impl {
         }
     }
 
+    // One coroutine for the whole operation, holding `self` (the client may be
+    // destroyed while it runs): a frame less per request than a wrapper.
     template <request Request>
     static asio::awaitable<std::tuple<error_code, response_t<Request>>> run(
         std::shared_ptr<impl> self, Request req, operation_options opts) {
-        co_return co_await self->execute(req, opts);
-    }
-
-    template <request Request>
-    asio::awaitable<std::tuple<error_code, response_t<Request>>> execute(const Request& req,
-                                                                         operation_options opts) {
         diagnostics local;
         diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
         diag.clear();
@@ -257,11 +258,12 @@ struct client::impl {
         if (error_code ec = validate(req, diag)) {
             co_return std::tuple{ec, std::move(resp)};
         }
-        const auto deadline = opts.deadline.value_or(steady_clock::now() + options.default_timeout);
+        const auto deadline =
+            opts.deadline.value_or(steady_clock::now() + self->options.default_timeout);
         http::response res;
         std::string body = encode(req);
-        error_code ec = co_await send(operation<Request>::target, body, deadline,
-                                      safe_to_repeat(req), diag, res);
+        error_code ec = co_await self->send(operation<Request>::target, body, deadline,
+                                            safe_to_repeat(req), diag, res);
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
                 diagnostics reasons_diag;

@@ -11,17 +11,22 @@ lease_scheduler::lease_scheduler(std::size_t max_in_flight)
 
 void lease_scheduler::enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at,
                             place where) {
-    l.position_ = q.emplace(at, &l);
+    if (l.node_) {
+        l.node_.key() = at;
+        l.position_ = q.insert(std::move(l.node_));
+    } else {
+        l.position_ = q.emplace(at, &l);
+    }
     l.at_ = where;
 }
 
 void lease_scheduler::leave(scheduled_lease& l) {
     if (l.at_ == place::waiting) {
-        waiting_.erase(l.position_);
+        l.node_ = waiting_.extract(l.position_);
     } else if (l.at_ == place::ready) {
-        ready_.erase(l.position_);
+        l.node_ = ready_.extract(l.position_);
     } else if (l.at_ == place::in_flight) {
-        in_flight_by_deadline_.erase(l.position_);
+        l.node_ = in_flight_by_deadline_.extract(l.position_);
     }
     l.at_ = place::outside;
 }
@@ -57,8 +62,7 @@ lease_step lease_scheduler::poll(clock::time_point now) {
     // request keeps its slot until it completes.
     if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->first <= now) {
         scheduled_lease& l = *in_flight_by_deadline_.begin()->second;
-        in_flight_by_deadline_.erase(in_flight_by_deadline_.begin());
-        l.at_ = place::outside;
+        leave(l);
         if (now >= l.machine.deadline()) {
             l.expired_in_flight_ = true;
             return settle(l, l.machine.next(now), now);

@@ -45,6 +45,9 @@ private:
     bool expired_in_flight_ = false;  // ended at its deadline with a request out
     // In waiting_ (by wake time), ready_ or in_flight_by_deadline_ (by deadline).
     queue::iterator position_{};
+    // The queue node while in none: a heartbeat moves a lease through three
+    // queues, and moving the node spares an allocation and a free each time.
+    queue::node_type node_{};
     clock::time_point heartbeat_sent_at_{};
     clock::time_point renewed_at_{};
 };

@@ -157,6 +157,31 @@ TEST_F(CredentialsCache, RefreshesAheadOfExpiryInTheBackground) {
     EXPECT_EQ(calls, 2);
 }
 
+TEST_F(CredentialsCache, ValidNowServesTheCacheWithoutWaiting) {
+    script = {{.creds = temporary("A", t0 + 1h)}, {.creds = temporary("B", t0 + 2h)}};
+    credentials_cache cache = make_cache();
+    EXPECT_EQ(cache.valid_now(), nullptr) << "nothing fetched yet: get must fetch";
+    EXPECT_EQ(calls, 0);
+    credentials out;
+    diagnostics diag;
+    ASSERT_FALSE(get(cache, out, diag));
+    const credentials* valid = cache.valid_now();
+    ASSERT_NE(valid, nullptr);
+    EXPECT_EQ(valid->access_key_id, "A");
+    EXPECT_EQ(calls, 1);
+    now = t0 + 56min;
+    ASSERT_NE(cache.valid_now(), nullptr) << "due for refresh, still valid";
+    ctx.restart();
+    ctx.run();
+    EXPECT_EQ(calls, 2) << "a due refresh is started, as by get";
+    valid = cache.valid_now();
+    ASSERT_NE(valid, nullptr);
+    EXPECT_EQ(valid->access_key_id, "B");
+    now = t0 + 2h;
+    EXPECT_EQ(cache.valid_now(), nullptr) << "expired: get must wait for a refresh";
+    EXPECT_EQ(calls, 2);
+}
+
 TEST_F(CredentialsCache, ConcurrentCallersShareOneFetch) {
     script = {{.creds = temporary("A", t0 + 1h), .delay = 50ms}};
     credentials_cache cache = make_cache();
