@@ -5,7 +5,6 @@
 #include "harness/json_line.hpp"
 #include "harness/server.hpp"
 #include "support/allocation_counter.hpp"
-#include "support/counting_store.hpp"
 #include "support/options.hpp"
 #include "support/phase_meter.hpp"
 #include "support/raw_floor.hpp"
@@ -148,15 +147,15 @@ double cpu_us_per_request(const bench::floor_result& r) {
 
 /// Acquire, hold, release: the measured part of the run. `floor` is set when
 /// the leases live on a server.
-asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::counting_store& store,
-                                const bench::options& opts, std::optional<floors> floor) {
+asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::options& opts,
+                                std::optional<floors> floor) {
     const auto rss_before = bench::resident_bytes();
 
     const bench::phase_meter acquire_meter;
     const auto acquired = co_await acquire_all(client, opts.leases);
     const auto acquire_cost = acquire_meter.elapsed();
     const auto hold_start = client.stats();
-    const auto requests_at_hold_start = store.requests();
+    const auto requests_at_hold_start = hold_start.store_reads + hold_start.store_writes;
     const auto session_at_hold_start = client.default_session().stats();
     std::fprintf(stderr, "hold_many: %zu leases acquired in %.1f s, %zu refused, max gap %.0f ms\n",
                  acquired.granted.size(), acquire_cost.wall_seconds, acquired.refused.size(),
@@ -182,7 +181,9 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::coun
     const auto allocations_during_hold = bench::allocations() - allocations_at_hold_start;
     const auto rss_held = bench::resident_bytes();
     const auto held = client.stats();
-    const auto requests_during_hold = store.requests() - requests_at_hold_start;
+    const auto hold_requests = client.stats();
+    const auto requests_during_hold =
+        hold_requests.store_reads + hold_requests.store_writes - requests_at_hold_start;
     const auto session_held = client.default_session().stats();
 
     const bench::phase_meter release_meter;
@@ -291,17 +292,15 @@ dynalock::lock_client_options client_options(const bench::options& opts) {
 void run_memory(const bench::options& opts) {
     asio::io_context ioc(1);
     dynalock::memory_store memory(ioc.get_executor());
-    bench::counting_store store(memory);
-    dynalock::lock_client client(store, client_options(opts));
-    run_on(ioc, hold_many(client, store, opts, std::nullopt));
+    dynalock::lock_client client(memory, client_options(opts));
+    run_on(ioc, hold_many(client, opts, std::nullopt));
 }
 
 asio::awaitable<void> prepare_and_hold(dynalock::dynamodb_store& store, const bench::options& opts,
                                        std::optional<floors> floor) {
     co_await create_table(store);
-    bench::counting_store counted(store);
-    dynalock::lock_client client(counted, client_options(opts));
-    co_await hold_many(client, counted, opts, floor);
+    dynalock::lock_client client(store, client_options(opts));
+    co_await hold_many(client, opts, floor);
 }
 
 void run_dynalite(const bench::options& opts) {
