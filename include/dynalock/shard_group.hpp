@@ -109,8 +109,9 @@ struct shard_group_stats {
     std::size_t owned = 0;
     /// Rounds run.
     std::uint64_t rounds = 0;
-    /// Rounds that read every shard item (after a change of membership, a
-    /// request, or while this worker was below its share).
+    /// Rounds that read the shards and planned (after a change of
+    /// membership, a request, a shard leaving this worker, or a plan that
+    /// was not empty).
     std::uint64_t full_rounds = 0;
     /// Shards granted: free ones, those handed to us, those of ended members.
     std::uint64_t assigned = 0;
@@ -124,7 +125,8 @@ struct shard_group_stats {
     std::uint64_t lost = 0;
     /// Handoffs asked of other members.
     std::uint64_t requests = 0;
-    /// Sessions of other members this worker found ended (and freed).
+    /// Sessions of other members this worker found standing still for their
+    /// lease and ended (one write each, which freed their shards).
     std::uint64_t members_ended = 0;
 };
 
@@ -173,8 +175,9 @@ private:
 ///
 /// `work` runs for each shard held, bound to its lease: it is cancelled when
 /// the lease is lost, or when it does not finish within the handoff timeout
-/// after a handoff was requested. When it returns, the shard is released
-/// (handed off).
+/// after a handoff was requested, and must end on cancellation (the shard
+/// is released only then). When it returns, or throws, the shard is
+/// released (handed off; after a failure, taken again in a later round).
 ///
 /// Use it on the lock client's executor only; the client must outlive it.
 class shard_group {
@@ -188,7 +191,10 @@ public:
     /// when the options are invalid.
     shard_group(lock_client& client, shard_group_options options, work_function work,
                 event_function on_event = {});
-    /// Stops at once as `stop()` does, without waiting for anything.
+    /// Leaves at once without handing off: closes the session (one write,
+    /// sent now; it frees every shard and cancels their work) and calls
+    /// neither the client nor the callbacks afterwards. The client must
+    /// still be alive.
     ~shard_group();
     shard_group(const shard_group&) = delete;
     shard_group& operator=(const shard_group&) = delete;

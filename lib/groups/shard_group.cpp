@@ -174,15 +174,27 @@ struct shard_group::impl {
     session sess;
     lease member;
     bool stopping = false;
+    // The shard_group was destroyed: its callbacks may be gone, and so may
+    // the client by the time a coroutine resumes; touch neither.
+    bool abandoned = false;
     bool settled = false;
-    std::set<std::string> last_members;
+    std::map<std::string, std::pair<std::string, std::uint64_t>> last_members;
     std::set<std::pair<std::string, std::uint64_t>> ended_sessions;  // key partition/sort, epoch
     std::map<std::string, std::shared_ptr<held_shard>> held;
     std::map<std::string, std::pair<lease, lease::clock::time_point>> my_requests;
     shard_group_stats counts;
 
+    // Thrown when a coroutine resumes after the group was destroyed: the
+    // client it would call next may be gone.
+    struct abandoned_error {};
+    void guard() const {
+        if (abandoned) {
+            throw abandoned_error{};
+        }
+    }
+
     void emit(shard_event e) {
-        if (on_event) {
+        if (on_event && !abandoned) {
             on_event(e);
         }
     }
@@ -197,6 +209,7 @@ struct shard_group::impl {
             so.sort = "session";
         }
         auto [ec, s] = co_await client.async_open_session(so, as_tuple);
+        guard();
         if (ec) {
             co_return ec;
         }
@@ -206,8 +219,10 @@ struct shard_group::impl {
             keys.key("member", client.options().owner),
             acquire_options{.wait = client.options().lease * 2 + opts.round, .session = s},
             as_tuple);
+        guard();
         if (mec) {
             co_await client.async_close_session(s, as_tuple);
+            guard();
             co_return mec;
         }
         sess = s;
@@ -219,6 +234,7 @@ struct shard_group::impl {
 
     asio::awaitable<std::vector<lock_record>> list(std::optional<std::string> partition) {
         auto [ec, rows] = co_await client.async_list(std::move(partition), as_tuple);
+        guard();
         if (ec) {
             throw boost::system::system_error(ec);
         }
@@ -240,9 +256,10 @@ struct shard_group::impl {
                            std::shared_ptr<owned_shard::state> st) -> asio::awaitable<void> {
             try {
                 co_await self->work(owned_shard(st));
-            } catch (const std::exception&) {
+            } catch (...) {
                 // The work failed: the shard is released like a finished
-                // one, for another attempt (here or elsewhere).
+                // one, for another attempt (here or elsewhere: the round
+                // after reads the shards again).
             }
         };
         auto handoff_over = [](std::shared_ptr<held_shard> h) -> asio::awaitable<void> {
@@ -261,6 +278,10 @@ struct shard_group::impl {
             co_await l.async_wait_lost(as_tuple);
         };
         co_await (run_work(self, h->state) || wait_lost(l) || handoff_over(h));
+        if (abandoned) {
+            held.erase(name);
+            co_return;
+        }
 
         if (!l.held()) {
             ++counts.lost;
@@ -284,7 +305,10 @@ struct shard_group::impl {
                 co_await client.async_release(l, as_tuple);
             }
         }
-        held.erase(name);
+        if (auto it = held.find(name); it != held.end() && it->second == h) {
+            held.erase(it);
+        }
+        settled = false;  // a shard left us: read the shards next round
         all_done.cancel();
     }
 
@@ -356,11 +380,14 @@ struct shard_group::impl {
                 continue;
             }
             auto [ec, status] = co_await client.async_observe_session(*r.session, as_tuple);
+            guard();
             if (!ec && status == session_status::stood_still) {
                 auto [taken, probe] = co_await client.async_try_acquire(r.key, as_tuple);
+                guard();
                 if (!taken) {
                     ++counts.members_ended;
                     co_await client.async_release(probe, as_tuple);
+                    guard();
                     status = session_status::ended;
                 }
             }
@@ -375,8 +402,9 @@ struct shard_group::impl {
         for (const auto& [name, s] : session_of) {
             live.insert(name);
         }
-        const bool members_changed = live != last_members;
-        last_members = live;
+        // By session, not name: a member that rejoined has new shards to read.
+        const bool members_changed = session_of != last_members;
+        last_members = session_of;
         counts.members = live.size();
 
         groups::shard_view view{.self = me,
@@ -398,6 +426,7 @@ struct shard_group::impl {
             const bool stale = lease::clock::now() - it->second.second > 2 * opts.handoff_timeout;
             if (held.contains(it->first) || stale || !it->second.first.held()) {
                 co_await client.async_release(it->second.first, as_tuple);
+                guard();
                 view.requested_by.erase(it->first);
                 it = my_requests.erase(it);
             } else {
@@ -430,7 +459,11 @@ struct shard_group::impl {
             }
         }
         for (const auto& [name, h] : held) {
-            view.holder[name] = me;
+            // A shard of a session lost meanwhile is not ours any more, even
+            // while its work is still being cancelled.
+            if (h->state->lease.held()) {
+                view.holder[name] = me;
+            }
         }
         std::set<std::string> existing;
         for (const auto& r : shards) {
@@ -445,6 +478,7 @@ struct shard_group::impl {
             }
             auto [ec, got] = co_await client.async_acquire_many(
                 std::move(take), acquire_many_options{.each = {.session = sess}}, as_tuple);
+            guard();
             for (auto& l : got.granted) {
                 std::string name = keys.parse(l.key())->second;
                 const bool handed = view.requested_by.contains(name);
@@ -467,6 +501,7 @@ struct shard_group::impl {
             }
             auto [ec, r] = co_await client.async_try_acquire(
                 keys.key("request", s), acquire_options{.session = sess}, as_tuple);
+            guard();
             if (!ec) {
                 ++counts.requests;
                 my_requests.emplace(s, std::pair{r, lease::clock::now()});
@@ -483,6 +518,7 @@ struct shard_group::impl {
         while (!held.empty()) {
             all_done.expires_at(lease::clock::time_point::max());
             co_await all_done.async_wait(as_tuple);
+            guard();
         }
         if (!sess.empty()) {
             const std::uint64_t epoch = sess.epoch();
@@ -507,7 +543,17 @@ shard_group::shard_group(lock_client& client, shard_group_options options, work_
 }
 
 shard_group::~shard_group() {
-    stop();
+    // The client outlives the group: close the session now (one write frees
+    // every shard and ends their leases, which cancels their work), and let
+    // no coroutine touch the client or the callbacks when it resumes.
+    impl& g = *impl_;
+    g.stopping = true;
+    g.abandoned = true;
+    g.round_timer.cancel();
+    g.all_done.cancel();
+    if (!g.sess.empty() && g.sess.held()) {
+        g.client.async_close_session(g.sess, asio::detached);
+    }
 }
 
 asio::any_io_executor shard_group::get_executor() const {
@@ -540,33 +586,42 @@ asio::awaitable<error_code> shard_group::run() {
     auto self = impl_;
     co_await asio::this_coro::reset_cancellation_state(asio::enable_terminal_cancellation());
     error_code result;
-    while (!self->stopping) {
-        try {
-            co_await self->round(self);
-        } catch (const boost::system::system_error& e) {
-            if (e.code() == errc::client_closed) {
-                result = e.code();
+    try {
+        while (!self->stopping) {
+            try {
+                co_await self->round(self);
+            } catch (const boost::system::system_error& e) {
+                if (e.code() == errc::client_closed) {
+                    result = e.code();
+                    break;
+                }
+                // Anything else (the store unreachable, throttled): the next
+                // round tries again; the session's heartbeats go on meanwhile.
+            } catch (const std::exception&) {
+                // As above (a bad_alloc, say): rounds go on, and a stop
+                // still hands every shard back.
+            }
+            if (self->stopping || (co_await asio::this_coro::cancellation_state).cancelled() !=
+                                      asio::cancellation_type::none) {
                 break;
             }
-            // Anything else (the store unreachable, throttled): the next
-            // round tries again; the session's heartbeats go on meanwhile.
+            self->round_timer.expires_after(self->opts.round);
+            co_await self->round_timer.async_wait(as_tuple);
+            self->guard();
+            if ((co_await asio::this_coro::cancellation_state).cancelled() !=
+                asio::cancellation_type::none) {
+                break;
+            }
         }
-        if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-            asio::cancellation_type::none) {
-            break;
+        self->stopping = true;
+        // The caller's cancellation stops the rounds; leaving must still run.
+        co_await asio::this_coro::reset_cancellation_state();
+        if (!result) {
+            co_await self->leave();
         }
-        self->round_timer.expires_after(self->opts.round);
-        co_await self->round_timer.async_wait(as_tuple);
-        if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-            asio::cancellation_type::none) {
-            break;
-        }
-    }
-    self->stopping = true;
-    // The caller's cancellation stops the rounds; leaving must still run.
-    co_await asio::this_coro::reset_cancellation_state();
-    if (!result) {
-        co_await self->leave();
+    } catch (const impl::abandoned_error&) {
+        // The group was destroyed (its destructor closed the session).
+        result = make_error_code(asio::error::operation_aborted);
     }
     co_return result;
 }

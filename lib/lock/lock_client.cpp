@@ -390,12 +390,17 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     }
 
     void note_ended(const lock::acquire_machine& m) {
-        const auto& ended = m.ended_session();
-        if (!ended || std::find(ended_sessions.begin(), ended_sessions.end(), *ended) !=
-                          ended_sessions.end()) {
+        if (const auto& ended = m.ended_session()) {
+            remember_ended(*ended);
+        }
+    }
+
+    void remember_ended(const session_ref& ended) {
+        if (std::find(ended_sessions.begin(), ended_sessions.end(), ended) !=
+            ended_sessions.end()) {
             return;
         }
-        ended_sessions.push_back(*ended);
+        ended_sessions.push_back(ended);
         if (ended_sessions.size() > lock::max_ended_sessions) {
             ended_sessions.pop_front();
         }
@@ -569,6 +574,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             co_return std::tuple{ec, session_status::live};
         }
         if (lock::session_ended(view.record, s.epoch)) {
+            // From a consistent read: grants may take its locks as free ones.
+            remember_ended(s);
             co_return std::tuple{error_code{}, session_status::ended};
         }
         if (view.record->malformed) {

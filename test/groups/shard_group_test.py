@@ -39,16 +39,26 @@ def last_stats(events, worker):
 
 def checker_sees_overlaps():
     """The checker against made-up logs: it must find what it is for."""
-    a = {"event": "assigned", "shard": "7", "worker": "a", "t_ms": 100}
-    b = {"event": "assigned", "shard": "7", "worker": "b", "t_ms": 150}
-    rel = {"event": "released", "shard": "7", "worker": "a", "t_ms": 200}
-    lost = {"event": "lost", "shard": "7", "worker": "a", "t_ms": 900, "deadline_ms": 140}
+    a = {"event": "assigned", "shard": "7", "worker": "a", "fence": 1, "t_ms": 100}
+    b = {"event": "assigned", "shard": "7", "worker": "b", "fence": 2, "t_ms": 150}
+    rel = {"event": "released", "shard": "7", "worker": "a", "fence": 1, "t_ms": 200}
+    lost = {"event": "lost", "shard": "7", "worker": "a", "fence": 1, "t_ms": 900,
+            "deadline_ms": 140}
     kill = {"event": "killed", "worker": "a", "t_ms": 160}
     check(shard_fleet.overlaps([a, b, rel], 1000) != [], "checker: a release after a grant")
     check(shard_fleet.overlaps([a, rel, dict(b, t_ms=250)], 1000) == [], "checker: handoff")
     check(shard_fleet.overlaps([a, lost, b], 1000) == [], "checker: lost at its deadline")
     check(shard_fleet.overlaps([a, kill, b], 1000) != [], "checker: killed after a grant")
     check(shard_fleet.overlaps([a, b], 1000) != [], "checker: two still holding")
+    # One worker granted the shard again while its older grant's loss is
+    # still to be told: the newer grant stays open until its own end.
+    a2 = dict(a, fence=3, t_ms=200)
+    lost1 = dict(lost, t_ms=300, deadline_ms=150)
+    x = {"event": "assigned", "shard": "7", "worker": "x", "fence": 4, "t_ms": 500}
+    rel2 = dict(rel, fence=3, t_ms=1000)
+    check(shard_fleet.overlaps([a, a2, lost1, x, rel2], 2000) != [],
+          "checker: a regrant's interval survives the older grant's loss")
+    check(shard_fleet.overlaps([rel], 1000) != [], "checker: an end without its grant fails")
 
 
 def main():

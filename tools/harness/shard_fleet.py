@@ -172,34 +172,51 @@ def believed_intervals(events, end_ms):
     """Per shard, the (worker, start, end) intervals each worker believed it
     held the shard: from its assigned event to its released event (printed
     before the release is sent), to the lease's local deadline when lost, or
-    to the moment a killed worker was reaped; still open at `end_ms`."""
+    to the moment a killed worker was reaped; still open at `end_ms`. A grant
+    is known by its fence, so two grants of one shard to one worker (one lost
+    while the other is granted) are two intervals. Anomalies — an end without
+    its grant, a grant opened twice — are returned as intervals that overlap
+    everything ((worker, -inf, inf)), so that the checks fail on them."""
     open_ = {}
     out = {}
+    broken = (float("-inf"), float("inf"))
     for e in events:
         kind = e.get("event")
         w = e.get("worker")
         if kind == "assigned":
-            open_[(e["shard"], w)] = e["t_ms"]
-        elif kind in ("released", "lost") and (e["shard"], w) in open_:
+            key = (e["shard"], w, e["fence"])
+            if key in open_:
+                out.setdefault(e["shard"], []).append((w, *broken))
+            open_[key] = e["t_ms"]
+        elif kind in ("released", "lost"):
+            key = (e["shard"], w, e["fence"])
+            if key not in open_:
+                out.setdefault(e["shard"], []).append((w, *broken))
+                continue
             end = e["t_ms"]
             if kind == "lost" and e.get("deadline_ms") is not None:
                 end = min(end, e["deadline_ms"])
-            out.setdefault(e["shard"], []).append((w, open_.pop((e["shard"], w)), end))
+            out.setdefault(e["shard"], []).append((w, open_.pop(key), end))
         elif kind == "killed":
             for key in [k for k in open_ if k[1] == w]:
                 out.setdefault(key[0], []).append((w, open_.pop(key), e["t_ms"]))
-    for (shard, w), start in open_.items():
+    for (shard, w, _), start in open_.items():
         out.setdefault(shard, []).append((w, start, end_ms))
     return out
 
 
 def overlaps(events, end_ms):
-    """Pairs of intervals in which two workers believed one shard at once."""
+    """Pairs of intervals of one shard that overlap (every pair, not only
+    neighbours in time)."""
     found = []
     for shard, intervals in believed_intervals(events, end_ms).items():
         intervals.sort(key=lambda i: i[1])
-        for a, b in zip(intervals, intervals[1:]):
-            if b[1] < a[2]:
+        for i, a in enumerate(intervals):
+            if a[1] == float("-inf"):
+                found.append((shard, a, a))  # a log that does not add up
+            for b in intervals[i + 1:]:
+                if b[1] >= a[2]:
+                    break
                 found.append((shard, a, b))
     return found
 
