@@ -960,6 +960,7 @@ TEST_F(scripted_events, acquired_released_and_each_kind_of_loss_are_raised_with_
               "lost lock \"expiring\" fence=1 reason=expired since_renewal=0.900s");
     a.store->hold_answers = false;
     a.store->deliver_held();
+    a.client.reset();  // before what its hook refers to goes
 }
 
 TEST_F(scripted_events, a_failed_heartbeat_throttling_and_danger_are_raised_with_the_time_left) {
@@ -997,6 +998,7 @@ TEST_F(scripted_events, a_failed_heartbeat_throttling_and_danger_are_raised_with
     EXPECT_EQ(one(events, lock_event_kind::lost, "job").reason, loss_reason::expired);
     a.store->hold_answers = false;
     a.store->deliver_held();
+    a.client.reset();  // before what its hook refers to goes
 }
 
 TEST_F(scripted_events, sessions_raise_opened_closed_lost_and_killed_and_their_locks_too) {
@@ -1039,6 +1041,10 @@ TEST_F(scripted_events, sessions_raise_opened_closed_lost_and_killed_and_their_l
     EXPECT_EQ(one(taker_events, lock_event_kind::acquired, "dying-0").fence, 2u);
     a.store->hold_answers = false;
     a.store->deliver_held();
+    // The clients are the fixture's and outlive this body; the vectors their
+    // hooks fill do not. Destroyed clients deliver nothing more.
+    a.client.reset();
+    b.client.reset();
 }
 
 TEST_F(scripted_events, a_hook_may_call_into_the_client) {
@@ -1071,6 +1077,7 @@ TEST_F(scripted_events, a_hook_may_call_into_the_client) {
     ASSERT_EQ(closed.size(), 2u);
     EXPECT_EQ(closed.back().event.fence, 2u);
     EXPECT_EQ(closed.back().event.reason, loss_reason::client_closed);
+    a.client.reset();  // before what its hook refers to goes
 }
 
 TEST_F(scripted_events, nothing_is_delivered_after_the_client_is_destroyed) {
