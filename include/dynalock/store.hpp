@@ -15,6 +15,7 @@
 #include <boost/asio/deferred.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ enum class write_condition {
     /// released: only the holder may heartbeat or release, and a row someone
     /// else released (keeping its version) is no longer the holder's.
     version_and_owner,
+    /// The item carries `expected_fence` (no fence at all when that is unset)
+    /// AND `owner` and is not marked released: the same grant, whatever
+    /// heartbeats it had since. An operator's forced release uses it, so that
+    /// it cannot lose a race with the heartbeats of the holder it releases.
+    fence_and_owner,
 };
 
 /// What a write does.
@@ -64,10 +70,12 @@ struct lock_write {
     write_condition condition = write_condition::free;  ///< what must hold for it to apply
     /// Also require the item to exist already (never create it).
     bool require_existing = false;
-    std::string expected_version{};     ///< for version, version_and_owner
-    std::string owner{};                ///< grant: the new owner; version_and_owner: the holder
-    std::string new_version{};          ///< grant, refresh
-    std::chrono::milliseconds lease{};  ///< grant, refresh; at most max_lease
+    std::string expected_version{};                 ///< for version, version_and_owner
+    std::optional<std::uint64_t> expected_fence{};  ///< for fence_and_owner
+    /// grant: the new owner; version_and_owner, fence_and_owner: the holder
+    std::string owner{};
+    std::string new_version{};                    ///< grant, refresh
+    std::chrono::milliseconds lease{};            ///< grant, refresh; at most max_lease
     data_change data_action = data_change::keep;  ///< what happens to the payload
     bytes data{};                                 ///< with data_change::replace
     /// grant only: more attributes to set; must not collide with lock attributes.

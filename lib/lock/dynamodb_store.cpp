@@ -151,6 +151,19 @@ std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
             names["#ir"] = lock::released_attribute;
             c = "#rvn = :expected AND #on = :owner AND attribute_not_exists(#ir)";
             break;
+        case write_condition::fence_and_owner:
+            names["#on"] = lock::owner_attribute;
+            names["#ir"] = lock::released_attribute;
+            names["#fence"] = lock::fence_attribute;
+            values[":owner"] = w.owner;
+            c = "#on = :owner AND attribute_not_exists(#ir) AND ";
+            if (w.expected_fence) {
+                values[":expected_fence"] = number{std::to_string(*w.expected_fence)};
+                c += "#fence = :expected_fence";
+            } else {
+                c += "attribute_not_exists(#fence)";
+            }
+            break;
     }
     if (w.require_existing) {
         names["#pk"] = o.partition_key_name;

@@ -356,6 +356,9 @@ bool condition_holds(const lock_write& w, const lock_record* current) {
         case write_condition::version_and_owner:
             return current != nullptr && current->record_version == w.expected_version &&
                    current->owner == w.owner && !current->released;
+        case write_condition::fence_and_owner:
+            return current != nullptr && current->fence == w.expected_fence &&
+                   current->owner == w.owner && !current->released;
     }
     return false;
 }
@@ -368,11 +371,15 @@ error_code validate_write(const lock_write& w, std::string& why) {
         why = reason;
         return make_error_code(errc::invalid_argument);
     };
-    if (w.condition != write_condition::free && w.expected_version.empty()) {
+    if ((w.condition == write_condition::version ||
+         w.condition == write_condition::version_and_owner) &&
+        w.expected_version.empty()) {
         return invalid("a version condition needs the expected record version");
     }
-    if (w.condition == write_condition::version_and_owner && w.owner.empty()) {
-        return invalid("a version-and-owner condition needs the owner");
+    if ((w.condition == write_condition::version_and_owner ||
+         w.condition == write_condition::fence_and_owner) &&
+        w.owner.empty()) {
+        return invalid("an owner condition needs the owner");
     }
     if (w.kind != write_kind::grant && w.condition == write_condition::free) {
         return invalid("only a grant may be conditioned on a free lock");

@@ -268,6 +268,24 @@ def test_contention_list_and_forced_release():
           "the holder's run sees its lease stolen: SIGTERM to the command, exit 76", rc, out, err)
 
 
+def test_forced_release_races_heartbeats():
+    """A stuck holder's heartbeats still run: each moves the row's version, here
+    every 2 ms, so the forced release's write often lands after one that
+    followed its read. It is released all the same, every time."""
+    for i in range(5):
+        p = start("run", "busy", "--owner", f"busy-{i}", "--lease", "2s", "--heartbeat", "2ms",
+                  "--", "sleep", "60")
+        h = wait_held_by("busy", f"busy-{i}")
+        check(h is not None, f"run busy-{i} holds the lock")
+        if h is None:
+            return
+        rc, out, err = dynalock("release", "busy", "--force")
+        check(rc == 0 and f"busy-{i}" in out,
+              f"release --force of a lock heartbeated every 2 ms, round {i}: 0", rc, out, err)
+        rc, _, err = finish(p, 30)
+        check(rc == 76, f"holder busy-{i} lost its lease: 76", rc, err)
+
+
 def test_signals_forwarded():
     p = start("run", "signalled", "--owner", "s", "--", "sh", "-c",
               "trap 'echo forwarded; kill $!; exit 7' TERM; sleep 60 & wait")
@@ -705,7 +723,8 @@ def main():
             test_sessions_with_a_sort_key, test_malformed_session_item,
             test_end_session_of_a_plain_lock]
     racing_writers = [test_contention_list_and_forced_release,
-                      test_lease_lost_when_row_changes, test_grace_then_sigkill]
+                      test_forced_release_races_heartbeats, test_lease_lost_when_row_changes,
+                      test_grace_then_sigkill]
     tests = both + ({"dynalite": racing_writers, "moto": [test_bad_signature]}[SERVER])
     try:
         for t in tests:

@@ -195,6 +195,37 @@ TEST_P(store_test, refresh_needs_version_and_owner) {
     EXPECT_EQ(refreshed.owner, "alice");
 }
 
+TEST_P(store_test, a_release_on_the_grant_holds_across_heartbeats_and_not_past_a_regrant) {
+    open();
+    written(grant(k1, "alice", "v1"));
+    written(refresh(k1, "alice", "v1", "v2"));
+    lock_write forced{.key = k1,
+                      .kind = write_kind::release,
+                      .condition = write_condition::fence_and_owner,
+                      .expected_fence = 1,
+                      .owner = "bob"};
+    auto [ec, r] = write(forced);
+    EXPECT_EQ(ec, errc::conditional_check_failed);
+    forced.owner = "alice";
+    forced.expected_fence = 2;
+    auto [ec2, r2] = write(forced);
+    EXPECT_EQ(ec2, errc::conditional_check_failed);
+    ASSERT_TRUE(r2.record.has_value());
+    EXPECT_EQ(r2.record->record_version, "v2");
+    forced.expected_fence = std::nullopt;  // only a row without a fence
+    EXPECT_EQ(std::get<0>(write(forced)), errc::conditional_check_failed);
+
+    forced.expected_fence = 1;
+    const lock_record released = written(forced);
+    EXPECT_TRUE(released.released);
+    EXPECT_EQ(released.record_version, "v2");
+    EXPECT_EQ(std::get<0>(write(forced)), errc::conditional_check_failed)
+        << "a released row is no grant's";
+    written(grant(k1, "alice", "v3"));
+    EXPECT_EQ(std::get<0>(write(forced)), errc::conditional_check_failed)
+        << "the same owner's next grant is another grant";
+}
+
 TEST_P(store_test, release_can_delete_the_item) {
     open();
     written(grant(k1, "alice", "v1"));
@@ -341,6 +372,8 @@ TEST_P(store_test, invalid_writes_are_refused_before_anything_happens) {
     bad.push_back(refresh(k1, "alice", "", "v2"));
     bad.push_back(release(k1, "alice", "v1"));
     bad.back().condition = write_condition::free;
+    bad.push_back(release(k1, "", "v1"));
+    bad.back().condition = write_condition::fence_and_owner;
     bad.push_back(release(k1, "alice", "v1"));
     bad.back().delete_item = true;
     bad.back().data_action = data_change::remove;
@@ -453,6 +486,15 @@ TEST_P(dynamodb_store_test, a_java_client_row_is_read_and_granted) {
     auto [ec2, n] = read(lock_key{"numeric-lease"});
     ASSERT_FALSE(ec2) << ec2.message();
     EXPECT_EQ(n.value_or(lock_record{}).lease, milliseconds(2500));
+    // A held row without a fence is released on its holder alone.
+    lock_write forced{.key = lock_key{"numeric-lease"},
+                      .kind = write_kind::release,
+                      .condition = write_condition::fence_and_owner,
+                      .expected_fence = 1,
+                      .owner = "x"};
+    EXPECT_EQ(std::get<0>(write(forced)), errc::conditional_check_failed);
+    forced.expected_fence = std::nullopt;
+    EXPECT_TRUE(written(forced).released);
 }
 
 using test::foreign_row;

@@ -528,7 +528,7 @@ asio::awaitable<int> release_under_session(const table_context& s, lock_client& 
     co_return exit_ok;
 }
 
-// One conditional write as the holder, on the version we read: the holder's
+// One conditional write as the holder, on the grant we read: the holder's
 // next heartbeat then finds the row released and its lease ends as stolen.
 asio::awaitable<int> release(const table_context& s, lock_client& locks, const release_command& c) {
     if (auto status = co_await s.check_table()) {
@@ -570,10 +570,12 @@ asio::awaitable<int> release(const table_context& s, lock_client& locks, const r
                  "working; add --force if it is stuck");
         co_return exit_usage;
     }
+    // Conditioned on the grant we read (holder and fence), not on its version:
+    // a stuck holder's heartbeats may still run, and each moves the version.
     lock_write mark{.key = c.key,
                     .kind = write_kind::release,
-                    .condition = write_condition::version_and_owner,
-                    .expected_version = record->record_version,
+                    .condition = write_condition::fence_and_owner,
+                    .expected_fence = record->fence,
                     .owner = record->owner};
     auto op = s.store.async_write(std::move(mark), s.deadline(), as_tuple);
     auto [ec, result] = co_await std::move(op);
@@ -582,10 +584,16 @@ asio::awaitable<int> release(const table_context& s, lock_client& locks, const r
     }
     if (ec == errc::conditional_check_failed) {
         const auto& now = result.record;
+        if (now && !now->malformed && now->released && now->fence == record->fence) {
+            std::cout << "lock " << describe(c.key) << " was released meanwhile by its holder "
+                      << holder << " (fence " << fence << "); nothing written\n";
+            co_return exit_ok;
+        }
         complain("lock " + describe(c.key) + " changed while it was being released (now " +
                  (!now             ? "gone"
                   : now->malformed ? "malformed: " + printable(*now->malformed)
-                                   : "held by " + printable(now->owner)) +
+                                   : "held by " + printable(now->owner) + ", fence " +
+                                         (now->fence ? std::to_string(*now->fence) : "none")) +
                  "): look again with dynalock show");
         co_return exit_not_granted;
     }
