@@ -65,9 +65,12 @@ struct lock_client_options {
     /// call into the client (e.g. release a lease); events still queued when
     /// the client is destroyed are dropped. Empty: no event is even built.
     std::function<void(const lock_event&)> on_event{};
-    /// The bound on lease requests (heartbeats, releases) in flight at once;
-    /// match it to the store's connections (http_options::max_connections).
-    /// Throttling halves the bound in use, each success adds one back. 1 to 65536.
+    /// The bound on store requests of leases (heartbeats, releases) and of
+    /// acquires in flight at once; match it to the store's connections
+    /// (http_options::max_connections). Leases due go first: an acquire's
+    /// request waits for a slot no lease needs, so taking more locks never
+    /// starves the heartbeats of those held. Throttling halves the bound in
+    /// use, each success adds one back. 1 to 65536.
     std::size_t max_in_flight = 64;
     /// Heartbeat every held lease by itself (else only lease::async_heartbeat).
     bool automatic_heartbeats = true;

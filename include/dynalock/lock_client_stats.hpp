@@ -39,12 +39,13 @@ struct lock_client_stats {
     std::size_t held = 0;
     /// Sessions open now.
     std::size_t sessions = 0;
-    /// Lease requests (heartbeats, releases, the reads that settle an
-    /// ambiguous write) in flight now, and the bound on them now: it halves
-    /// when the store throttles and grows back by one with each success.
+    /// Requests of leases (heartbeats, releases, the reads that settle an
+    /// ambiguous write) and of acquires in flight now, under the bound
+    /// in_flight_limit.
     std::size_t in_flight = 0;
-    /// The bound on lease requests in flight now: from 1 to
-    /// lock_client_options::max_in_flight.
+    /// The bound on requests in flight now: from 1 to
+    /// lock_client_options::max_in_flight. It halves when the store
+    /// throttles and grows back by one with each success.
     std::size_t in_flight_limit = 0;
     /// Locks granted (sessions not counted: see sessions_opened).
     std::uint64_t acquired = 0;

@@ -124,11 +124,15 @@ void lease_driver::drive() {
     while (lock::lease_step step = scheduler_.poll(t)) {
         perform(std::move(step));
     }
+    admit_waiting(t);
     arm_timer();
 }
 
 void lease_driver::arm_timer() {
-    const auto next = scheduler_.next_wake();
+    auto next = scheduler_.next_wake();
+    if (!admissions_.empty() && (!next || admissions_.begin()->first < *next)) {
+        next = admissions_.begin()->first;
+    }
     if (!next || (timer_armed_ && *next >= timer_at_)) {
         return;  // an earlier wake-up is harmless: drive() finds nothing due
     }
@@ -208,6 +212,66 @@ void lease_driver::completed(lease_state& s, error_code ec, lock::lease_step ste
         perform(std::move(step));
     }
     drive();
+}
+
+bool lease_driver::try_admit() {
+    // Waiting acquires come first, and so does every lease due now.
+    if (abandoned_ || !admissions_.empty()) {
+        return false;
+    }
+    drive();
+    return scheduler_.admit_other();
+}
+
+void lease_driver::admit(steady_clock::time_point until,
+                         asio::any_completion_handler<void(error_code)> h) {
+    if (abandoned_) {
+        complete_later(ex_, std::move(h), make_error_code(errc::client_closed));
+        return;
+    }
+    auto slot = asio::get_associated_cancellation_slot(h);
+    auto it = admissions_.emplace(until, admission{std::move(h), slot});
+    if (slot.is_connected()) {
+        // complete_admission clears the slot, so the iterator is valid
+        // whenever this runs; a second emission finds nothing to do.
+        slot.assign([weak = weak_from_this(), it, fired = false](asio::cancellation_type) mutable {
+            auto self = weak.lock();
+            if (fired || !self) {
+                return;
+            }
+            fired = true;
+            auto handler = std::move(it->second.handler);
+            self->admissions_.erase(it);  // the slot (running this) is not cleared
+            complete_later(self->ex_, std::move(handler),
+                           make_error_code(asio::error::operation_aborted));
+        });
+    }
+    drive();
+}
+
+void lease_driver::admitted_done(error_code ec) {
+    scheduler_.other_completed(ec);
+    if (!abandoned_) {
+        drive();
+    }
+}
+
+void lease_driver::admit_waiting(steady_clock::time_point now) {
+    while (!admissions_.empty() && admissions_.begin()->first <= now) {
+        complete_admission(admissions_.begin(), make_error_code(errc::timeout));
+    }
+    while (!admissions_.empty() && scheduler_.admit_other()) {
+        complete_admission(admissions_.begin(), error_code{});
+    }
+}
+
+void lease_driver::complete_admission(admissions::iterator it, error_code ec) {
+    if (it->second.slot.is_connected()) {
+        it->second.slot.clear();
+    }
+    auto handler = std::move(it->second.handler);
+    admissions_.erase(it);
+    complete_later(ex_, std::move(handler), ec);
 }
 
 void lease_driver::wake(lease_state& s) {
@@ -394,6 +458,9 @@ void lease_driver::abandon() {
     abandoned_ = true;
     events_.stop();
     wake_timer_->cancel();
+    while (!admissions_.empty()) {
+        complete_admission(admissions_.begin(), make_error_code(errc::client_closed));
+    }
     // finish() erases from held_: walk a copy.
     for (auto& [key, s] : std::map(held_)) {
         finish(*s, loss_reason::client_closed);

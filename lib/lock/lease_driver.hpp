@@ -131,6 +131,19 @@ public:
     /// the client does. Requests in flight complete into nothing.
     void abandon();
 
+    /// A slot for one request of an acquire, if the scheduler admits it now
+    /// (lease_scheduler::admit_other); report its completion to admitted_done.
+    bool try_admit();
+    /// Waits for such a slot: requests of leases due go first, then waiting
+    /// acquires by their request's deadline. Completes with no error (the
+    /// slot is taken: report to admitted_done), errc::timeout at `until`
+    /// (nothing was sent), client_closed once abandoned, or
+    /// operation_aborted on the handler's cancellation slot (any type).
+    void admit(steady_clock::time_point until,
+               boost::asio::any_completion_handler<void(error_code)> h);
+    /// An admitted request completed with `ec`: its slot goes to whoever is next.
+    void admitted_done(error_code ec);
+
     /// The lease-side counters (the client adds the acquire side).
     lock_client_stats counters() const;
     /// Raises a throttled event when `ec` says throttled.
@@ -150,6 +163,17 @@ private:
     /// Cancels the work bound to `s` and, for a session, to its locks.
     void stop_bound_work(lease_state& s);
     void unlink_from_session(lease_state& s);
+    // Hands free slots to waiting acquires, and times out those whose
+    // deadline passed.
+    void admit_waiting(steady_clock::time_point now);
+
+    struct admission {
+        boost::asio::any_completion_handler<void(error_code)> handler;
+        boost::asio::cancellation_slot slot;  // cleared when the wait completes
+    };
+    using admissions = std::multimap<steady_clock::time_point, admission>;
+    // Completes a waiting acquire with `ec`, taking it out of the queue.
+    void complete_admission(admissions::iterator it, error_code ec);
 
     store& store_;
     boost::asio::any_io_executor ex_;
@@ -178,6 +202,8 @@ private:
     // counts are of locks.
     lease_ends session_ends_;
     std::map<lock_key, std::shared_ptr<lease_state>> held_;
+    // Acquires waiting for a request slot, by their request's deadline.
+    admissions admissions_;
 };
 
 }  // namespace dynalock::detail

@@ -158,19 +158,16 @@ lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, e
 
 lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
                                       std::uint64_t renewals_before, lease_action next) {
-    --in_flight_;
     if (l.expired_in_flight_) {
+        --in_flight_;
         counters_.in_flight = in_flight_;
         return {};  // it ended at its deadline; the answer changes nothing
     }
     leave(l);
     if (ec == errc::throttled) {
         ++counters_.throttled;
-        limit_ = std::max<std::size_t>(limit_ / 2, 1);
-    } else if (!ec && limit_ < max_in_flight_) {
-        ++limit_;
     }
-    counters_.in_flight_limit = limit_;
+    slot_freed(ec);
     const bool renewed = l.machine.renewals() != renewals_before;
     if (renewed) {
         using std::chrono::duration_cast;
@@ -185,6 +182,30 @@ lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now,
     lease_step step = settle(l, std::move(next), now);
     step.renewed = renewed;
     return step;
+}
+
+void lease_scheduler::slot_freed(error_code ec) {
+    --in_flight_;
+    if (ec == errc::throttled) {
+        limit_ = std::max<std::size_t>(limit_ / 2, 1);
+    } else if (!ec && limit_ < max_in_flight_) {
+        ++limit_;
+    }
+    counters_.in_flight_limit = limit_;
+    counters_.in_flight = in_flight_;
+}
+
+bool lease_scheduler::admit_other() {
+    if (!ready_.empty() || in_flight_ >= limit_) {
+        return false;
+    }
+    ++in_flight_;
+    counters_.in_flight = in_flight_;
+    return true;
+}
+
+void lease_scheduler::other_completed(error_code ec) {
+    slot_freed(ec);
 }
 
 std::optional<clock::time_point> lease_scheduler::next_wake() const {

@@ -4,9 +4,11 @@
 // decide what each lease needs and when; the scheduler decides which lease
 // goes next: one ordered map of wake-up times instead of a timer per lease,
 // and a bound on requests in flight under which the lease closest to its
-// deadline goes first. A lease whose deadline passes while it queues for a
-// slot, or while its request is out, ends (expired) at its deadline: never
-// renewed late, never kept by a store that does not answer.
+// deadline goes first. Acquires share that bound and come after every lease
+// due: a client taking thousands of locks never starves the heartbeats of
+// those it holds already, whatever the store's pace. A lease whose deadline passes while it queues
+// for a slot, or while its request is out, ends (expired) at its deadline: never renewed late,
+// never kept by a store that does not answer.
 //
 // Like the machines it never reads a clock and never does I/O: the lock
 // client's shell polls it for steps, performs them and reports completions.
@@ -90,6 +92,15 @@ public:
     lease_step on_read(scheduled_lease& l, clock::time_point now, error_code ec,
                        const std::optional<lock_record>& record);
 
+    /// A request that is no lease's (an acquire's) takes a slot, when one is
+    /// free and no lease due waits for one: false, and nothing changes,
+    /// otherwise. Call poll until it returns no lease first, so that every
+    /// lease due is queued.
+    bool admit_other();
+    /// Report the completion of an admitted request: its slot is free, and
+    /// throttling shrinks the bound as for leases (counted by the caller).
+    void other_completed(error_code ec);
+
     /// When poll next has something to do; empty when nothing is scheduled.
     std::optional<clock::time_point> next_wake() const;
 
@@ -105,6 +116,8 @@ private:
     lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
     lease_step completed(scheduled_lease& l, clock::time_point now, error_code ec,
                          std::uint64_t renewals_before, lease_action next);
+    // A slot is free again: the bound adapts to how the request went.
+    void slot_freed(error_code ec);
     void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
     void leave(scheduled_lease& l);
 

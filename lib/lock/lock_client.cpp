@@ -230,8 +230,13 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     // A write of another item ends the holder's session.
                     const std::optional<lock_key> killing =
                         action.write.key != key ? std::optional(action.write.key) : std::nullopt;
-                    auto [ec, r] =
-                        co_await st.async_write(std::move(action.write), action.until, as_tuple);
+                    error_code ec = co_await request_slot(action.until);
+                    write_result r;
+                    if (!ec) {
+                        std::tie(ec, r) = co_await st.async_write(std::move(action.write),
+                                                                  action.until, as_tuple);
+                        driver->admitted_done(ec);
+                    }
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -260,7 +265,13 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     break;
                 }
                 case lock::acquire_action::kind::read: {
-                    auto [ec, r] = co_await st.async_read(action.write.key, action.until, as_tuple);
+                    error_code ec = co_await request_slot(action.until);
+                    std::optional<lock_record> r;
+                    if (!ec) {
+                        std::tie(ec, r) =
+                            co_await st.async_read(action.write.key, action.until, as_tuple);
+                        driver->admitted_done(ec);
+                    }
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -466,6 +477,18 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     }
 
     // Throttled acquire requests count here; lease requests in the driver.
+    // A slot for one request of an acquire, within max_in_flight and after
+    // every lease due (lease_driver::admit): error_code{} when it is taken,
+    // errc::timeout at `until` with nothing sent.
+    asio::awaitable<error_code> request_slot(detail::steady_clock::time_point until) {
+        if (driver->try_admit()) {
+            co_return error_code{};
+        }
+        auto [ec] = co_await asio::async_initiate<decltype(as_tuple), void(error_code)>(
+            [this, until](auto h) { driver->admit(until, std::move(h)); }, as_tuple);
+        co_return ec;
+    }
+
     void count_throttled(error_code ec, const lock_key& key) {
         if (ec == errc::throttled) {
             ++acquires_throttled;

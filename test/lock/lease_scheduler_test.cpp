@@ -146,6 +146,36 @@ TEST(LeaseScheduler, RequestsInFlightStayWithinTheBound) {
     EXPECT_EQ(f.scheduler.in_flight(), 8u);
 }
 
+TEST(LeaseScheduler, AcquiresShareTheBoundAndComeAfterEveryLeaseDue) {
+    fleet f(4);
+    for (int i = 0; i < 3; ++i) {
+        f.grant(at(0ms));
+    }
+    EXPECT_TRUE(f.poll(at(0ms)).empty());
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_TRUE(f.scheduler.admit_other()) << "acquire " << i << ": a free slot";
+    }
+    EXPECT_FALSE(f.scheduler.admit_other()) << "the bound holds for acquires too";
+    EXPECT_EQ(f.scheduler.counters().in_flight, 4u);
+    EXPECT_TRUE(f.poll(at(period)).empty()) << "three heartbeats due, no slot";
+
+    // Each slot an acquire frees goes to a heartbeat due, none to an acquire.
+    for (int i = 0; i < 3; ++i) {
+        f.scheduler.other_completed({});
+        EXPECT_FALSE(f.scheduler.admit_other()) << "heartbeat " << i << " waits for this slot";
+        EXPECT_EQ(writes_in(f.poll(at(period))), 1u);
+    }
+    f.scheduler.other_completed({});
+    EXPECT_TRUE(f.scheduler.admit_other()) << "no lease due: the acquire goes";
+    EXPECT_EQ(f.scheduler.in_flight(), 4u);
+
+    // A throttled acquire halves the bound for everyone; the caller counts it.
+    f.scheduler.other_completed(errc::throttled);
+    EXPECT_EQ(f.scheduler.limit(), 2u);
+    EXPECT_EQ(f.scheduler.counters().throttled, 0u);
+    EXPECT_FALSE(f.scheduler.admit_other()) << "3 in flight, bound 2";
+}
+
 TEST(LeaseScheduler, UnderPressureTheNearestDeadlineGoesFirst) {
     fleet f(1);
     // Granted 0, 100, 200 ms apart in reverse key order; all due by 3.2 s.

@@ -422,6 +422,81 @@ TEST_F(scripted_lock_client, an_exception_of_bound_work_reaches_the_caller_even_
     EXPECT_THROW(std::rethrow_exception(failure), std::runtime_error);
 }
 
+// --- the bound on requests in flight ------------------------------------------------
+
+TEST_F(scripted_lock_client, acquires_share_the_bound_and_every_heartbeat_due_goes_first) {
+    lock_client_options o = options("busy");
+    o.max_in_flight = 1;
+    party& p = join(std::move(o));
+    const lease held = granted(*p.client, "held");
+    p.store->hold_answers = true;  // each request sent stays in flight until delivered
+    time_->run_for(heartbeat);
+    ASSERT_EQ(p.store->writes_of(write_kind::refresh), 1u);
+    const auto grants = [&] { return p.store->writes_of(write_kind::grant) - 1; };  // not held's
+
+    auto first = acquire(*p.client, "first");
+    auto second = acquire(*p.client, "second");
+    EXPECT_EQ(grants(), 0u) << "the one slot is the heartbeat's";
+    p.store->deliver_held();
+    time_->settle();
+    EXPECT_EQ(grants(), 1u) << "the first acquire takes the slot";
+
+    time_->run_for(heartbeat);  // the next heartbeat falls due while the grant is out
+    EXPECT_EQ(p.store->writes_of(write_kind::refresh), 1u);
+    p.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(first->done());
+    EXPECT_FALSE(first->ec()) << first->ec().message();
+    EXPECT_EQ(p.store->writes_of(write_kind::refresh), 2u) << "the heartbeat due goes first";
+    EXPECT_EQ(grants(), 1u) << "the second acquire still waits";
+
+    p.store->hold_answers = false;
+    p.store->deliver_held();
+    time_->settle();
+    ASSERT_TRUE(second->done());
+    EXPECT_FALSE(second->ec()) << second->ec().message();
+    EXPECT_TRUE(held.held());
+}
+
+TEST_F(scripted_lock_client, an_acquire_that_never_gets_a_slot_times_out_having_sent_nothing) {
+    lock_client_options o = options("busy");
+    o.max_in_flight = 1;
+    o.request_timeout = 200ms;
+    party& p = join(std::move(o));
+    const lease held = granted(*p.client, "held");
+    p.store->hold_answers = true;  // the heartbeat keeps the slot: the server went silent
+    time_->run_for(heartbeat);
+    ASSERT_EQ(p.store->writes_of(write_kind::refresh), 1u);
+    const std::size_t requests = p.store->events().size();
+
+    const auto started = now();
+    auto taking = start<lease>([&](auto h) { p.client->async_try_acquire("other", std::move(h)); });
+    time_->run_for(1s);
+    ASSERT_TRUE(taking->done());
+    EXPECT_EQ(taking->ec(), errc::timeout) << taking->ec().message();
+    EXPECT_EQ(p.store->events().size(), requests) << "nothing was sent for the acquire";
+    EXPECT_LE(now() - started, 1s);
+
+    auto cancelled = std::make_shared<outcome<lease>>();
+    asio::cancellation_signal cancel;
+    p.client->async_acquire(
+        "other", {.wait = 10s},
+        asio::bind_cancellation_slot(cancel.slot(),
+                                     asio::bind_executor(io_, [cancelled](error_code ec, lease l) {
+                                         cancelled->value.emplace(ec, std::move(l));
+                                     })));
+    time_->settle();
+    EXPECT_FALSE(cancelled->done());
+    cancel.emit(asio::cancellation_type::terminal);
+    time_->settle();
+    ASSERT_TRUE(cancelled->done()) << "a wait for a slot ends when cancelled";
+    EXPECT_EQ(cancelled->ec(), asio::error::operation_aborted) << cancelled->ec().message();
+    EXPECT_EQ(p.store->events().size(), requests);
+    p.store->hold_answers = false;
+    p.store->deliver_held();
+    time_->settle();
+}
+
 // --- operations on an empty lease ------------------------------------------------
 
 TEST_F(scripted_lock_client, every_operation_on_an_empty_lease_completes_with_invalid_argument) {
