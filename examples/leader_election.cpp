@@ -17,6 +17,8 @@
 #include <dynalock/dynamodb_store.hpp>
 #include <dynalock/leader_election.hpp>
 
+#include "support/json_string.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -28,13 +30,13 @@
 
 #include <charconv>
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace asio = boost::asio;
+using examples::json_string;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
@@ -50,23 +52,6 @@ constexpr std::string_view usage =
     "  --identity  who this process is (default: host name and a random suffix)\n"
     "  Region, endpoint and credentials come from the AWS environment\n"
     "  (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ACCESS_KEY_ID, ...).\n";
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            out += escaped;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
 
 void event(std::string_view worker, std::string_view what, std::string_view leader,
            std::uint64_t fence) {

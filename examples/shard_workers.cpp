@@ -27,6 +27,7 @@
 #include <dynalock/prometheus.hpp>
 #include <dynalock/shard_group.hpp>
 
+#include "support/json_string.hpp"
 #include "support/metrics_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -45,6 +46,7 @@
 #include <vector>
 
 namespace asio = boost::asio;
+using examples::json_string;
 using namespace std::chrono_literals;
 
 namespace {
@@ -55,26 +57,13 @@ std::int64_t now_ms() {
         .count();
 }
 
-// Names here are the worker's own and the shards' (digits), so quoting them
-// needs no escapes beyond these.
-std::string quoted(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    return out + '"';
-}
-
 void print_event(const std::string& worker, const dynalock::shard_event& e) {
     std::ostringstream line;
-    line << "{\"t_ms\":" << now_ms() << ",\"worker\":" << quoted(worker)
-         << ",\"event\":" << quoted(to_string(e.what)) << ",\"shard\":" << quoted(e.shard)
+    line << "{\"t_ms\":" << now_ms() << ",\"worker\":" << json_string(worker)
+         << ",\"event\":" << json_string(to_string(e.what)) << ",\"shard\":" << json_string(e.shard)
          << ",\"fence\":" << e.fence << ",\"takeover\":" << (e.takeover ? "true" : "false")
          << ",\"handoff\":" << (e.handoff ? "true" : "false")
-         << ",\"reason\":" << quoted(to_string(e.reason));
+         << ",\"reason\":" << json_string(to_string(e.reason));
     if (e.what == dynalock::shard_event::kind::lost) {
         // When this worker stopped believing it: the lease's local deadline.
         line << ",\"deadline_ms\":"
@@ -88,7 +77,7 @@ void print_event(const std::string& worker, const dynalock::shard_event& e) {
 
 void print_stats(const std::string& worker, const dynalock::shard_group_stats& g,
                  const dynalock::lock_client_stats& c) {
-    std::cout << "{\"t_ms\":" << now_ms() << ",\"worker\":" << quoted(worker)
+    std::cout << "{\"t_ms\":" << now_ms() << ",\"worker\":" << json_string(worker)
               << ",\"event\":\"stats\",\"members\":" << g.members << ",\"owned\":" << g.owned
               << ",\"rounds\":" << g.rounds << ",\"full_rounds\":" << g.full_rounds
               << ",\"moves_in\":" << g.moves_in << ",\"handoffs\":" << g.handoffs
@@ -204,7 +193,7 @@ int main(int argc, char** argv) {
                 write_metrics(w, group.stats());
                 return w.text();
             });
-            std::cout << "{\"t_ms\":" << now_ms() << ",\"worker\":" << quoted(name)
+            std::cout << "{\"t_ms\":" << now_ms() << ",\"worker\":" << json_string(name)
                       << ",\"event\":\"metrics\",\"url\":\"http://127.0.0.1:" << metrics->port()
                       << "/metrics\"}" << std::endl;
         }

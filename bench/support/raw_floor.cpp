@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -134,39 +135,6 @@ void wait_until_active(int fd, const harness::server_address& server) {
     }
 }
 
-/// Keeps every connection busy for `seconds`, then lets the last responses arrive.
-floor_result pump(int epoll_fd, std::vector<connection>& connections, double seconds) {
-    floor_result result;
-    std::vector<epoll_event> events(connections.size());
-    const phase_meter meter;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    for (auto& c : connections)
-        send_rest(epoll_fd, c);
-    for (auto busy = connections.size(); busy > 0;) {
-        const int n =
-            ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 10'000);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_errno("epoll_wait");
-        if (n == 0)
-            throw std::runtime_error("floor: no response within 10 s");
-        for (int i = 0; i < n; ++i) {
-            auto& c = *static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
-            if (c.waiting_writable) {
-                send_rest(epoll_fd, c);
-            } else if (receive(c, result)) {
-                if (std::chrono::steady_clock::now() < deadline)
-                    send_rest(epoll_fd, c);
-                else
-                    --busy;
-            }
-        }
-    }
-    result.cost = meter.elapsed();
-    return result;
-}
-
 /// A periodic CLOCK_MONOTONIC timer as a descriptor, watched with a null
 /// `data.ptr` so that the loop tells it from the connections.
 unique_fd start_ticks(int epoll_fd, std::chrono::milliseconds tick) {
@@ -187,22 +155,39 @@ unique_fd start_ticks(int epoll_fd, std::chrono::milliseconds tick) {
     return timer;
 }
 
-/// Releases requests at `load.rate` on `load.tick` ticks for `seconds`, then lets
-/// those released complete. A request due while every connection is busy waits
-/// in a queue for the next response.
-floor_result pump_paced(int epoll_fd, std::vector<connection>& connections, const paced_load& load,
-                        double seconds) {
+/// Sends requests for `seconds`, then lets those sent complete. Flat out (no
+/// `pace`), every connection sends again as soon as its response is in. Paced,
+/// ticks release requests at `pace->rate`; a request due while every
+/// connection is busy waits in a queue for the next response.
+floor_result pump(int epoll_fd, std::vector<connection>& connections,
+                  const std::optional<paced_load>& pace, double seconds) {
     floor_result result;
     std::vector<connection*> idle;
-    for (auto& c : connections)
-        idle.push_back(&c);
     std::vector<epoll_event> events(connections.size() + 1);
     std::uint64_t released = 0;
     std::uint64_t queued = 0;
     bool releasing = true;
     const phase_meter meter;
     const auto start = std::chrono::steady_clock::now();
-    const auto ticks = start_ticks(epoll_fd, load.tick);
+    const auto deadline = start + std::chrono::duration<double>(seconds);
+    unique_fd ticks;
+    if (pace) {
+        ticks = start_ticks(epoll_fd, pace->tick);
+        for (auto& c : connections)
+            idle.push_back(&c);
+    } else {
+        for (auto& c : connections)
+            send_rest(epoll_fd, c);
+    }
+    // Whether a connection whose response is in sends again at once.
+    const auto send_again = [&] {
+        if (!pace)
+            return releasing = std::chrono::steady_clock::now() < deadline;
+        if (queued == 0)
+            return false;
+        --queued;
+        return true;
+    };
     while (releasing || queued > 0 || idle.size() < connections.size()) {
         const int n =
             ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 10'000);
@@ -211,7 +196,8 @@ floor_result pump_paced(int epoll_fd, std::vector<connection>& connections, cons
         if (n < 0)
             throw_errno("epoll_wait");
         if (n == 0)
-            throw std::runtime_error("floor: no response and no tick within 10 s");
+            throw std::runtime_error(pace ? "floor: no response and no tick within 10 s"
+                                          : "floor: no response within 10 s");
         for (int i = 0; i < n; ++i) {
             auto* c = static_cast<connection*>(events[static_cast<std::size_t>(i)].data.ptr);
             if (c == nullptr) {
@@ -224,7 +210,7 @@ floor_result pump_paced(int epoll_fd, std::vector<connection>& connections, cons
                     std::chrono::steady_clock::now() - start;
                 releasing = elapsed.count() < seconds;
                 const auto due = static_cast<std::uint64_t>(
-                    std::floor(load.rate * std::min(elapsed.count(), seconds)));
+                    std::floor(pace->rate * std::min(elapsed.count(), seconds)));
                 queued += due - std::min(due, released);
                 released = std::max(due, released);
                 for (; queued > 0 && !idle.empty(); --queued) {
@@ -235,12 +221,10 @@ floor_result pump_paced(int epoll_fd, std::vector<connection>& connections, cons
             } else if (c->waiting_writable) {
                 send_rest(epoll_fd, *c);
             } else if (receive(*c, result)) {
-                if (queued > 0) {
-                    --queued;
+                if (send_again())
                     send_rest(epoll_fd, *c);
-                } else {
+                else
                     idle.push_back(c);
-                }
             }
         }
     }
@@ -299,8 +283,8 @@ void prepare_floor(const harness::server_address& server, int conns) {
 floor_result run_floor(const harness::server_address& server, int conns, double seconds) {
     const auto epoll_fd = make_epoll();
     auto connections = open_connections(server, epoll_fd.get(), conns);
-    pump(epoll_fd.get(), connections, warm_up_seconds);
-    return pump(epoll_fd.get(), connections, seconds);
+    pump(epoll_fd.get(), connections, std::nullopt, warm_up_seconds);
+    return pump(epoll_fd.get(), connections, std::nullopt, seconds);
 }
 
 floor_result run_paced_floor(const harness::server_address& server, const paced_load& load,
@@ -309,8 +293,8 @@ floor_result run_paced_floor(const harness::server_address& server, const paced_
         throw std::invalid_argument("floor: a paced load needs a positive rate, tick and conns");
     const auto epoll_fd = make_epoll();
     auto connections = open_connections(server, epoll_fd.get(), load.conns);
-    pump_paced(epoll_fd.get(), connections, load, warm_up_seconds);
-    return pump_paced(epoll_fd.get(), connections, load, seconds);
+    pump(epoll_fd.get(), connections, load, warm_up_seconds);
+    return pump(epoll_fd.get(), connections, load, seconds);
 }
 
 }  // namespace dynalock::bench

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of the dynalock program against a real server, as processes.
 
-usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_CLI_SESSION_HOLDER
+usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_SESSION_HOLDER
 Run through tools/test_servers.py (or tools/test.sh), which starts the servers
 and sets DYNALOCK_TEST_DYNALITE_URL, or DYNALOCK_TEST_MOTO_URL with the key of
 a user moto checks signatures for.
@@ -12,8 +12,8 @@ racing conditional writes can both succeed there: tests where writers race
 force) run against dynalite only. Every process started here is stopped
 before the script exits.
 
-Locks held under a session are held by a real process, cli_session_holder
-(test/cli/session_holder.cpp), with a 10-minute session lease: its first
+Locks held under a session are held by a real process, session_holder
+(test/support/session_holder.cpp), with a 10-minute session lease: its first
 heartbeat comes minutes after it took its locks (the library jitters it by at
 most half of its 2.5-minute period), so no heartbeat races the
 `release --end-session` these tests make, whose refusal on such a race is a
@@ -41,7 +41,7 @@ SETTINGS = {
              "DYNALOCK_TEST_MOTO_SECRET_ACCESS_KEY"),
 }
 if SERVER not in SETTINGS or not SESSION_HOLDER:
-    print("usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_CLI_SESSION_HOLDER",
+    print("usage: cli_test.py PATH_TO_DYNALOCK dynalite|moto PATH_TO_SESSION_HOLDER",
           file=sys.stderr)
     sys.exit(2)
 missing = [v for v in SETTINGS[SERVER] if v and not os.environ.get(v)]
@@ -130,7 +130,7 @@ SESSION_LEASE_MS = 600_000
 
 
 def hold_under_session(*keys, table=TABLE, sort=None):
-    """A cli_session_holder holding `keys` of `table` under one session of its
+    """A session_holder holding `keys` of `table` under one session of its
     own (`sort`: the sort key's "NAME=VALUE" of the locks and the session):
     (process, session key, epoch), the key None if it did not say so in time."""
     p = start(*(["--sort", sort] if sort else []), table, str(SESSION_LEASE_MS), *keys,
@@ -143,7 +143,7 @@ def hold_under_session(*keys, table=TABLE, sort=None):
     if len(said) == 4 and said[:2] == ["held", str(len(keys))]:
         return p, said[2], int(said[3])
     stop(p)
-    check(False, f"cli_session_holder holds {keys} under a session", line, p.stderr.read())
+    check(False, f"session_holder holds {keys} under a session", line, p.stderr.read())
     return p, None, None
 
 

@@ -7,6 +7,7 @@
 
 #include "groups/leader_election_tracker.hpp"
 #include "lock/manual_time.hpp"
+#include "lock/outcome.hpp"
 
 #include <dynalock/leader_election.hpp>
 #include <dynalock/lock_client.hpp>
@@ -16,7 +17,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -25,9 +25,9 @@
 #include <memory>
 #include <optional>
 #include <system_error>
-#include <tuple>
 
 using namespace dynalock;
+using test::outcome;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -210,17 +210,6 @@ constexpr milliseconds lease_duration = 4000ms;
 constexpr milliseconds renew_deadline = 3000ms;
 constexpr milliseconds retry = 500ms;
 
-template <class... T>
-struct outcome {
-    std::optional<std::tuple<error_code, T...>> value;
-    bool done() const { return value.has_value(); }
-    error_code ec() const { return std::get<0>(*value); }
-    template <std::size_t I = 1>
-    auto& get() {
-        return std::get<I>(*value);
-    }
-};
-
 class scripted_election : public ::testing::Test {
 protected:
     leader_election& join(std::string identity) {
@@ -237,11 +226,7 @@ protected:
 
     template <class... T, class Initiate>
     std::shared_ptr<outcome<T...>> start(Initiate initiate) {
-        auto out = std::make_shared<outcome<T...>>();
-        initiate(asio::bind_executor(
-            io_, [out](error_code ec, T... args) { out->value.emplace(ec, std::move(args)...); }));
-        time_->settle();
-        return out;
+        return test::start<T...>(io_, *time_, std::move(initiate));
     }
 
     std::shared_ptr<outcome<leadership>> campaign(leader_election& e) {

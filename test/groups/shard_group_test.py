@@ -59,6 +59,11 @@ def checker_sees_overlaps():
     check(shard_fleet.overlaps([a, a2, lost1, x, rel2], 2000) != [],
           "checker: a regrant's interval survives the older grant's loss")
     check(shard_fleet.overlaps([rel], 1000) != [], "checker: an end without its grant fails")
+    # Who holds what, from the same replay of the events.
+    check(shard_fleet.holdings([a, rel, dict(b, t_ms=250)]) == {"7": "b"}, "holdings: handoff")
+    check(shard_fleet.holdings([a, kill]) == {}, "holdings: a killed worker holds nothing")
+    check(shard_fleet.holdings([a, a2, lost1]) == {"7": "a"},
+          "holdings: a regrant is held after the older grant's loss")
 
 
 def main():

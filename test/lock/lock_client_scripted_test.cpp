@@ -6,6 +6,7 @@
 
 #include "lock/faulty_store.hpp"
 #include "lock/manual_time.hpp"
+#include "lock/outcome.hpp"
 
 #include <dynalock/lock_client.hpp>
 #include <dynalock/memory_store.hpp>
@@ -14,7 +15,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -27,9 +27,9 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
-#include <tuple>
 
 using namespace dynalock;
+using test::outcome;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -40,19 +40,6 @@ constexpr milliseconds lease_length = 1000ms;
 constexpr milliseconds heartbeat = 250ms;
 constexpr milliseconds margin = 100ms;
 constexpr milliseconds poll = 50ms;
-
-/// What an operation completed with, once it has.
-template <class... T>
-struct outcome {
-    std::optional<std::tuple<error_code, T...>> value;
-
-    bool done() const { return value.has_value(); }
-    error_code ec() const { return std::get<0>(*value); }
-    template <std::size_t I = 1>
-    auto& get() {
-        return std::get<I>(*value);
-    }
-};
 
 class scripted_lock_client : public ::testing::Test {
 protected:
@@ -92,11 +79,7 @@ protected:
     /// clock moves.
     template <class... T, class Initiate>
     std::shared_ptr<outcome<T...>> start(Initiate initiate) {
-        auto out = std::make_shared<outcome<T...>>();
-        initiate(asio::bind_executor(
-            io_, [out](error_code ec, T... args) { out->value.emplace(ec, std::move(args)...); }));
-        time_->settle();
-        return out;
+        return test::start<T...>(io_, *time_, std::move(initiate));
     }
 
     std::shared_ptr<outcome<lease>> acquire(lock_client& c, lock_key key, acquire_options o = {}) {

@@ -133,12 +133,21 @@ TEST(session_takeover,
     int out[2];
     ASSERT_EQ(::pipe(out), 0);
     error_code ec;
-    const pid_t pid =
-        process::spawn({.argv = {holder_program, url, table, std::to_string(lock_count),
-                                 std::to_string(holder_lease.count())},
-                        .standard_output = out[1],
-                        .death_signal = SIGKILL},
-                       ec);
+    std::vector<lock_key> keys;
+    std::vector<std::string> holder_argv{holder_program, table,
+                                         std::to_string(holder_lease.count())};
+    for (int i = 0; i < lock_count; ++i) {
+        keys.emplace_back("shard-" + std::to_string(i));
+        holder_argv.push_back(keys.back().partition);
+    }
+    const pid_t pid = process::spawn({.argv = std::move(holder_argv),
+                                      .environment = {{"AWS_REGION", "us-east-1"},
+                                                      {"AWS_ENDPOINT_URL_DYNAMODB", url},
+                                                      {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                      {"AWS_SECRET_ACCESS_KEY", "not-checked"}},
+                                      .standard_output = out[1],
+                                      .death_signal = SIGKILL},
+                                     ec);
     ::close(out[1]);
     ASSERT_GT(pid, 0) << ec.message();
     const std::string held = read_line(out[0], std::chrono::seconds(600));
@@ -153,10 +162,6 @@ TEST(session_takeover,
     const auto killed_at = steady::now();
     ::waitpid(pid, nullptr, 0);
 
-    std::vector<lock_key> keys;
-    for (int i = 0; i < lock_count; ++i) {
-        keys.emplace_back("shard-" + std::to_string(i));
-    }
     // Taken as the free ones were: under a session of the taker.
     const auto got = run(io, [&]() -> asio::awaitable<acquire_many_result> {
         dynalock::session s = co_await locks.async_open_session();

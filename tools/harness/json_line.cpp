@@ -1,39 +1,21 @@
 #include "json_line.hpp"
 
+#include "support/json_string.hpp"
+
 #include <cmath>
 #include <cstdio>
 
 namespace dynalock::harness {
-namespace {
-
-void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            out += escaped;
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
-
-}  // namespace
 
 void json_line::key(std::string_view k) {
     text_ += text_.empty() ? '{' : ',';
-    append_string(text_, k);
+    text_ += examples::json_string(k);
     text_ += ':';
 }
 
 json_line& json_line::add(std::string_view k, std::string_view value) {
     key(k);
-    append_string(text_, value);
+    text_ += examples::json_string(value);
     return *this;
 }
 

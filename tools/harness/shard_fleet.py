@@ -138,22 +138,47 @@ class Fleet:
                 self._changed.wait(timeout=left / 1000.0)
 
 
-def holdings(events, upto_ms=None):
-    """Shard -> worker holding it, from assigned/released/lost events; the
-    shards of killed workers are dropped at the kill (see Fleet.kill)."""
-    held = {}
+def _replay(events):
+    """One pass over the events, as each worker told them: the grants still
+    open, (shard, worker, fence) -> start, the latest grant last; and per
+    shard, the (worker, start, end) intervals that ended. A grant is known by
+    its fence, so two grants of one shard to one worker (one lost while the
+    other is granted) are two intervals. An interval ends at its released
+    event (printed before the release is sent), at the lease's local deadline
+    when lost, or at the moment a killed worker was reaped. Anomalies — an end
+    without its grant, a grant opened twice — are intervals that overlap
+    everything ((worker, -inf, inf)), so that the checks fail on them."""
+    open_ = {}
+    ended = {}
+    broken = (float("-inf"), float("inf"))
     for e in events:
-        if upto_ms is not None and e["t_ms"] > upto_ms:
-            break
         kind = e.get("event")
+        w = e.get("worker")
         if kind == "assigned":
-            held[e["shard"]] = e["worker"]
-        elif kind in ("released", "lost") and held.get(e["shard"]) == e["worker"]:
-            del held[e["shard"]]
+            key = (e["shard"], w, e["fence"])
+            if open_.pop(key, None) is not None:
+                ended.setdefault(e["shard"], []).append((w, *broken))
+            open_[key] = e["t_ms"]
+        elif kind in ("released", "lost"):
+            key = (e["shard"], w, e["fence"])
+            if key not in open_:
+                ended.setdefault(e["shard"], []).append((w, *broken))
+                continue
+            end = e["t_ms"]
+            if kind == "lost" and e.get("deadline_ms") is not None:
+                end = min(end, e["deadline_ms"])
+            ended.setdefault(e["shard"], []).append((w, open_.pop(key), end))
         elif kind == "killed":
-            for s in [s for s, w in held.items() if w == e["worker"]]:
-                del held[s]
-    return held
+            for key in [k for k in open_ if k[1] == w]:
+                ended.setdefault(key[0], []).append((w, open_.pop(key), e["t_ms"]))
+    return open_, ended
+
+
+def holdings(events):
+    """Shard -> the worker that believes it holds the shard now (of two, the
+    one granted it last; the checks fail on the two)."""
+    open_, _ = _replay(events)
+    return {shard: w for (shard, w, _) in open_}
 
 
 def balanced(events, live, shards):
@@ -170,36 +195,8 @@ def balanced(events, live, shards):
 
 def believed_intervals(events, end_ms):
     """Per shard, the (worker, start, end) intervals each worker believed it
-    held the shard: from its assigned event to its released event (printed
-    before the release is sent), to the lease's local deadline when lost, or
-    to the moment a killed worker was reaped; still open at `end_ms`. A grant
-    is known by its fence, so two grants of one shard to one worker (one lost
-    while the other is granted) are two intervals. Anomalies — an end without
-    its grant, a grant opened twice — are returned as intervals that overlap
-    everything ((worker, -inf, inf)), so that the checks fail on them."""
-    open_ = {}
-    out = {}
-    broken = (float("-inf"), float("inf"))
-    for e in events:
-        kind = e.get("event")
-        w = e.get("worker")
-        if kind == "assigned":
-            key = (e["shard"], w, e["fence"])
-            if key in open_:
-                out.setdefault(e["shard"], []).append((w, *broken))
-            open_[key] = e["t_ms"]
-        elif kind in ("released", "lost"):
-            key = (e["shard"], w, e["fence"])
-            if key not in open_:
-                out.setdefault(e["shard"], []).append((w, *broken))
-                continue
-            end = e["t_ms"]
-            if kind == "lost" and e.get("deadline_ms") is not None:
-                end = min(end, e["deadline_ms"])
-            out.setdefault(e["shard"], []).append((w, open_.pop(key), end))
-        elif kind == "killed":
-            for key in [k for k in open_ if k[1] == w]:
-                out.setdefault(key[0], []).append((w, open_.pop(key), e["t_ms"]))
+    held the shard (see _replay), those still open ending at `end_ms`."""
+    open_, out = _replay(events)
     for (shard, w, _), start in open_.items():
         out.setdefault(shard, []).append((w, start, end_ms))
     return out

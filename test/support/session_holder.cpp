@@ -1,14 +1,14 @@
-// A process holding locks under one session of its own, for the CLI's end to
-// end tests (test/sessions/session_holder holds numbered shards with fixed
-// test credentials; this one takes the keys it is given and finds region,
-// endpoint and credentials in the AWS environment, as the dynalock program
-// does, so that it signs for moto too). It takes each KEY of TABLE under one
-// session, prints "held COUNT SESSION_KEY EPOCH" on one line, and heartbeats
-// its session until the session ends (then it prints why on stderr and exits
-// 3) or it is killed. With `--sort NAME=VALUE`, the table's sort key is NAME
-// and every lock, and the session's item, have the sort key VALUE.
+// A process holding locks under one session of its own, for the tests that
+// need a real holder to kill or to outlive (the CLI's end to end tests, the
+// session takeover test). It finds region, endpoint and credentials in the
+// AWS environment, as the dynalock program does, so that it signs for moto
+// too. It takes each KEY of TABLE under one session, prints
+// "held COUNT SESSION_KEY EPOCH" on one line, and heartbeats its session
+// until the session ends (then it prints why on stderr and exits 3) or it is
+// killed. With `--sort NAME=VALUE`, the table's sort key is NAME and every
+// lock, and the session's item, have the sort key VALUE.
 //
-//   usage: cli_session_holder [--sort NAME=VALUE] TABLE LEASE_MS KEY...
+//   usage: session_holder [--sort NAME=VALUE] TABLE LEASE_MS KEY...
 
 #include <dynalock/dynamodb_client.hpp>
 #include <dynalock/dynamodb_store.hpp>
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     if (args.size() < 3 ||
         std::from_chars(lease_text.data(), lease_text.data() + lease_text.size(), lease_ms).ec !=
             std::errc{}) {
-        std::cerr << "usage: cli_session_holder [--sort NAME=VALUE] TABLE LEASE_MS KEY...\n";
+        std::cerr << "usage: session_holder [--sort NAME=VALUE] TABLE LEASE_MS KEY...\n";
         return 2;
     }
     const std::chrono::milliseconds lease(lease_ms);
@@ -57,16 +57,18 @@ int main(int argc, char** argv) {
     }
     auto hold = [&]() -> asio::awaitable<void> {
         dynalock::session s = co_await locks.async_open_session({.sort = sort});
+        // The takeover test's thousands of keys: as many requests at a time as
+        // its taker makes.
         dynalock::acquire_many_result got =
-            co_await locks.async_acquire_many(keys, {.each = {.session = s}});
+            co_await locks.async_acquire_many(keys, {.concurrency = 64, .each = {.session = s}});
         for (const auto& refused : got.refused) {
-            std::cerr << "cli_session_holder: " << refused.key.partition << ": "
+            std::cerr << "session_holder: " << refused.key.partition << ": "
                       << refused.error.message() << " " << refused.message << "\n";
         }
         std::cout << "held " << got.granted.size() << " " << s.key().partition << " " << s.epoch()
                   << std::endl;
         co_await s.async_wait_lost();
-        std::cerr << "cli_session_holder: the session ended: " << to_string(s.reason()) << "\n";
+        std::cerr << "session_holder: the session ended: " << to_string(s.reason()) << "\n";
         std::exit(3);
     };
     asio::co_spawn(io, hold(), [](std::exception_ptr e) {
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
             try {
                 std::rethrow_exception(e);
             } catch (const std::exception& x) {
-                std::cerr << "cli_session_holder: " << x.what() << "\n";
+                std::cerr << "session_holder: " << x.what() << "\n";
             }
             std::exit(1);
         }
