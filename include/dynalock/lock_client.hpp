@@ -185,7 +185,10 @@ public:
     /// stored with it (timed here), or fails with errc::lock_not_granted once
     /// the wait is over; with errc::malformed_item or errc::fence_exhausted
     /// when its item cannot be granted (acquire_options::diagnostics says
-    /// which attribute, and what became of a grant that had applied).
+    /// which attribute, and what became of a grant that had applied). Its
+    /// requests share lock_client_options::max_in_flight with the held
+    /// leases and wait while leases due need the slots: one that finds no
+    /// slot within request_timeout counts as a timeout (nothing was sent).
     /// Signature: `void(error_code, lease)`.
     ///
     /// Per-operation cancellation (terminal): stops waiting at once and sends
