@@ -150,6 +150,7 @@ double cpu_us_per_request(const bench::floor_result& r) {
 asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::options& opts,
                                 std::optional<floors> floor) {
     const auto rss_before = bench::resident_bytes();
+    const auto heap_before = bench::heap_bytes_in_use();
 
     const bench::phase_meter acquire_meter;
     const auto acquired = co_await acquire_all(client, opts.leases);
@@ -180,6 +181,7 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
     const auto hold_cost = hold_meter.elapsed();
     const auto allocations_during_hold = bench::allocations() - allocations_at_hold_start;
     const auto rss_held = bench::resident_bytes();
+    const auto heap_held = bench::heap_bytes_in_use();
     const auto held = client.stats();
     const auto hold_requests = client.stats();
     const auto requests_during_hold =
@@ -234,6 +236,11 @@ asio::awaitable<void> hold_many(dynalock::lock_client& client, const bench::opti
         // Signed: RSS can shrink when the allocator returns startup memory.
         .add("rss_bytes_per_lease",
              (static_cast<double>(rss_held) - static_cast<double>(rss_before)) /
+                 static_cast<double>(opts.leases))
+        // What the heap holds for each lease (the client's state, and the
+        // bench's handles and keys), without freed memory kept for reuse.
+        .add("heap_bytes_per_lease",
+             (static_cast<double>(heap_held) - static_cast<double>(heap_before)) /
                  static_cast<double>(opts.leases))
         .add("p50_heartbeat_ms", to_ms(latencies.quantile(0.5)))
         .add("p99_heartbeat_ms", to_ms(latencies.quantile(0.99)))

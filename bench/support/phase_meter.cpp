@@ -1,5 +1,6 @@
 #include "phase_meter.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ std::uint64_t resident_bytes() {
     if (!(statm >> size_pages >> resident_pages))
         throw std::runtime_error("cannot read /proc/self/statm");
     return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t heap_bytes_in_use() {
+    return ::mallinfo2().uordblks;
 }
 
 }  // namespace dynalock::bench

@@ -33,5 +33,8 @@ private:
 
 /// This process's resident set now (/proc/self/statm), in bytes.
 std::uint64_t resident_bytes();
+/// Bytes of the heap in use now (glibc's mallinfo2): unlike the resident
+/// set, not counting what was freed and kept for reuse.
+std::uint64_t heap_bytes_in_use();
 
 }  // namespace dynalock::bench

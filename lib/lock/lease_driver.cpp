@@ -46,10 +46,9 @@ lease_driver::lease_driver(store& s, const lock_client_options& o,
 
 std::shared_ptr<lease_state> lease_driver::start(lock_record granted,
                                                  steady_clock::time_point sent_at) {
-    const lock_key key = granted.key;
     auto state = std::make_shared<lease_state>(
         weak_from_this(), lock::lease_machine(params_, std::move(granted), sent_at));
-    held_[key] = state;
+    hold(state);
     scheduler_.add(*state, now());
     drive();
     return state;
@@ -57,13 +56,12 @@ std::shared_ptr<lease_state> lease_driver::start(lock_record granted,
 
 std::shared_ptr<lease_state> lease_driver::start_session(lock_record granted,
                                                          steady_clock::time_point sent_at) {
-    const lock_key key = granted.key;
     lock::lease_machine machine(params_, std::move(granted), sent_at);
     machine.keep_item_on_release();
     auto state = std::make_shared<lease_state>(weak_from_this(), std::move(machine));
     state->is_session = true;
     ++sessions_;
-    held_[key] = state;
+    hold(state);
     scheduler_.add(*state, now());
     drive();
     return state;
@@ -76,7 +74,6 @@ std::shared_ptr<lease_state> lease_driver::start_bound(
         now() >= session->machine.deadline()) {
         return nullptr;
     }
-    const lock_key key = granted.key;
     auto state = std::make_shared<lease_state>(
         weak_from_this(), lock::lease_machine(params_, std::move(granted), sent_at));
     state->machine.bind_to(session->machine);
@@ -89,7 +86,7 @@ std::shared_ptr<lease_state> lease_driver::start_bound(
     ++session->bound_count;
     // Not on the scheduler: nothing to do until a release is asked for or
     // the session ends.
-    held_[key] = state;
+    hold(state);
     return state;
 }
 
@@ -110,9 +107,20 @@ void lease_driver::unlink_from_session(lease_state& s) {
     --session.bound_count;
 }
 
+void lease_driver::hold(std::shared_ptr<lease_state> state) {
+    auto [it, inserted] = held_.insert(state);
+    if (!inserted) {
+        // The set orders by the lease's own key, which the new lease shares:
+        // the node takes the new lease in place.
+        auto node = held_.extract(it);
+        node.value() = std::move(state);
+        held_.insert(std::move(node));
+    }
+}
+
 std::shared_ptr<lease_state> lease_driver::find(const lock_key& key) const {
     auto it = held_.find(key);
-    return it == held_.end() ? nullptr : it->second;
+    return it == held_.end() ? nullptr : *it;
 }
 
 // Performs every step due now, then sleeps until the next one.
@@ -205,7 +213,7 @@ void lease_driver::completed(lease_state& s, error_code ec, lock::lease_step ste
                        .error = ec,
                        .remaining = remaining(s, now())});
     }
-    if (step.renewed && !s.heartbeat_waiters.empty()) {
+    if (step.renewed && s.waiting && !s.waiting->heartbeat.empty()) {
         complete_heartbeats(s, s.heartbeats_started);
     }
     if (step) {
@@ -280,7 +288,7 @@ void lease_driver::wake(lease_state& s) {
 }
 
 void lease_driver::complete_heartbeats(lease_state& s, std::uint64_t done_upto) {
-    auto& waiters = s.heartbeat_waiters;
+    auto& waiters = s.waiting->heartbeat;
     for (auto it = waiters.begin(); it != waiters.end();) {
         if (it->needed <= done_upto) {
             complete_later(ex_, std::move(it->handler), error_code{});
@@ -314,28 +322,34 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     if (s.is_session) {
         --sessions_;
     }
-    for (auto* signal : s.bound_work) {
-        signal->emit(asio::cancellation_type::terminal);
+    if (s.waiting) {
+        complete_waits(*s.waiting, reason);
     }
-    for (auto& w : std::exchange(s.lost_waiters, {})) {
-        if (w.slot.is_connected()) {
-            w.slot.clear();
-        }
-        complete_later(ex_, std::move(w.handler), error_code{}, reason);
-    }
-    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
-    for (auto& h : std::exchange(s.release_waiters, {})) {
-        complete_later(ex_, std::move(h),
-                       released ? error_code{} : make_error_code(errc::lease_lost));
-    }
-    for (auto& w : std::exchange(s.heartbeat_waiters, {})) {
-        complete_later(ex_, std::move(w.handler), make_error_code(errc::lease_lost));
-    }
-    if (auto it = held_.find(s.machine.record().key); it != held_.end() && it->second.get() == &s) {
+    if (auto it = held_.find(s.machine.record().key); it != held_.end() && it->get() == &s) {
         held_.erase(it);
     }
     if (held_.empty() && on_idle_) {
         on_idle_();
+    }
+}
+
+void lease_driver::complete_waits(lease_state::waiters& w, loss_reason reason) {
+    for (auto* signal : w.bound_work) {
+        signal->emit(asio::cancellation_type::terminal);
+    }
+    for (auto& l : std::exchange(w.lost, {})) {
+        if (l.slot.is_connected()) {
+            l.slot.clear();
+        }
+        complete_later(ex_, std::move(l.handler), error_code{}, reason);
+    }
+    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
+    for (auto& h : std::exchange(w.release, {})) {
+        complete_later(ex_, std::move(h),
+                       released ? error_code{} : make_error_code(errc::lease_lost));
+    }
+    for (auto& h : std::exchange(w.heartbeat, {})) {
+        complete_later(ex_, std::move(h.handler), make_error_code(errc::lease_lost));
     }
 }
 
@@ -366,15 +380,17 @@ void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<
                        released ? error_code{} : make_error_code(errc::lease_lost));
         return;
     }
-    s->release_waiters.push_back(std::move(h));
+    s->waiting_for().release.push_back(std::move(h));
     s->machine.request_release(std::move(data));
     stop_bound_work(*s);
     wake(*s);
 }
 
 void lease_driver::stop_bound_work(lease_state& s) {
-    for (auto* signal : s.bound_work) {
-        signal->emit(asio::cancellation_type::terminal);
+    if (s.waiting) {
+        for (auto* signal : s.waiting->bound_work) {
+            signal->emit(asio::cancellation_type::terminal);
+        }
     }
     for (lease_state* bound = s.first_bound; bound != nullptr; bound = bound->next_bound) {
         stop_bound_work(*bound);
@@ -399,7 +415,7 @@ void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
         heartbeat(s->session, lease, std::move(data), std::move(h));
         return;
     }
-    s->heartbeat_waiters.push_back({s->heartbeats_started + 1, std::move(h)});
+    s->waiting_for().heartbeat.push_back({s->heartbeats_started + 1, std::move(h)});
     s->machine.request_heartbeat(lease, std::move(data));
     wake(*s);
 }
@@ -411,7 +427,8 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
         return;
     }
     auto slot = asio::get_associated_cancellation_slot(h);
-    auto it = s->lost_waiters.insert(s->lost_waiters.end(), {std::move(h), slot});
+    auto& lost = s->waiting_for().lost;
+    auto it = lost.insert(lost.end(), {std::move(h), slot});
     if (slot.is_connected()) {
         // finish() clears the slot before it completes the wait, so the
         // iterator is valid whenever this runs.
@@ -425,7 +442,7 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
             }
             fired = true;
             auto handler = std::move(it->handler);
-            state->lost_waiters.erase(it);  // the slot (running this) is not cleared
+            state->waiting->lost.erase(it);  // the slot (running this) is not cleared
             complete_later(ex, std::move(handler), make_error_code(asio::error::operation_aborted),
                            loss_reason::none);
         });
@@ -433,16 +450,18 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
 }
 
 void lease_driver::bind(lease_state& s, asio::cancellation_signal& signal) {
-    s.bound_work.push_back(&signal);
+    s.waiting_for().bound_work.push_back(&signal);
 }
 
 void lease_driver::unbind(lease_state& s, asio::cancellation_signal& signal) {
-    std::erase(s.bound_work, &signal);
+    if (s.waiting) {
+        std::erase(s.waiting->bound_work, &signal);
+    }
 }
 
 void lease_driver::release_all() {
     const auto t = now();
-    for (auto& [key, s] : held_) {
+    for (const auto& s : held_) {
         s->closing = true;
         // A lock held under a session ends with it: one write for all.
         if (!s->session) {
@@ -462,7 +481,7 @@ void lease_driver::abandon() {
         complete_admission(admissions_.begin(), make_error_code(errc::client_closed));
     }
     // finish() erases from held_: walk a copy.
-    for (auto& [key, s] : std::map(held_)) {
+    for (const auto& s : std::vector(held_.begin(), held_.end())) {
         finish(*s, loss_reason::client_closed);
     }
 }

@@ -40,7 +40,7 @@ clock::time_point lease_machine::next_heartbeat_after(clock::time_point renewed_
 
 void lease_machine::request_release(std::optional<bytes> data) {
     release_requested_ = true;
-    release_data_ = std::move(data);
+    release_data_ = data ? std::make_unique<bytes>(std::move(*data)) : nullptr;
 }
 
 void lease_machine::request_heartbeat(std::optional<milliseconds> lease,
@@ -50,7 +50,7 @@ void lease_machine::request_heartbeat(std::optional<milliseconds> lease,
         pending_lease_ = *lease;
     }
     if (data) {
-        pending_data_ = std::move(data);
+        pending_data_ = std::make_unique<bytes>(std::move(*data));
     }
 }
 
@@ -90,7 +90,7 @@ lease_action lease_machine::next(clock::time_point now) {
         pending_version_ = p_->new_version();
         sent_at_ = now;
         sent_lease_ = pending_lease_;
-        sent_data_ = std::exchange(pending_data_, std::nullopt);
+        sent_data_ = std::move(pending_data_);
         lock_write w = base_write(write_kind::refresh);
         w.new_version = pending_version_;
         w.lease = sent_lease_;
@@ -203,7 +203,7 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     if (r) {
         record_ = *r;
     } else if (sent_data_) {
-        record_.data = sent_data_;
+        record_.data = *sent_data_;
     }
     record_.record_version = pending_version_;
     record_.lease = sent_lease_;

@@ -140,11 +140,13 @@ private:
     std::string pending_version_;
     // What later heartbeats write (request_heartbeat changes them at any time)...
     milliseconds pending_lease_{};
-    std::optional<bytes> pending_data_;
+    // Payloads are rare and the machines many: a pointer each, not an
+    // optional (8 bytes instead of 32).
+    std::unique_ptr<bytes> pending_data_;
     // ...and what the heartbeat in flight wrote: only that is credited on success.
     milliseconds sent_lease_{};
-    std::optional<bytes> sent_data_;
-    std::optional<bytes> release_data_;
+    std::unique_ptr<bytes> sent_data_;
+    std::unique_ptr<bytes> release_data_;
     in_flight in_flight_ = in_flight::none;
     // Reading to learn whether an ambiguous write (of in_flight_) applied.
     bool resolving_ = false;
