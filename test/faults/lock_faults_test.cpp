@@ -365,8 +365,11 @@ TEST_P(lock_faults_test, release_racing_an_inflight_heartbeat_leaves_the_lock_re
     auto [ec, l] = acquire(c, key);
     ASSERT_FALSE(ec) << ec.message();
     const auto before = proxy_->counters().requests;
+    // Long enough that the release is asked for while the heartbeat is out;
+    // short enough that both fit well within the lease on a loaded machine
+    // (600 ms left 500 ms of it, and the lease once ran out under load).
     test::fault_plan slow;
-    slow.latency = milliseconds(600);
+    slow.latency = milliseconds(300);
     proxy_->set_plan(slow);
     ASSERT_TRUE(run_until([&] { return proxy_->counters().requests > before; }, lease_length))
         << "no heartbeat came";
