@@ -11,22 +11,27 @@ lease_scheduler::lease_scheduler(std::size_t max_in_flight)
 
 void lease_scheduler::enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at,
                             place where) {
-    if (l.node_) {
-        l.node_.key() = at;
-        l.position_ = q.insert(std::move(l.node_));
-    } else {
-        l.position_ = q.emplace(at, &l);
-    }
+    l.queued_at_ = at;
+    q.insert(l);
     l.at_ = where;
 }
 
+scheduled_lease::queue* lease_scheduler::queue_of(place where) noexcept {
+    switch (where) {
+        case place::waiting:
+            return &waiting_;
+        case place::ready:
+            return &ready_;
+        case place::in_flight:
+            return &in_flight_by_deadline_;
+        default:
+            return nullptr;
+    }
+}
+
 void lease_scheduler::leave(scheduled_lease& l) {
-    if (l.at_ == place::waiting) {
-        l.node_ = waiting_.extract(l.position_);
-    } else if (l.at_ == place::ready) {
-        l.node_ = ready_.extract(l.position_);
-    } else if (l.at_ == place::in_flight) {
-        l.node_ = in_flight_by_deadline_.extract(l.position_);
+    if (auto* q = queue_of(l.at_)) {
+        q->erase(q->iterator_to(l));
     }
     l.at_ = place::outside;
 }
@@ -37,7 +42,7 @@ void lease_scheduler::add(scheduled_lease& l, clock::time_point now) {
 }
 
 void lease_scheduler::wake(scheduled_lease& l, clock::time_point now) {
-    if (l.at_ == place::waiting && l.position_->first > now) {
+    if (l.at_ == place::waiting && l.queued_at_ > now) {
         leave(l);
         enter(l, waiting_, now, place::waiting);
     } else if (l.at_ == place::outside) {
@@ -60,8 +65,8 @@ lease_step lease_scheduler::poll(clock::time_point now) {
     // A lease whose deadline passes while its request is out ends then: its
     // holder stops believing at the deadline whatever the network does. The
     // request keeps its slot until it completes.
-    if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->first <= now) {
-        scheduled_lease& l = *in_flight_by_deadline_.begin()->second;
+    if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->queued_at_ <= now) {
+        scheduled_lease& l = *in_flight_by_deadline_.begin();
         leave(l);
         if (now >= l.machine.deadline()) {
             l.expired_in_flight_ = true;
@@ -74,8 +79,8 @@ lease_step lease_scheduler::poll(clock::time_point now) {
         return {&l, std::move(danger)};
     }
     for (;;) {
-        while (!waiting_.empty() && waiting_.begin()->first <= now) {
-            scheduled_lease& l = *waiting_.begin()->second;
+        while (!waiting_.empty() && waiting_.begin()->queued_at_ <= now) {
+            scheduled_lease& l = *waiting_.begin();
             leave(l);
             enter(l, ready_, l.machine.deadline(), place::ready);
         }
@@ -84,11 +89,11 @@ lease_step lease_scheduler::poll(clock::time_point now) {
         }
         // A lease past its deadline ends now, slot or not (next() cannot ask
         // for a request then); otherwise the nearest deadline takes a slot.
-        const bool expired = ready_.begin()->first <= now;
+        const bool expired = ready_.begin()->queued_at_ <= now;
         if (!expired && in_flight_ >= limit_) {
             return {};
         }
-        scheduled_lease& l = *ready_.begin()->second;
+        scheduled_lease& l = *ready_.begin();
         leave(l);
         if (lease_step step = settle(l, l.machine.next(now), now); step.lease) {
             return step;
@@ -211,13 +216,13 @@ void lease_scheduler::other_completed(error_code ec) {
 std::optional<clock::time_point> lease_scheduler::next_wake() const {
     std::optional<clock::time_point> at;
     if (!waiting_.empty()) {
-        at = waiting_.begin()->first;
+        at = waiting_.begin()->queued_at_;
     }
     // Queued leases, and leases with a request out, wake the client at the
     // first deadline among them.
     for (const auto* q : {&ready_, &in_flight_by_deadline_}) {
         if (!q->empty()) {
-            at = at ? std::min(*at, q->begin()->first) : q->begin()->first;
+            at = at ? std::min(*at, q->begin()->queued_at_) : q->begin()->queued_at_;
         }
     }
     return at;

@@ -17,16 +17,22 @@
 
 #include <dynalock/lock_client_stats.hpp>
 
+#include <boost/intrusive/set.hpp>
+
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 
 namespace dynalock::lock {
 
 /// A held lease as the scheduler sees it: the lock client's per-lease state
-/// derives from it.
-class scheduled_lease {
+/// derives from it. Its queue link is part of it (an intrusive tree): moving
+/// through the queues costs no allocation, and a lease no node of its own.
+/// The link unlinks itself when the lease goes first, and the queues unlink
+/// their leases when they go first, so either may outlive the other.
+class scheduled_lease : public boost::intrusive::set_base_hook<
+                            boost::intrusive::optimize_size<true>,
+                            boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
 public:
     explicit scheduled_lease(lease_machine m) : machine(std::move(m)) {}
     scheduled_lease(const scheduled_lease&) = delete;
@@ -39,17 +45,20 @@ public:
 
 private:
     friend class lease_scheduler;
-    using queue = std::multimap<clock::time_point, scheduled_lease*>;
+    struct queued_at {
+        using type = clock::time_point;
+        const type& operator()(const scheduled_lease& l) const noexcept { return l.queued_at_; }
+    };
+    using queue =
+        boost::intrusive::multiset<scheduled_lease, boost::intrusive::key_of_value<queued_at>,
+                                   boost::intrusive::constant_time_size<false>>;
     enum class place : std::uint8_t { outside, waiting, ready, in_flight, ended };
 
     place at_ = place::outside;
     bool heartbeat_pending_ = false;  // a heartbeat was sent and is not settled
     bool expired_in_flight_ = false;  // ended at its deadline with a request out
-    // In waiting_ (by wake time), ready_ or in_flight_by_deadline_ (by deadline).
-    queue::iterator position_{};
-    // The queue node while in none: a heartbeat moves a lease through three
-    // queues, and moving the node spares an allocation and a free each time.
-    queue::node_type node_{};
+    // Its key in waiting_ (wake time), ready_ or in_flight_by_deadline_ (deadline).
+    clock::time_point queued_at_{};
     clock::time_point heartbeat_sent_at_{};
     clock::time_point renewed_at_{};
 };
@@ -120,6 +129,7 @@ private:
     void slot_freed(error_code ec);
     void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
     void leave(scheduled_lease& l);
+    scheduled_lease::queue* queue_of(place where) noexcept;
 
     const std::size_t max_in_flight_;
     std::size_t limit_;
