@@ -205,7 +205,8 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     } else if (sent_data_) {
         record_.data = *sent_data_;
     }
-    record_.record_version = pending_version_;
+    // Moved: only a heartbeat in flight needs the version it sent.
+    record_.record_version = std::move(pending_version_);
     record_.lease = sent_lease_;
     deadline_ = sent_at_ + sent_lease_ - p_->safety_margin;
     next_heartbeat_ = next_heartbeat_after(sent_at_, later_spread);

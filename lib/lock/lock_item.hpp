@@ -49,8 +49,12 @@ inline constexpr std::uint64_t max_fence_before_grant =
 /// Throws std::runtime_error when the generator fails.
 std::string random_hex(std::size_t bytes);
 
-/// A fresh record version. It must be unguessable: a guessed one could
-/// release or refresh someone else's lock.
+/// How many symbols (of 64: letters, digits, '-', '_') a record version has.
+inline constexpr std::size_t record_version_length = 15;
+
+/// A fresh record version: record_version_length symbols drawn from
+/// OpenSSL's CSPRNG. It must be unguessable: a guessed one could release or
+/// refresh someone else's lock.
 std::string new_record_version();
 
 /// Uniform in [0, 1): for spreading timers, not for secrets.

@@ -158,14 +158,27 @@ TEST(LockItem, ALeaseBeyondTheLongestIsRefused) {
     EXPECT_EQ(why, "a lease is at most 7 days (max_lease)");
 }
 
-TEST(RecordVersion, ThirtyTwoHexDigitsAndNoRepeats) {
+TEST(RecordVersion, FifteenSymbolsEveryOneDrawnAndNoRepeats) {
+    static constexpr std::string_view symbols =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::set<std::string> seen;
+    std::array<std::set<char>, lock::record_version_length> at_position{};
     for (int i = 0; i < 10'000; ++i) {  // many refills of the block
         const std::string v = lock::new_record_version();
-        ASSERT_EQ(v.size(), 32u);
-        ASSERT_EQ(v.find_first_not_of("0123456789abcdef"), std::string::npos) << v;
+        ASSERT_EQ(v.size(), lock::record_version_length);
+        ASSERT_EQ(v.find_first_not_of(symbols), std::string::npos) << v;
         ASSERT_TRUE(seen.insert(v).second) << "repeated: " << v;
+        for (std::size_t p = 0; p < v.size(); ++p) {
+            at_position[p].insert(v[p]);
+        }
     }
+    // 10,000 draws leave no symbol out at any position unless bits are lost
+    // (e.g. a position fed by fewer than 6 random bits).
+    for (std::size_t p = 0; p < at_position.size(); ++p) {
+        EXPECT_EQ(at_position[p].size(), symbols.size()) << "position " << p;
+    }
+    EXPECT_LE(lock::record_version_length, std::string().capacity())
+        << "a version no longer fits inside a std::string";
 }
 
 TEST(RecordVersion, AForkedChildNeverRepeatsItsParentsVersions) {
@@ -181,10 +194,12 @@ TEST(RecordVersion, AForkedChildNeverRepeatsItsParentsVersions) {
     }
     ::close(pipe_fds[1]);
     const std::string mine = lock::new_record_version();
-    std::string theirs(32, '\0');
+    constexpr auto size = static_cast<ssize_t>(lock::record_version_length);
+    std::string theirs(lock::record_version_length, '\0');
     ssize_t got = 0;
-    while (got < 32) {
-        const auto n = ::read(pipe_fds[0], theirs.data() + got, 32 - static_cast<std::size_t>(got));
+    while (got < size) {
+        const auto n =
+            ::read(pipe_fds[0], theirs.data() + got, static_cast<std::size_t>(size - got));
         if (n <= 0) {
             break;
         }
@@ -194,7 +209,7 @@ TEST(RecordVersion, AForkedChildNeverRepeatsItsParentsVersions) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ASSERT_EQ(got, 32);
+    ASSERT_EQ(got, size);
     EXPECT_NE(mine, theirs) << "parent and child handed out the same version";
 }
 
