@@ -158,7 +158,7 @@ struct client::impl {
         aws::retry_state attempt;
         for (;;) {
             diag.clear();
-            res = {};
+            res.clear();
             if (co_await detail::cancelled()) {
                 co_return make_error_code(asio::error::operation_aborted);
             }
@@ -214,8 +214,8 @@ struct client::impl {
                 diag.http_status = status;
                 diag.request_id = std::string(res["x-amzn-RequestId"]);
                 if (status >= 200 && status < 300) {
-                    const auto crc = res.find("x-amz-crc32");
-                    ec = crc == res.end() ? error_code{} : verify_crc32(crc->value(), res.body());
+                    ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
+                                                : error_code{};
                     if (!ec) {
                         retry.on_success(attempt);
                         co_return ec;

@@ -441,10 +441,9 @@ std::array<asio::const_buffer, 2> request_buffers(const connection& conn, const 
     return {asio::buffer(conn.head), asio::buffer(req.body)};
 }
 
-round_trip finished(response_parser& parser, connection& conn, response& res) {
+round_trip finished(const response_parser& parser, const connection& conn) {
     // Bytes beyond the response would be mistaken for the start of the next one.
-    const bool keep_alive = parser.get().keep_alive() && conn.buffer.size() == 0;
-    res = parser.release();
+    const bool keep_alive = parser.keep_alive() && conn.buffer.size() == 0;
     return round_trip{{}, exchange_step::read, true, keep_alive};
 }
 
@@ -477,7 +476,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
     // Beast's parser fed directly: beast::http::async_read would add a
     // composed operation and its handler hops, and read at most 512 bytes at
     // first.
-    response_parser parser;
+    response_parser parser(res);
     configure(parser, body_limit);
     constexpr std::size_t read_chunk = 16 * 1024;
     for (;;) {
@@ -489,7 +488,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
             }
             ec = {};
             if (parser.is_done()) {
-                co_return finished(parser, conn, res);
+                co_return finished(parser, conn);
             }
         }
         // Asio (1.81) tries the read before it waits for readiness, and right
@@ -512,7 +511,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
             if (ec) {
                 co_return read_failed(ec, parser, conn);
             }
-            co_return finished(parser, conn, res);
+            co_return finished(parser, conn);
         } else if (ec) {
             co_return read_failed(ec, parser, conn);
         }
@@ -526,14 +525,14 @@ asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn,
         ec) {
         co_return round_trip{ec, exchange_step::write, false, false};
     }
-    response_parser parser;
+    response_parser parser(res);
     configure(parser, body_limit);
     const auto [ec, read] =
         co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
     if (ec) {
         co_return read_failed(ec, parser, conn);
     }
-    co_return finished(parser, conn, res);
+    co_return finished(parser, conn);
 }
 
 exchange_result aborted(bool request_sent) {
