@@ -156,7 +156,6 @@ struct client::impl {
         http::request req;
         req.body = std::move(body);
         req.repeatable = repeatable;
-        req.headers.reserve(6);
         sigv4::auth_headers auth;
         dynalock::credentials fetched;
         aws::retry_state attempt;
