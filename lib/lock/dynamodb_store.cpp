@@ -339,11 +339,12 @@ std::string update_expression(const dynamodb_store_options& o, lock_write& w,
 
 /// `in` as a lock_record: errc::malformed_item when it is not a well-formed
 /// lock item (`out` is set all the same, with `malformed` saying why), or
-/// errc::malformed_response when not even its key can be read.
-error_code parse(const dynamodb_store_options& o, const item& in, std::optional<lock_record>& out) {
+/// errc::malformed_response when not even its key can be read. `in` is taken
+/// apart.
+error_code parse(const dynamodb_store_options& o, item&& in, std::optional<lock_record>& out) {
     std::string why;
     lock_record r;
-    if (auto ec = lock::parse_lock_item(in, schema_of(o), r, why)) {
+    if (auto ec = lock::parse_lock_item(std::move(in), schema_of(o), r, why)) {
         return ec;
     }
     const bool malformed = r.malformed.has_value();
@@ -363,7 +364,7 @@ void get_record(ddb::client& c, const dynamodb_store_options& o, const lock_key&
         ctx.bind([&o, f = std::move(f)](error_code ec, ddb::get_item_response r) mutable {
             std::optional<lock_record> record;
             if (!ec && r.item) {
-                ec = parse(o, *r.item, record);
+                ec = parse(o, std::move(*r.item), record);
             }
             f(ec, std::move(record));
         }));
@@ -388,9 +389,9 @@ void finish_write(ddb::client& c, const dynamodb_store_options& o, error_code ec
                    });
         return;
     }
-    const std::optional<item>& shown = ec ? as_it_is : returned;
+    std::optional<item>& shown = ec ? as_it_is : returned;
     if ((!ec || ec == errc::conditional_check_failed) && shown) {
-        const error_code pec = parse(o, *shown, result.record);
+        const error_code pec = parse(o, std::move(*shown), result.record);
         if (pec && (!ec || pec != errc::malformed_item)) {
             ec = pec;
         }
@@ -527,7 +528,8 @@ void dynamodb_store::do_list(std::optional<std::string> partition, std::optional
         // must not hide the others.
         for (std::size_t i = 0; !ec && i < p.items.size(); ++i) {
             std::optional<lock_record> r;
-            if (const error_code pec = parse(opts_, p.items[i], r); pec != errc::malformed_item) {
+            if (const error_code pec = parse(opts_, std::move(p.items[i]), r);
+                pec != errc::malformed_item) {
                 ec = pec;
             }
             if (r) {
