@@ -162,11 +162,11 @@ private:
     inline_vector<ddb::expression_value, 16> values_;
 };
 
-/// The ConditionExpression of `w`, its names and values added to `parts`.
-/// Takes `w.expected_version`, which nothing reads after it, instead of copying.
-std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
-                                 expression_parts& parts) {
-    std::string c;
+/// Writes the ConditionExpression of `w` into `c`, which is empty, its names
+/// and values added to `parts`. Takes `w.expected_version`, which nothing
+/// reads after it, instead of copying.
+void condition_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
+                          std::string& c) {
     switch (w.condition) {
         case write_condition::free:
             parts.name("#pk", o.partition_key_name);
@@ -222,7 +222,7 @@ std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
     }
     if (w.require_existing) {
         parts.name("#pk", o.partition_key_name);
-        c = "attribute_exists(#pk) AND (" + c + ")";
+        c.insert(0, "attribute_exists(#pk) AND (").append(")");
     }
     if (w.kind == write_kind::grant) {
         // The grant adds one to the fence: a fence of another type would fail
@@ -233,11 +233,10 @@ std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
         parts.value(":number", std::string("N"));
         parts.value(":zero", number{"0"});
         parts.value(":fence_max", number{std::to_string(lock::max_fence_before_grant)});
-        c = "(" + c +
+        c.insert(0, "(").append(
             ") AND (attribute_not_exists(#fence) OR (attribute_type(#fence, :number) AND "
-            "#fence BETWEEN :zero AND :fence_max))";
+            "#fence BETWEEN :zero AND :fence_max))");
     }
-    return c;
 }
 
 /// Epoch seconds at which DynamoDB may delete a row whose holder stopped
@@ -248,23 +247,20 @@ number ttl_value(const dynamodb_store_options& o, std::chrono::milliseconds leas
         std::to_string(std::chrono::ceil<std::chrono::seconds>(at.time_since_epoch()).count())};
 }
 
-/// The UpdateExpression of a grant, a refresh or a marking release. Takes
-/// `w.new_version` and `w.data`, which nothing reads after it, instead of
-/// copying: a heartbeat allocates each string once.
-std::string update_expression(const dynamodb_store_options& o, lock_write& w,
-                              expression_parts& parts) {
-    // Room for a grant's, so that it is written without growing.
-    constexpr std::size_t usual_expression_bytes = 200;
-    std::string update;
-    update.reserve(usual_expression_bytes);
+/// Appends the UpdateExpression of a grant, a refresh or a marking release to
+/// `update`. Takes `w.new_version` and `w.data`, which nothing reads after
+/// it, instead of copying: a heartbeat allocates each string once.
+void update_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
+                       std::string& update) {
     update += "SET ";
+    const std::size_t first_assignment = update.size();
     // The placeholders are written out with the expression, and are all
     // short enough to stay in a string's inline bytes.
     std::string remove;
     const auto assign = [&](std::string_view placeholder, std::string_view attribute,
                             attribute_value value) {
         const std::string_view tag = placeholder.substr(1);
-        update.append(update.size() == 4 ? "" : ", ")
+        update.append(update.size() == first_assignment ? "" : ", ")
             .append(placeholder)
             .append(" = :")
             .append(tag);
@@ -334,7 +330,6 @@ std::string update_expression(const dynamodb_store_options& o, lock_write& w,
     if (!remove.empty()) {
         update.append(" REMOVE ").append(remove);
     }
-    return update;
 }
 
 /// `in` as a lock_record: errc::malformed_item when it is not a well-formed
@@ -444,8 +439,17 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
     }
     auto diag = std::make_shared<diagnostics>();
     expression_parts parts;
-    const std::string condition = condition_expression(opts_, w, parts);
-    const std::string update = w.delete_item ? std::string() : update_expression(opts_, w, parts);
+    // Both expressions in one string, with room for a grant's: one allocation.
+    constexpr std::size_t usual_expressions_bytes = 400;
+    std::string expressions;
+    expressions.reserve(usual_expressions_bytes);
+    condition_expression(opts_, w, parts, expressions);
+    const std::size_t condition_bytes = expressions.size();
+    if (!w.delete_item) {
+        update_expression(opts_, w, parts, expressions);
+    }
+    const std::string_view condition = std::string_view(expressions).substr(0, condition_bytes);
+    const std::string_view update = std::string_view(expressions).substr(condition_bytes);
     std::array<ddb::string_key_attribute, 2> key{{{opts_.partition_key_name, w.key.partition}}};
     if (w.key.sort) {
         key[1] = {opts_.sort_key_name, *w.key.sort};
