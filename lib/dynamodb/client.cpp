@@ -9,6 +9,7 @@
 #include "aws/retry_policy.hpp"
 #include "credential_providers/credential_chain.hpp"
 #include "credential_providers/credentials_cache.hpp"
+#include "dynamodb/item_write.hpp"
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"
@@ -70,6 +71,9 @@ bool safe_to_repeat(const delete_table_request&) {
 }
 bool safe_to_repeat(const update_time_to_live_request&) {
     return false;
+}
+bool safe_to_repeat(const encoded_request& r) {
+    return r.repeatable;
 }
 
 [[noreturn]] void throw_config_error(error_code ec, const diagnostics& diag) {
@@ -152,13 +156,12 @@ struct client::impl {
         http::request req;
         req.body = std::move(body);
         req.repeatable = repeatable;
-        req.headers.reserve(6);
         sigv4::auth_headers auth;
         dynalock::credentials fetched;
         aws::retry_state attempt;
         for (;;) {
             diag.clear();
-            res = {};
+            res.clear();
             if (co_await detail::cancelled()) {
                 co_return make_error_code(asio::error::operation_aborted);
             }
@@ -214,8 +217,8 @@ struct client::impl {
                 diag.http_status = status;
                 diag.request_id = std::string(res["x-amzn-RequestId"]);
                 if (status >= 200 && status < 300) {
-                    const auto crc = res.find("x-amz-crc32");
-                    ec = crc == res.end() ? error_code{} : verify_crc32(crc->value(), res.body());
+                    ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
+                                                : error_code{};
                     if (!ec) {
                         retry.on_success(attempt);
                         co_return ec;
@@ -247,30 +250,45 @@ struct client::impl {
     }
 
     // One coroutine for the whole operation, holding `self` (the client may be
-    // destroyed while it runs): a frame less per request than a wrapper.
+    // destroyed while it runs): a frame less per request than a wrapper. An
+    // encoded_request comes checked and encoded, and its answer goes back as it is.
     template <request Request>
     static asio::awaitable<std::tuple<error_code, response_t<Request>>> run(
         std::shared_ptr<impl> self, Request req, operation_options opts) {
+        constexpr bool encoded = std::is_same_v<Request, encoded_request>;
         diagnostics local;
         diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
         diag.clear();
         response_t<Request> resp{};
-        if (error_code ec = validate(req, diag)) {
-            co_return std::tuple{ec, std::move(resp)};
+        if constexpr (!encoded) {
+            if (error_code ec = validate(req, diag)) {
+                co_return std::tuple{ec, std::move(resp)};
+            }
         }
         const auto deadline =
             opts.deadline.value_or(steady_clock::now() + self->options.default_timeout);
         http::response res;
-        std::string body = encode(req);
-        error_code ec = co_await self->send(operation<Request>::target, body, deadline,
-                                            safe_to_repeat(req), diag, res);
+        std::string body;
+        std::string_view target;
+        if constexpr (encoded) {
+            body = std::move(req.body);
+            target = req.target;
+        } else {
+            body = encode(req);
+            target = operation<Request>::target;
+        }
+        error_code ec = co_await self->send(target, body, deadline, safe_to_repeat(req), diag, res);
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
                 diagnostics reasons_diag;
                 parse_cancellation_reasons(res.body(), resp.cancellation_reasons, reasons_diag);
             }
         }
-        if (!ec) {
+        if constexpr (encoded) {
+            if (!ec) {
+                resp.body = std::move(res.body());
+            }
+        } else if (!ec) {
             ec = decode(res.body(), resp, diag);
         }
         co_return std::tuple{ec, std::move(resp)};
@@ -335,6 +353,7 @@ DYNALOCK_INSTANTIATE(describe_table_request);
 DYNALOCK_INSTANTIATE(delete_table_request);
 DYNALOCK_INSTANTIATE(update_time_to_live_request);
 DYNALOCK_INSTANTIATE(describe_time_to_live_request);
+DYNALOCK_INSTANTIATE(encoded_request);
 #undef DYNALOCK_INSTANTIATE
 
 }  // namespace dynalock::dynamodb

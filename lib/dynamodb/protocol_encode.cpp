@@ -1,3 +1,4 @@
+#include "dynamodb/item_write.hpp"
 #include "dynamodb/json_writer.hpp"
 #include "dynamodb/protocol.hpp"
 
@@ -330,6 +331,52 @@ void encode(const update_time_to_live_request& r, std::string& body) {
     w.boolean(r.enabled);
     w.end_object();
     w.end_object();
+}
+
+void encode(const item_write& r, std::string& body) {
+    body.clear();
+    json_writer w(body);
+    w.begin_object();
+    w.key("TableName");
+    w.string(r.table_name);
+    w.key("Key");
+    w.begin_object();
+    for (const auto& [name, value] : r.key) {
+        w.key(name);
+        w.begin_object();
+        w.key("S");
+        w.string(value);
+        w.end_object();
+    }
+    w.end_object();
+    w.optional_string("UpdateExpression", r.update_expression);
+    w.optional_string("ConditionExpression", r.condition_expression);
+    if (!r.names.empty()) {
+        w.key("ExpressionAttributeNames");
+        w.begin_object();
+        for (const auto& [placeholder, name] : r.names) {
+            w.key(placeholder);
+            w.string(name);
+        }
+        w.end_object();
+    }
+    if (!r.values.empty()) {
+        w.key("ExpressionAttributeValues");
+        w.begin_object();
+        for (const auto& [placeholder, value] : r.values) {
+            w.key(placeholder);
+            w.attribute(*value);
+        }
+        w.end_object();
+    }
+    write_return_values(w, r.return_values);
+    write_return_values_on_failure(w, r.return_values_on_condition_check_failure);
+    w.end_object();
+}
+
+std::string_view target(const item_write& r) {
+    return r.update_expression.empty() ? operation<delete_item_request>::target
+                                       : operation<update_item_request>::target;
 }
 
 }  // namespace dynalock::dynamodb

@@ -1,6 +1,7 @@
 #include "dynamodb/validate.hpp"
 
 #include "dynamodb/decimal.hpp"
+#include "dynamodb/item_write.hpp"
 #include "dynamodb/limits.hpp"
 
 #include <algorithm>
@@ -267,8 +268,29 @@ error_code check_item(const attribute_map& item, std::string_view where, diagnos
     return {};
 }
 
+error_code key_too_large(std::string_view name, std::size_t size, std::size_t limit,
+                         diagnostics& diag) {
+    return fail(diag, errc::value_too_large,
+                "key attribute " + std::string(name) + ": " + std::to_string(size) +
+                    " bytes, over " + std::to_string(limit));
+}
+
+error_code check_string_key(std::string_view name, std::string_view value, std::size_t limit,
+                            diagnostics& diag) {
+    if (!is_utf8(value)) {
+        return invalid(diag, std::string(name) + ": S is not valid UTF-8");
+    }
+    if (value.empty()) {
+        return invalid(diag, "key attribute " + std::string(name) + ": must not be empty");
+    }
+    return value.size() > limit ? key_too_large(name, value.size(), limit, diag) : error_code{};
+}
+
 error_code check_key_value(const std::string& name, const attribute_value& value, std::size_t limit,
                            diagnostics& diag) {
+    if (const std::string* s = value.as_string()) {
+        return check_string_key(name, *s, limit, diag);
+    }
     const bool scalar = value.is<std::string>() || value.is<number>() || value.is<bytes>();
     if (!scalar) {
         return invalid(diag, "key attribute " + name + ": must be S, N or B");
@@ -280,12 +302,7 @@ error_code check_key_value(const std::string& name, const attribute_value& value
     if ((value.is<std::string>() || value.is<bytes>()) && size == 0) {
         return invalid(diag, "key attribute " + name + ": must not be empty");
     }
-    if (size > limit) {
-        return fail(diag, errc::value_too_large,
-                    "key attribute " + name + ": " + std::to_string(size) + " bytes, over " +
-                        std::to_string(limit));
-    }
-    return {};
+    return size > limit ? key_too_large(name, size, limit, diag) : error_code{};
 }
 
 // Without the schema the partition key's bound is the tightest that holds for
@@ -302,18 +319,32 @@ error_code check_key(const item& key, std::string_view where, diagnostics& diag)
     return {};
 }
 
+error_code check_expression_name(const std::string& placeholder, std::string_view name,
+                                 diagnostics& diag) {
+    if (placeholder.size() < 2 || placeholder[0] != '#' || name.empty()) {
+        return invalid(diag, "ExpressionAttributeNames: \"" + placeholder +
+                                 "\" must be #name and map to a non-empty name");
+    }
+    return {};
+}
+
+error_code check_value_placeholder(const std::string& placeholder, diagnostics& diag) {
+    if (placeholder.size() < 2 || placeholder[0] != ':') {
+        return invalid(diag, "ExpressionAttributeValues: \"" + placeholder + "\" must be :name");
+    }
+    return {};
+}
+
 error_code check_expressions(const expression_names& names, const expression_values& values,
                              diagnostics& diag) {
     for (const auto& [placeholder, name] : names) {
-        if (placeholder.size() < 2 || placeholder[0] != '#' || name.empty()) {
-            return invalid(diag, "ExpressionAttributeNames: \"" + placeholder +
-                                     "\" must be #name and map to a non-empty name");
+        if (auto ec = check_expression_name(placeholder, name, diag)) {
+            return ec;
         }
     }
     for (const auto& [placeholder, value] : values) {
-        if (placeholder.size() < 2 || placeholder[0] != ':') {
-            return invalid(diag,
-                           "ExpressionAttributeValues: \"" + placeholder + "\" must be :name");
+        if (auto ec = check_value_placeholder(placeholder, diag)) {
+            return ec;
         }
     }
     return check_names_and_values(values, "ExpressionAttributeValues", max_nesting_levels, diag);
@@ -549,6 +580,41 @@ error_code validate(const update_time_to_live_request& r, diagnostics& diag) {
 
 error_code validate(const describe_time_to_live_request& r, diagnostics& diag) {
     return validate_table_name(r.table_name, diag);
+}
+
+error_code validate(const item_write& w, diagnostics& diag) {
+    if (auto ec = validate_table_name(w.table_name, diag)) {
+        return ec;
+    }
+    if (w.key.empty() || w.key.size() > 2) {
+        return invalid(diag, "Key: a key has one or two attributes");
+    }
+    for (const auto& [name, value] : w.key) {
+        // As check_key: without the schema, the partition key's bound for both.
+        if (auto ec = check_string_key(name, value, max_partition_key_bytes, diag)) {
+            return ec;
+        }
+    }
+    for (const auto& [placeholder, name] : w.names) {
+        if (auto ec = check_expression_name(placeholder, name, diag)) {
+            return ec;
+        }
+    }
+    for (const auto& [placeholder, value] : w.values) {
+        if (auto ec = check_value_placeholder(placeholder, diag)) {
+            return ec;
+        }
+        if (!is_utf8(placeholder)) {
+            return invalid(diag, "ExpressionAttributeValues: an attribute name is not valid UTF-8");
+        }
+        if (auto ec = check_value(*value, placeholder, max_nesting_levels, diag)) {
+            return ec;
+        }
+    }
+    if (w.update_expression.empty()) {
+        return check_put_or_delete_return_values(w.return_values, diag);
+    }
+    return {};
 }
 
 }  // namespace dynalock::dynamodb

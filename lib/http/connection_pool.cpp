@@ -240,9 +240,10 @@ std::string describe(const pool_state& pool, std::string_view what, error_code e
     return text;
 }
 
-asio::awaitable<bool> cancelled() {
-    const auto state = co_await asio::this_coro::cancellation_state;
-    co_return state.cancelled() != asio::cancellation_type::none;
+// Takes `co_await asio::this_coro::cancellation_state`, which needs no
+// coroutine frame, as a coroutine asking it would.
+bool cancelled(const asio::cancellation_state& state) {
+    return state.cancelled() != asio::cancellation_type::none;
 }
 
 // A check that a pooled socket was not closed by the server while idle: an
@@ -284,18 +285,25 @@ struct acquired {
     std::optional<checkout> slot;
 };
 
-asio::awaitable<acquired> acquire(std::shared_ptr<pool_state> pool,
-                                  clock_type::time_point deadline) {
+// A slot when one is free (or the pool is closed) without waiting: the usual
+// case, which then costs no coroutine frame.
+std::optional<acquired> try_acquire(const std::shared_ptr<pool_state>& pool) {
     if (pool->closed) {
-        co_return acquired{asio::error::operation_aborted, {}};
+        return acquired{asio::error::operation_aborted, {}};
     }
     if (auto reused = take_idle(*pool, pool)) {
-        co_return acquired{{}, std::move(reused)};
+        return acquired{{}, std::move(reused)};
     }
     if (pool->open < pool->options.max_connections) {
         ++pool->open;
-        co_return acquired{{}, checkout(pool, nullptr)};
+        return acquired{{}, checkout(pool, nullptr)};
     }
+    return std::nullopt;
+}
+
+// Waits for a slot that another exchange hands over, when none was free.
+asio::awaitable<acquired> wait_for_slot(std::shared_ptr<pool_state> pool,
+                                        clock_type::time_point deadline) {
     waiter self(pool->executor);
     pool->waiters.push_back(self);
     self.wake.expires_at(deadline);
@@ -441,10 +449,9 @@ std::array<asio::const_buffer, 2> request_buffers(const connection& conn, const 
     return {asio::buffer(conn.head), asio::buffer(req.body)};
 }
 
-round_trip finished(response_parser& parser, connection& conn, response& res) {
+round_trip finished(const response_parser& parser, const connection& conn) {
     // Bytes beyond the response would be mistaken for the start of the next one.
-    const bool keep_alive = parser.get().keep_alive() && conn.buffer.size() == 0;
-    res = parser.release();
+    const bool keep_alive = parser.keep_alive() && conn.buffer.size() == 0;
     return round_trip{{}, exchange_step::read, true, keep_alive};
 }
 
@@ -477,7 +484,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
     // Beast's parser fed directly: beast::http::async_read would add a
     // composed operation and its handler hops, and read at most 512 bytes at
     // first.
-    response_parser parser;
+    response_parser parser(res);
     configure(parser, body_limit);
     constexpr std::size_t read_chunk = 16 * 1024;
     for (;;) {
@@ -489,7 +496,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
             }
             ec = {};
             if (parser.is_done()) {
-                co_return finished(parser, conn, res);
+                co_return finished(parser, conn);
             }
         }
         // Asio (1.81) tries the read before it waits for readiness, and right
@@ -512,7 +519,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
             if (ec) {
                 co_return read_failed(ec, parser, conn);
             }
-            co_return finished(parser, conn, res);
+            co_return finished(parser, conn);
         } else if (ec) {
             co_return read_failed(ec, parser, conn);
         }
@@ -526,14 +533,14 @@ asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn,
         ec) {
         co_return round_trip{ec, exchange_step::write, false, false};
     }
-    response_parser parser;
+    response_parser parser(res);
     configure(parser, body_limit);
     const auto [ec, read] =
         co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
     if (ec) {
         co_return read_failed(ec, parser, conn);
     }
-    co_return finished(parser, conn, res);
+    co_return finished(parser, conn);
 }
 
 exchange_result aborted(bool request_sent) {
@@ -546,10 +553,12 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
         co_return failure(pool->setup_ec, false, pool->setup_error);
     }
     for (bool retried = false;; retried = true) {
-        if (co_await cancelled()) {
+        if (cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
-        auto [acquire_ec, slot] = co_await acquire(pool, deadline);
+        std::optional<acquired> free_slot = try_acquire(pool);
+        auto [acquire_ec, slot] =
+            free_slot ? std::move(*free_slot) : co_await wait_for_slot(pool, deadline);
         if (acquire_ec) {
             co_return failure(acquire_ec, false,
                               acquire_ec == errc::timeout
@@ -573,7 +582,7 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
                               "the request target or a header is not valid HTTP, or sets "
                               "Content-Length, Transfer-Encoding or Connection");
         }
-        if (co_await cancelled()) {
+        if (cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
         pool->watch(conn, deadline);

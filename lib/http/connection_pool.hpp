@@ -2,14 +2,13 @@
 
 #include "aws/endpoint.hpp"
 #include "http/request.hpp"
+#include "http/response.hpp"
 
 #include <dynalock/error.hpp>
 #include <dynalock/http_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -23,10 +22,6 @@ namespace dynalock::http {
 /// SNI name and the name the certificate must match (a DNS name or an IP
 /// address literal).
 using aws::endpoint;
-
-/// The whole response: `result_int()`, header fields by name
-/// (`res["x-amzn-RequestId"]`, `res["x-amz-crc32"]`, ...), `body()`.
-using response = boost::beast::http::response<boost::beast::http::string_body>;
 
 struct exchange_result {
     /// Empty on success (any HTTP status counts as success). Otherwise an
@@ -67,7 +62,8 @@ public:
     /// response byte arrived, retries once on a fresh connection (only a
     /// `req.repeatable` request: otherwise that fails, `request_sent`). A response
     /// with `Connection: close` (or HTTP/1.0 without keep-alive) closes its
-    /// connection. `req` and `res` must outlive the operation.
+    /// connection. `req` and `res` must outlive the operation; after a failure, `res`
+    /// holds whatever part of a response was read.
     ///
     /// Per-operation cancellation: terminal (the default filter of
     /// `asio::awaitable`). It closes the connection in use and completes with

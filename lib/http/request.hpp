@@ -2,10 +2,11 @@
 
 #include <dynalock/error.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace dynalock::http {
 
@@ -22,7 +23,8 @@ struct request {
     /// need GET and PUT.
     std::string_view method = "POST";
     std::string target = "/";
-    std::vector<header> headers{};
+    /// Inline room for a signed DynamoDB request's six: no allocation per request.
+    boost::container::small_vector<header, 6> headers{};
     std::string body{};
     /// Whether a second delivery does no harm. When false, the pool never
     /// sends the request again after a reused connection closed without an

@@ -1,5 +1,7 @@
 #include <dynalock/dynamodb_store.hpp>
 
+#include "dynamodb/item_write.hpp"
+#include "dynamodb/protocol.hpp"
 #include "lock/lock_item.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -14,9 +16,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
+#include <array>
 #include <exception>
 #include <memory>
+#include <span>
 #include <system_error>
 
 namespace dynalock {
@@ -107,29 +112,79 @@ error_code check_list(const dynamodb_store_options& o, const std::optional<std::
     return after ? check_read(o, *after, deadline) : error_code{};
 }
 
-/// The ConditionExpression of `w`, its names and values added to `names`/`values`.
-/// Takes `w.expected_version`, which nothing reads after it, instead of copying.
-std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
-                                 ddb::expression_names& names, ddb::expression_values& values) {
-    std::string c;
+/// The names and values of a write's expressions: views of the write, of the
+/// options and of values made here, with room inline for any write but a
+/// grant naming many ended sessions or extra attributes, so that a heartbeat
+/// allocates nothing for them.
+class expression_parts {
+public:
+    /// `#placeholder` names `attribute`, the last call for a placeholder winning.
+    void name(std::string_view placeholder, std::string_view attribute) {
+        for (auto& n : names_) {
+            if (n.placeholder == placeholder) {
+                n.name = attribute;
+                return;
+            }
+        }
+        names_.push_back({std::string(placeholder), attribute});
+    }
+    /// `:placeholder` is `value`, the last call for a placeholder winning.
+    void value(std::string_view placeholder, attribute_value value) {
+        for (auto& v : made_) {
+            if (v.first == placeholder) {
+                v.second = std::move(value);
+                return;
+            }
+        }
+        made_.emplace_back(std::string(placeholder), std::move(value));
+    }
+    /// `:placeholder` is `value`, which the caller keeps alive until encode.
+    void value_of(std::string_view placeholder, const attribute_value& value) {
+        viewed_.push_back({std::string(placeholder), &value});
+    }
+
+    std::span<const ddb::expression_name> names() const { return names_; }
+    /// Every value, once all are set: views of the values made here.
+    std::span<const ddb::expression_value> values() {
+        values_.assign(viewed_.begin(), viewed_.end());
+        for (const auto& [placeholder, v] : made_) {
+            values_.push_back({placeholder, &v});
+        }
+        return values_;
+    }
+
+private:
+    template <class T, std::size_t N>
+    using inline_vector = boost::container::small_vector<T, N>;
+    inline_vector<ddb::expression_name, 12> names_;
+    inline_vector<std::pair<std::string, attribute_value>, 16> made_;
+    inline_vector<ddb::expression_value, 2> viewed_;
+    inline_vector<ddb::expression_value, 16> values_;
+};
+
+/// Writes the ConditionExpression of `w` into `c`, which is empty, its names
+/// and values added to `parts`. Takes `w.expected_version`, which nothing
+/// reads after it, instead of copying.
+void condition_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
+                          std::string& c) {
     switch (w.condition) {
         case write_condition::free:
-            names["#pk"] = o.partition_key_name;
-            names["#ir"] = lock::released_attribute;
-            values[":released"] = std::string(lock::released_value);
+            parts.name("#pk", o.partition_key_name);
+            parts.name("#ir", lock::released_attribute);
+            parts.value(":released", std::string(lock::released_value));
             c = "attribute_not_exists(#pk) OR #ir = :released";
             // Locks held under sessions known to have ended are free too.
             for (std::size_t i = 0; i < w.ended_sessions.size(); ++i) {
                 const session_ref& s = w.ended_sessions[i];
                 const std::string n = std::to_string(i);
-                names["#sk"] = lock::session_key_attribute;
-                names["#se"] = lock::session_epoch_attribute;
-                values[":sk" + n] = s.key.partition;
-                values[":se" + n] = number{std::to_string(s.epoch)};
-                names["#ss"] = lock::session_sort_key_attribute;
+                parts.name("#sk", lock::session_key_attribute);
+                parts.name("#se", lock::session_epoch_attribute);
+                parts.value(":sk" + n, s.key.partition);
+                parts.value(":se" + n, number{std::to_string(s.epoch)});
+                parts.name("#ss", lock::session_sort_key_attribute);
                 c += " OR (#sk = :sk" + n + " AND #se = :se" + n;
                 if (s.key.sort) {
-                    values[":ss" + n] = *s.key.sort;
+                    parts.value(":ss" + n, *s.key.sort);
                     c += " AND #ss = :ss" + n + ")";
                 } else {
                     c += " AND attribute_not_exists(#ss))";
@@ -137,28 +192,28 @@ std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
             }
             break;
         case write_condition::version:
-            names["#rvn"] = lock::record_version_attribute;
-            values[":expected"] = std::move(w.expected_version);
+            parts.name("#rvn", lock::record_version_attribute);
+            parts.value(":expected", std::move(w.expected_version));
             c = "#rvn = :expected";
             break;
         case write_condition::version_and_owner:
-            names["#rvn"] = lock::record_version_attribute;
-            names["#on"] = lock::owner_attribute;
-            values[":expected"] = std::move(w.expected_version);
-            values[":owner"] = w.owner;
+            parts.name("#rvn", lock::record_version_attribute);
+            parts.name("#on", lock::owner_attribute);
+            parts.value(":expected", std::move(w.expected_version));
+            parts.value(":owner", w.owner);
             // A row released by someone else (an operator's forced release
             // keeps the version) is no longer the holder's to refresh.
-            names["#ir"] = lock::released_attribute;
+            parts.name("#ir", lock::released_attribute);
             c = "#rvn = :expected AND #on = :owner AND attribute_not_exists(#ir)";
             break;
         case write_condition::fence_and_owner:
-            names["#on"] = lock::owner_attribute;
-            names["#ir"] = lock::released_attribute;
-            names["#fence"] = lock::fence_attribute;
-            values[":owner"] = w.owner;
+            parts.name("#on", lock::owner_attribute);
+            parts.name("#ir", lock::released_attribute);
+            parts.name("#fence", lock::fence_attribute);
+            parts.value(":owner", w.owner);
             c = "#on = :owner AND attribute_not_exists(#ir) AND ";
             if (w.expected_fence) {
-                values[":expected_fence"] = number{std::to_string(*w.expected_fence)};
+                parts.value(":expected_fence", number{std::to_string(*w.expected_fence)});
                 c += "#fence = :expected_fence";
             } else {
                 c += "attribute_not_exists(#fence)";
@@ -166,23 +221,22 @@ std::string condition_expression(const dynamodb_store_options& o, lock_write& w,
             break;
     }
     if (w.require_existing) {
-        names["#pk"] = o.partition_key_name;
-        c = "attribute_exists(#pk) AND (" + c + ")";
+        parts.name("#pk", o.partition_key_name);
+        c.insert(0, "attribute_exists(#pk) AND (").append(")");
     }
     if (w.kind == write_kind::grant) {
         // The grant adds one to the fence: a fence of another type would fail
         // the update on the server without saying which attribute, and one at
         // the top would go past what a client can hold. Either fails the
         // condition instead, and the item shows why.
-        names["#fence"] = lock::fence_attribute;
-        values[":number"] = std::string("N");
-        values[":zero"] = number{"0"};
-        values[":fence_max"] = number{std::to_string(lock::max_fence_before_grant)};
-        c = "(" + c +
+        parts.name("#fence", lock::fence_attribute);
+        parts.value(":number", std::string("N"));
+        parts.value(":zero", number{"0"});
+        parts.value(":fence_max", number{std::to_string(lock::max_fence_before_grant)});
+        c.insert(0, "(").append(
             ") AND (attribute_not_exists(#fence) OR (attribute_type(#fence, :number) AND "
-            "#fence BETWEEN :zero AND :fence_max))";
+            "#fence BETWEEN :zero AND :fence_max))");
     }
-    return c;
 }
 
 /// Epoch seconds at which DynamoDB may delete a row whose holder stopped
@@ -193,18 +247,29 @@ number ttl_value(const dynamodb_store_options& o, std::chrono::milliseconds leas
         std::to_string(std::chrono::ceil<std::chrono::seconds>(at.time_since_epoch()).count())};
 }
 
-/// The UpdateExpression of a grant, a refresh or a marking release. Takes
-/// `w.new_version` and `w.data`, which nothing reads after it, instead of
-/// copying: a heartbeat allocates each string once.
-std::string update_expression(const dynamodb_store_options& o, lock_write& w,
-                              ddb::expression_names& names, ddb::expression_values& values) {
-    std::string set;
+/// Appends the UpdateExpression of a grant, a refresh or a marking release to
+/// `update`. Takes `w.new_version` and `w.data`, which nothing reads after
+/// it, instead of copying: a heartbeat allocates each string once.
+void update_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
+                       std::string& update) {
+    update += "SET ";
+    const std::size_t first_assignment = update.size();
+    // The placeholders are written out with the expression, and are all
+    // short enough to stay in a string's inline bytes.
     std::string remove;
-    const auto assign = [&](std::string placeholder, std::string_view attribute,
+    const auto assign = [&](std::string_view placeholder, std::string_view attribute,
                             attribute_value value) {
-        set += (set.empty() ? "" : ", ") + placeholder + " = :" + placeholder.substr(1);
-        values[":" + placeholder.substr(1)] = std::move(value);
-        names[std::move(placeholder)] = attribute;
+        const std::string_view tag = placeholder.substr(1);
+        update.append(update.size() == first_assignment ? "" : ", ")
+            .append(placeholder)
+            .append(" = :")
+            .append(tag);
+        parts.value(":" + std::string(tag), std::move(value));
+        parts.name(placeholder, attribute);
+    };
+    const auto drop = [&](std::string_view placeholder, std::string_view attribute) {
+        parts.name(placeholder, attribute);
+        remove.append(remove.empty() ? "" : ", ").append(placeholder);
     };
     switch (w.kind) {
         case write_kind::grant:
@@ -219,34 +284,31 @@ std::string update_expression(const dynamodb_store_options& o, lock_write& w,
                 if (w.session->key.sort) {
                     assign("#ss", lock::session_sort_key_attribute, *w.session->key.sort);
                 } else {
-                    names["#ss"] = lock::session_sort_key_attribute;
-                    remove += (remove.empty() ? "" : ", ") + std::string("#ss");
+                    drop("#ss", lock::session_sort_key_attribute);
                 }
             } else {
                 assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
-                for (const auto& [placeholder, attribute] :
-                     {std::pair{"#sk", lock::session_key_attribute},
-                      std::pair{"#se", lock::session_epoch_attribute},
-                      std::pair{"#ss", lock::session_sort_key_attribute}}) {
-                    names[placeholder] = attribute;
-                    remove += (remove.empty() ? "" : ", ") + std::string(placeholder);
-                }
+                drop("#sk", lock::session_key_attribute);
+                drop("#se", lock::session_epoch_attribute);
+                drop("#ss", lock::session_sort_key_attribute);
             }
             if (w.session_item) {
                 assign("#is", lock::is_session_attribute, std::string(lock::released_value));
             } else {
-                names["#is"] = lock::is_session_attribute;
-                remove += (remove.empty() ? "" : ", ") + std::string("#is");
+                drop("#is", lock::is_session_attribute);
             }
             assign("#rvn", lock::record_version_attribute, std::move(w.new_version));
-            names["#fence"] = lock::fence_attribute;
-            values[":zero"] = number{"0"};
-            values[":one"] = number{"1"};
-            set += ", #fence = if_not_exists(#fence, :zero) + :one";
-            names["#ir"] = lock::released_attribute;
-            remove += (remove.empty() ? "" : ", ") + std::string("#ir");
+            parts.name("#fence", lock::fence_attribute);
+            parts.value(":zero", number{"0"});
+            parts.value(":one", number{"1"});
+            update += ", #fence = if_not_exists(#fence, :zero) + :one";
+            drop("#ir", lock::released_attribute);
+            // Extra values are viewed where they are, not copied.
             for (std::size_t i = 0; const auto& [name, value] : w.extra) {
-                assign("#x" + std::to_string(i++), name, value);
+                const std::string n = std::to_string(i++);
+                update.append(", #x").append(n).append(" = :x").append(n);
+                parts.name("#x" + n, name);
+                parts.value_of(":x" + n, value);
             }
             break;
         case write_kind::refresh:
@@ -263,19 +325,21 @@ std::string update_expression(const dynamodb_store_options& o, lock_write& w,
     if (w.data_action == data_change::replace) {
         assign("#data", lock::data_attribute, std::move(w.data));
     } else if (w.data_action == data_change::remove) {
-        names["#data"] = lock::data_attribute;
-        remove += (remove.empty() ? "" : ", ") + std::string("#data");
+        drop("#data", lock::data_attribute);
     }
-    return "SET " + set + (remove.empty() ? "" : " REMOVE " + remove);
+    if (!remove.empty()) {
+        update.append(" REMOVE ").append(remove);
+    }
 }
 
 /// `in` as a lock_record: errc::malformed_item when it is not a well-formed
 /// lock item (`out` is set all the same, with `malformed` saying why), or
-/// errc::malformed_response when not even its key can be read.
-error_code parse(const dynamodb_store_options& o, const item& in, std::optional<lock_record>& out) {
+/// errc::malformed_response when not even its key can be read. `in` is taken
+/// apart.
+error_code parse(const dynamodb_store_options& o, item&& in, std::optional<lock_record>& out) {
     std::string why;
     lock_record r;
-    if (auto ec = lock::parse_lock_item(in, schema_of(o), r, why)) {
+    if (auto ec = lock::parse_lock_item(std::move(in), schema_of(o), r, why)) {
         return ec;
     }
     const bool malformed = r.malformed.has_value();
@@ -295,7 +359,7 @@ void get_record(ddb::client& c, const dynamodb_store_options& o, const lock_key&
         ctx.bind([&o, f = std::move(f)](error_code ec, ddb::get_item_response r) mutable {
             std::optional<lock_record> record;
             if (!ec && r.item) {
-                ec = parse(o, *r.item, record);
+                ec = parse(o, std::move(*r.item), record);
             }
             f(ec, std::move(record));
         }));
@@ -320,9 +384,9 @@ void finish_write(ddb::client& c, const dynamodb_store_options& o, error_code ec
                    });
         return;
     }
-    const std::optional<item>& shown = ec ? as_it_is : returned;
+    std::optional<item>& shown = ec ? as_it_is : returned;
     if ((!ec || ec == errc::conditional_check_failed) && shown) {
-        const error_code pec = parse(o, *shown, result.record);
+        const error_code pec = parse(o, std::move(*shown), result.record);
         if (pec && (!ec || pec != errc::malformed_item)) {
             ec = pec;
         }
@@ -373,54 +437,67 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;
     }
-    const handler_context ctx(h, client_.get_executor());
     auto diag = std::make_shared<diagnostics>();
+    expression_parts parts;
+    // Both expressions in one string, with room for a grant's: one allocation.
+    constexpr std::size_t usual_expressions_bytes = 400;
+    std::string expressions;
+    expressions.reserve(usual_expressions_bytes);
+    condition_expression(opts_, w, parts, expressions);
+    const std::size_t condition_bytes = expressions.size();
+    if (!w.delete_item) {
+        update_expression(opts_, w, parts, expressions);
+    }
+    const std::string_view condition = std::string_view(expressions).substr(0, condition_bytes);
+    const std::string_view update = std::string_view(expressions).substr(condition_bytes);
+    std::array<ddb::string_key_attribute, 2> key{{{opts_.partition_key_name, w.key.partition}}};
+    if (w.key.sort) {
+        key[1] = {opts_.sort_key_name, *w.key.sort};
+    }
+    const ddb::item_write write{
+        .table_name = opts_.table_name,
+        .key = std::span(key.data(), w.key.sort ? 2 : 1),
+        .update_expression = update,
+        .condition_expression = condition,
+        .names = parts.names(),
+        .values = parts.values(),
+        .return_values = w.delete_item ? ddb::return_values::none : ddb::return_values::all_new,
+        .return_values_on_condition_check_failure =
+            ddb::return_values_on_condition_check_failure::all_old,
+    };
+    if (error_code ec = ddb::validate(write, *diag)) {
+        asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
+        return;
+    }
+    ddb::encoded_request req{.target = ddb::target(write), .repeatable = false};
+    req.body.reserve(ddb::initial_body_capacity);
+    ddb::encode(write, req.body);
+    // Encoded: what `write` viewed in `w` may go.
+    const handler_context ctx(h, client_.get_executor());
     const ddb::operation_options op{.deadline = deadline, .diagnostics = diag.get()};
-    auto finish = [this, diag, key = w.key, deadline, ctx, h = std::move(h)](
+    auto finish = [this, diag, key = std::move(w.key), deadline, ctx, h = std::move(h)](
                       error_code ec, std::optional<item> returned) mutable {
         finish_write(client_, opts_, ec, std::move(returned), std::move(diag->item), key, deadline,
                      ctx, std::move(h));
     };
-    ddb::expression_names names;
-    ddb::expression_values values;
-    std::string condition = condition_expression(opts_, w, names, values);
-    item key = lock::key_item(schema_of(opts_), w.key);
-    if (w.delete_item) {
-        ddb::delete_item_request req{
-            .table_name = opts_.table_name,
-            .key = std::move(key),
-            .condition_expression = std::move(condition),
-            .expression_attribute_names = std::move(names),
-            .expression_attribute_values = std::move(values),
-            .return_values_on_condition_check_failure =
-                ddb::return_values_on_condition_check_failure::all_old,
-        };
-        client_.async_execute(std::move(req), op,
-                              ctx.bind([finish = std::move(finish)](
-                                           error_code ec, ddb::delete_item_response) mutable {
-                                  finish(ec, std::nullopt);
-                              }));
-        return;
-    }
-    std::string update = update_expression(opts_, w, names, values);
-    ddb::update_item_request req{
-        .table_name = opts_.table_name,
-        .key = std::move(key),
-        .update_expression = std::move(update),
-        .condition_expression = std::move(condition),
-        .expression_attribute_names = std::move(names),
-        .expression_attribute_values = std::move(values),
-        .return_values = ddb::return_values::all_new,
-        .return_values_on_condition_check_failure =
-            ddb::return_values_on_condition_check_failure::all_old,
-    };
+    // The answer is decoded here, as the client decodes those of the requests it encodes.
     client_.async_execute(
         std::move(req), op,
-        ctx.bind([finish = std::move(finish)](error_code ec, ddb::update_item_response r) mutable {
-            if (!ec && !r.attributes) {
-                ec = errc::malformed_response;  // ALL_NEW always returns the item
+        ctx.bind([finish = std::move(finish), diag, is_delete = w.delete_item](
+                     error_code ec, ddb::encoded_response r) mutable {
+            std::optional<item> returned;
+            if (!ec && is_delete) {
+                ddb::delete_item_response deleted;
+                ec = ddb::decode(r.body, deleted, *diag);
+            } else if (!ec) {
+                ddb::update_item_response updated;
+                ec = ddb::decode(r.body, updated, *diag);
+                if (!ec && !updated.attributes) {
+                    ec = errc::malformed_response;  // ALL_NEW always returns the item
+                }
+                returned = std::move(updated.attributes);
             }
-            finish(ec, std::move(r.attributes));
+            finish(ec, std::move(returned));
         }));
 }
 
@@ -455,7 +532,8 @@ void dynamodb_store::do_list(std::optional<std::string> partition, std::optional
         // must not hide the others.
         for (std::size_t i = 0; !ec && i < p.items.size(); ++i) {
             std::optional<lock_record> r;
-            if (const error_code pec = parse(opts_, p.items[i], r); pec != errc::malformed_item) {
+            if (const error_code pec = parse(opts_, std::move(p.items[i]), r);
+                pec != errc::malformed_item) {
                 ec = pec;
             }
             if (r) {

@@ -227,7 +227,7 @@ error_code parse_lock_key(const item& in, const key_schema& schema, lock_key& ou
     return {};
 }
 
-error_code parse_lock_item(const item& in, const key_schema& schema, lock_record& out,
+error_code parse_lock_item(item&& in, const key_schema& schema, lock_record& out,
                            std::string& why) {
     lock_record r;
     if (auto ec = parse_lock_key(in, schema, r.key, why)) {
@@ -245,16 +245,17 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
             r.other.emplace(name, *value);
         }
     };
-    const auto find = [&in](std::string_view name) -> const attribute_value* {
+    // Values are moved out only where nothing reads them again.
+    const auto find = [&in](std::string_view name) -> attribute_value* {
         const auto it = in.find(name);
         return it == in.end() ? nullptr : &it->second;
     };
 
     for (auto [name, field] : {std::pair{owner_attribute, &r.owner},
                                std::pair{record_version_attribute, &r.record_version}}) {
-        const attribute_value* v = find(name);
-        if (const std::string* s = v ? v->as_string() : nullptr) {
-            *field = *s;
+        attribute_value* v = find(name);
+        if (std::string* s = v ? std::get_if<std::string>(&v->value()) : nullptr) {
+            *field = std::move(*s);
         } else {
             deviates(name, v, "a string");
         }
@@ -318,9 +319,9 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
                          ", or no fence");
         }
     }
-    if (const attribute_value* data = find(data_attribute)) {
-        if (data->as_bytes() != nullptr) {
-            r.data = *data->as_bytes();
+    if (attribute_value* data = find(data_attribute)) {
+        if (bytes* b = std::get_if<bytes>(&data->value())) {
+            r.data = std::move(*b);
         } else {
             deviates(data_attribute, data, "binary data, or no data");
         }
@@ -341,11 +342,15 @@ error_code parse_lock_item(const item& in, const key_schema& schema, lock_record
             deviates(released_attribute, released, "the string \"1\", or no isReleased");
         }
     }
-    for (const auto& [name, value] : in) {
+    // The other attributes' nodes move over whole.
+    for (auto it = in.begin(); it != in.end();) {
+        const auto& name = it->first;
+        const auto next = std::next(it);
         if (!is_lock_attribute(name) && name != schema.partition_key_name &&
             name != schema.sort_key_name) {
-            r.other.emplace(name, value);
+            r.other.insert(in.extract(it));
         }
+        it = next;
     }
     if (!problems.empty()) {
         r.malformed = std::move(problems);

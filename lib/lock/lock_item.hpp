@@ -88,8 +88,8 @@ error_code parse_lock_key(const item& in, const key_schema& schema, lock_key& ou
 /// each with its value and what was expected) and stays in `out.other` as it
 /// was. Only a key that cannot be read is an error: errc::malformed_response,
 /// with the reason in `why`.
-error_code parse_lock_item(const item& in, const key_schema& schema, lock_record& out,
-                           std::string& why);
+/// `in` is taken apart: its strings and its other attributes move into `out`.
+error_code parse_lock_item(item&& in, const key_schema& schema, lock_record& out, std::string& why);
 
 /// `lock "name"` (with the sort key when there is one), escaped and bounded,
 /// for messages about one lock.

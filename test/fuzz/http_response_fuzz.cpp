@@ -39,7 +39,8 @@ struct outcome {
 // take what it can, and at the end of the input treat it as the server closing
 // the connection.
 outcome parse(std::string_view bytes, std::size_t piece) {
-    response_parser parser;
+    response res;
+    response_parser parser(res);
     configure(parser, body_limit);
     beast::flat_buffer buffer;
     error_code ec;
@@ -48,8 +49,7 @@ outcome parse(std::string_view bytes, std::size_t piece) {
         return outcome{to_dynalock_error(raw, exchange_step::read)};
     };
     const auto finished = [&] {
-        const bool keep_alive = parser.get().keep_alive();
-        auto res = parser.release();
+        const bool keep_alive = parser.keep_alive();
         return outcome{{}, res.result_int(), std::move(res.body()), keep_alive};
     };
     for (;;) {

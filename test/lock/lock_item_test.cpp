@@ -119,10 +119,10 @@ TEST(LockItem, OnlyAnUnreadableKeyIsAnError) {
     in.insert_or_assign("key", attribute_value{number{"1"}});
     lock_record r;
     std::string why;
-    EXPECT_EQ(lock::parse_lock_item(in, schema, r, why), errc::malformed_response);
+    EXPECT_EQ(lock::parse_lock_item(item(in), schema, r, why), errc::malformed_response);
     EXPECT_EQ(why, "lock item key attribute key is the number 1, not a string");
     in.erase("key");
-    EXPECT_EQ(lock::parse_lock_item(in, schema, r, why), errc::malformed_response);
+    EXPECT_EQ(lock::parse_lock_item(item(in), schema, r, why), errc::malformed_response);
     EXPECT_EQ(why, "lock item lacks its key attribute key");
 }
 
