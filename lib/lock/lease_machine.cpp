@@ -67,10 +67,9 @@ lease_action lease_machine::next(clock::time_point now) {
         danger_announced_ = true;
         return {.type = lease_action::kind::danger};
     }
-    if (hold_until_ && now < *hold_until_) {
-        return wait_until(*hold_until_);
+    if (now < hold_until_) {
+        return wait_until(hold_until_);
     }
-    hold_until_.reset();
     if (resolving_) {
         return read(now);
     }

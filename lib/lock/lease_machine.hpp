@@ -151,7 +151,7 @@ private:
     // Reading to learn whether an ambiguous write (of in_flight_) applied.
     bool resolving_ = false;
     // After a failure, nothing is sent before this (a backoff).
-    std::optional<clock::time_point> hold_until_;
+    clock::time_point hold_until_{};  // none: the clock's epoch, long past
     bool release_requested_ = false;
     bool heartbeat_requested_ = false;
     bool danger_announced_ = false;
