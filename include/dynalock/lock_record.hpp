@@ -59,6 +59,8 @@ struct session_ref {
 
     /// Same key and epoch.
     friend bool operator==(const session_ref&, const session_ref&) = default;
+    /// By key, then epoch: sessions can key ordered containers.
+    friend auto operator<=>(const session_ref&, const session_ref&) = default;
 };
 
 /// One lock item as stored (docs/design.md; attribute names compatible with the

@@ -178,8 +178,8 @@ struct shard_group::impl {
     // the client by the time a coroutine resumes; touch neither.
     bool abandoned = false;
     bool settled = false;
-    std::map<std::string, std::pair<std::string, std::uint64_t>> last_members;
-    std::set<std::pair<std::string, std::uint64_t>> ended_sessions;  // key partition/sort, epoch
+    std::map<std::string, session_ref> last_members;
+    std::set<session_ref> ended_sessions;
     std::map<std::string, std::shared_ptr<held_shard>> held;
     std::map<std::string, std::pair<lease, lease::clock::time_point>> my_requests;
     shard_group_stats counts;
@@ -197,10 +197,6 @@ struct shard_group::impl {
         if (on_event && !abandoned) {
             on_event(e);
         }
-    }
-
-    static std::pair<std::string, std::uint64_t> session_id(const session_ref& s) {
-        return {s.key.partition + '\x1f' + s.key.sort.value_or(""), s.epoch};
     }
 
     asio::awaitable<error_code> join() {
@@ -371,12 +367,11 @@ struct shard_group::impl {
         // stand still, which costs reads only. One that stood still for its
         // lease is ended by taking its member item (one write), which frees
         // all that member's shards at once.
-        std::map<std::string, std::pair<std::string, std::uint64_t>> session_of;
-        session_of[me] = session_id(*member.bound_session());
+        std::map<std::string, session_ref> session_of;
+        session_of[me] = *member.bound_session();
         for (const auto& r : members) {
             const std::string name = keys.parse(r.key)->second;
-            if (name == me || r.released || !r.session ||
-                ended_sessions.contains(session_id(*r.session))) {
+            if (name == me || r.released || !r.session || ended_sessions.contains(*r.session)) {
                 continue;
             }
             auto [ec, status] = co_await client.async_observe_session(*r.session, as_tuple);
@@ -392,11 +387,11 @@ struct shard_group::impl {
                 }
             }
             if (!ec && status == session_status::ended) {
-                ended_sessions.insert(session_id(*r.session));
+                ended_sessions.insert(*r.session);
                 continue;
             }
             // Alive, or not known: its shards are not ours to take.
-            session_of[name] = session_id(*r.session);
+            session_of[name] = *r.session;
         }
         std::set<std::string> live;
         for (const auto& [name, s] : session_of) {
@@ -414,7 +409,7 @@ struct shard_group::impl {
         for (const auto& r : requests) {
             const std::string shard = keys.parse(r.key)->second;
             if (!r.released && r.session && live.contains(r.owner) &&
-                session_of[r.owner] == session_id(*r.session)) {
+                session_of[r.owner] == *r.session) {
                 view.requested_by[shard] = r.owner;
                 if (r.owner != me) {
                     request_handoff(shard);
@@ -442,7 +437,7 @@ struct shard_group::impl {
         if (!shards_read) {
             sort_rows(co_await list(opts.group + "/shards"));
         }
-        std::map<std::pair<std::string, std::uint64_t>, std::string> member_by_session;
+        std::map<session_ref, std::string> member_by_session;
         for (const auto& [name, s] : session_of) {
             member_by_session[s] = name;
         }
@@ -452,8 +447,7 @@ struct shard_group::impl {
             if (r.released) {
                 free.insert(shard);
             } else if (r.session) {
-                if (auto m = member_by_session.find(session_id(*r.session));
-                    m != member_by_session.end()) {
+                if (auto m = member_by_session.find(*r.session); m != member_by_session.end()) {
                     view.holder[shard] = m->second;
                 }
             }
