@@ -230,13 +230,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     // A write of another item ends the holder's session.
                     const std::optional<lock_key> killing =
                         action.write.key != key ? std::optional(action.write.key) : std::nullopt;
-                    error_code ec = co_await request_slot(action.until);
-                    write_result r;
-                    if (!ec) {
-                        std::tie(ec, r) = co_await st.async_write(std::move(action.write),
-                                                                  action.until, as_tuple);
-                        driver->admitted_done(ec);
-                    }
+                    auto [ec, r] = co_await within_bound<write_result>(action.until, [&] {
+                        return st.async_write(std::move(action.write), action.until, as_tuple);
+                    });
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -265,13 +261,9 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                     break;
                 }
                 case lock::acquire_action::kind::read: {
-                    error_code ec = co_await request_slot(action.until);
-                    std::optional<lock_record> r;
-                    if (!ec) {
-                        std::tie(ec, r) =
-                            co_await st.async_read(action.write.key, action.until, as_tuple);
-                        driver->admitted_done(ec);
-                    }
+                    auto [ec, r] = co_await within_bound<std::optional<lock_record>>(
+                        action.until,
+                        [&] { return st.async_read(action.write.key, action.until, as_tuple); });
                     if (ec == asio::error::operation_aborted) {
                         co_return std::tuple{ec, lease{}};
                     }
@@ -476,19 +468,25 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         }
     }
 
-    // Throttled acquire requests count here; lease requests in the driver.
-    // A slot for one request of an acquire, within max_in_flight and after
-    // every lease due (lease_driver::admit): error_code{} when it is taken,
-    // errc::timeout at `until` with nothing sent.
-    asio::awaitable<error_code> request_slot(detail::steady_clock::time_point until) {
-        if (driver->try_admit()) {
-            co_return error_code{};
+    // One request of an acquire (`start()` begins it), sent within
+    // max_in_flight and after every lease due (lease_driver::admit); with
+    // errc::timeout at `until` when no slot came, and nothing was sent.
+    template <class Result, class Start>
+    asio::awaitable<std::tuple<error_code, Result>> within_bound(
+        detail::steady_clock::time_point until, Start start) {
+        if (!driver->try_admit()) {
+            auto [ec] = co_await asio::async_initiate<decltype(as_tuple), void(error_code)>(
+                [this, until](auto h) { driver->admit(until, std::move(h)); }, as_tuple);
+            if (ec) {
+                co_return std::tuple{ec, Result{}};
+            }
         }
-        auto [ec] = co_await asio::async_initiate<decltype(as_tuple), void(error_code)>(
-            [this, until](auto h) { driver->admit(until, std::move(h)); }, as_tuple);
-        co_return ec;
+        auto [ec, result] = co_await start();
+        driver->admitted_done(ec);
+        co_return std::tuple{ec, std::move(result)};
     }
 
+    // Throttled acquire requests count here; lease requests in the driver.
     void count_throttled(error_code ec, const lock_key& key) {
         if (ec == errc::throttled) {
             ++acquires_throttled;
