@@ -12,6 +12,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// The lease ended as its holder asked (or its client closing did), not lost.
+bool ended_released(loss_reason reason) noexcept {
+    return reason == loss_reason::released || reason == loss_reason::client_closed;
+}
+
 milliseconds remaining(const lease_state& s, steady_clock::time_point now) {
     return std::chrono::duration_cast<milliseconds>(s.machine.deadline() - now);
 }
@@ -343,7 +348,7 @@ void lease_driver::complete_waits(lease_state::waiters& w, loss_reason reason) {
         }
         complete_later(ex_, std::move(l.handler), error_code{}, reason);
     }
-    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
+    const bool released = ended_released(reason);
     for (auto& h : std::exchange(w.release, {})) {
         complete_later(ex_, std::move(h),
                        released ? error_code{} : make_error_code(errc::lease_lost));
@@ -354,7 +359,7 @@ void lease_driver::complete_waits(lease_state::waiters& w, loss_reason reason) {
 }
 
 void lease_driver::raise_ended(const lease_state& s, loss_reason reason) {
-    const bool released = reason == loss_reason::released || reason == loss_reason::client_closed;
+    const bool released = ended_released(reason);
     lock_event e{.key = s.machine.record().key,
                  .fence = s.machine.record().fence.value_or(0),
                  .reason = reason};
@@ -374,8 +379,7 @@ void lease_driver::raise_ended(const lease_state& s, loss_reason reason) {
 void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<bytes> data,
                            asio::any_completion_handler<void(error_code)> h) {
     if (s->final_reason != loss_reason::none) {
-        const bool released = s->final_reason == loss_reason::released ||
-                              s->final_reason == loss_reason::client_closed;
+        const bool released = ended_released(s->final_reason);
         complete_later(ex_, std::move(h),
                        released ? error_code{} : make_error_code(errc::lease_lost));
         return;
