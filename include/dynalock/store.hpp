@@ -95,7 +95,9 @@ struct lock_write {
 
 /// The outcome of a write that completed (with or without error).
 struct write_result {
-    /// On success: the item after the write (absent after a delete).
+    /// On success: the item after the write; absent after a delete, and may
+    /// be absent after a refresh, whose condition leaves one outcome that the
+    /// holder knows (dynamodb_store does not ask for it).
     /// On errc::conditional_check_failed: the item as it is now (absent when
     /// there is none), read consistently — stores whose server does not return
     /// it with the failure read it.

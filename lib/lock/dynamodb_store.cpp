@@ -450,6 +450,11 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
     }
     const std::string_view condition = std::string_view(expressions).substr(0, condition_bytes);
     const std::string_view update = std::string_view(expressions).substr(condition_bytes);
+    // A heartbeat's answer is not read back: its condition (this owner and
+    // record version, not released) leaves one outcome, which the holder
+    // knows, so the item need not cross the network and be decoded again on
+    // every renewal.
+    const bool returns_item = !w.delete_item && w.kind != write_kind::refresh;
     std::array<ddb::string_key_attribute, 2> key{{{opts_.partition_key_name, w.key.partition}}};
     if (w.key.sort) {
         key[1] = {opts_.sort_key_name, *w.key.sort};
@@ -461,7 +466,7 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
         .condition_expression = condition,
         .names = parts.names(),
         .values = parts.values(),
-        .return_values = w.delete_item ? ddb::return_values::none : ddb::return_values::all_new,
+        .return_values = returns_item ? ddb::return_values::all_new : ddb::return_values::none,
         .return_values_on_condition_check_failure =
             ddb::return_values_on_condition_check_failure::all_old,
     };
@@ -483,7 +488,7 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
     // The answer is decoded here, as the client decodes those of the requests it encodes.
     client_.async_execute(
         std::move(req), op,
-        ctx.bind([finish = std::move(finish), diag, is_delete = w.delete_item](
+        ctx.bind([finish = std::move(finish), diag, is_delete = w.delete_item, returns_item](
                      error_code ec, ddb::encoded_response r) mutable {
             std::optional<item> returned;
             if (!ec && is_delete) {
@@ -492,7 +497,7 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
             } else if (!ec) {
                 ddb::update_item_response updated;
                 ec = ddb::decode(r.body, updated, *diag);
-                if (!ec && !updated.attributes) {
+                if (!ec && returns_item && !updated.attributes) {
                     ec = errc::malformed_response;  // ALL_NEW always returns the item
                 }
                 returned = std::move(updated.attributes);
