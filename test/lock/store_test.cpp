@@ -75,10 +75,19 @@ protected:
             [&](auto h) { store_->async_write(std::move(w), deadline(), std::move(h)); });
     }
 
-    /// A write that must succeed; its record.
+    /// A write that must succeed; the item after it: as the store returned
+    /// it, or read back after a refresh, for which a store may return none
+    /// (dynamodb_store does not ask for it).
     lock_record written(lock_write w) {
+        const bool refresh = w.kind == write_kind::refresh;
+        const lock_key key = w.key;
         auto [ec, r] = write(std::move(w));
         EXPECT_FALSE(ec) << ec.message();
+        if (refresh && !r.record) {
+            auto [read_ec, now] = read(key);
+            EXPECT_FALSE(read_ec) << read_ec.message();
+            r.record = std::move(now);
+        }
         EXPECT_TRUE(r.record.has_value());
         return r.record.value_or(lock_record{});
     }
