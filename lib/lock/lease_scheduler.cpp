@@ -1,6 +1,7 @@
 #include "lock/lease_scheduler.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace dynalock::lock {
 
@@ -16,10 +17,20 @@ void lease_scheduler::enter(scheduled_lease& l, scheduled_lease::queue& q, clock
     l.at_ = where;
 }
 
+void lease_scheduler::enter_waiting(scheduled_lease& l, clock::time_point at) {
+    l.queued_at_ = at;
+    l.at_ = place::waiting;
+    scheduled_lease::waiting_queue::insert_commit_data commit;
+    const auto [first, alone] = waiting_.insert_check(at, commit);
+    if (alone) {
+        waiting_.insert_commit(l, commit);
+    } else {
+        l.next_same_ = std::exchange(first->next_same_, &l);
+    }
+}
+
 scheduled_lease::queue* lease_scheduler::queue_of(place where) noexcept {
     switch (where) {
-        case place::waiting:
-            return &waiting_;
         case place::ready:
             return &ready_;
         case place::in_flight:
@@ -30,23 +41,45 @@ scheduled_lease::queue* lease_scheduler::queue_of(place where) noexcept {
 }
 
 void lease_scheduler::leave(scheduled_lease& l) {
-    if (auto* q = queue_of(l.at_)) {
+    if (l.at_ == place::waiting) {
+        leave_waiting(l);
+    } else if (auto* q = queue_of(l.at_)) {
         q->erase(q->iterator_to(l));
     }
     l.at_ = place::outside;
 }
 
+void lease_scheduler::leave_waiting(scheduled_lease& l) {
+    scheduled_lease* const next = std::exchange(l.next_same_, nullptr);
+    if (l.is_linked()) {
+        // The first of its chain: the next one takes its place in the tree.
+        if (next != nullptr) {
+            waiting_.replace_node(waiting_.iterator_to(l), *next);
+        } else {
+            waiting_.erase(waiting_.iterator_to(l));
+        }
+        return;
+    }
+    // Further down a chain (a lease woken early, or forgotten): rare, and a
+    // chain is no longer than the leases due in one tick.
+    scheduled_lease* before = &*waiting_.find(l.queued_at_);
+    while (before->next_same_ != &l) {
+        before = before->next_same_;
+    }
+    before->next_same_ = next;
+}
+
 void lease_scheduler::add(scheduled_lease& l, clock::time_point now) {
     l.renewed_at_ = now;
-    enter(l, waiting_, now, place::waiting);
+    enter_waiting(l, now);
 }
 
 void lease_scheduler::wake(scheduled_lease& l, clock::time_point now) {
     if (l.at_ == place::waiting && l.queued_at_ > now) {
         leave(l);
-        enter(l, waiting_, now, place::waiting);
+        enter_waiting(l, now);
     } else if (l.at_ == place::outside) {
-        enter(l, waiting_, now, place::waiting);
+        enter_waiting(l, now);
     }
     // Queued for a slot, or in flight: it is looked at as soon as it can be.
 }
@@ -117,10 +150,10 @@ lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::ti
             ++in_flight_;
             break;
         case lease_action::kind::wait:
-            enter(l, waiting_, a.until, place::waiting);
+            enter_waiting(l, a.until);
             return {};
         case lease_action::kind::danger:
-            enter(l, waiting_, now, place::waiting);  // then next() again
+            enter_waiting(l, now);  // then next() again
             break;
         case lease_action::kind::ended:
             l.at_ = place::ended;

@@ -93,6 +93,49 @@ TEST(LeaseScheduler, WithoutJitterLeasesGrantedTogetherHeartbeatTogether) {
     EXPECT_EQ(writes_in(f.poll(at(period))), 1000u);  // the burst jitter exists to break up
 }
 
+// Leases waking at one time queue together (one of them in the queue's
+// tree, the others behind it); any of them can leave early, wherever it is.
+TEST(LeaseScheduler, LeasesWakingTogetherLeaveTheirQueueFromAnyPlace) {
+    fleet f(100);
+    std::vector<scheduled_lease*> l;
+    for (int i = 0; i < 8; ++i) {
+        l.push_back(&f.grant(at(0ms)));
+    }
+    EXPECT_EQ(writes_in(f.poll(at(0ms))), 0u);
+    const auto keys_of = [](const std::vector<lease_step>& steps) {
+        std::vector<std::string> keys;
+        for (const auto& s : steps) {
+            EXPECT_EQ(s.action.type, lease_action::kind::write);
+            keys.push_back(s.lease->machine.record().key.partition);
+        }
+        std::sort(keys.begin(), keys.end());
+        return keys;
+    };
+    // The first granted, the last, and two between: heartbeats asked for.
+    for (int i : {0, 7, 3, 4}) {
+        l[i]->machine.request_heartbeat({}, {});
+        f.scheduler.wake(*l[i], at(1ms));
+    }
+    f.scheduler.forget(*l[5]);
+    f.scheduler.forget(*l[1]);
+    const auto early = f.poll(at(1ms));
+    EXPECT_EQ(keys_of(early),
+              (std::vector<std::string>{"shard-0", "shard-3", "shard-4", "shard-7"}));
+    for (const auto& s : early) {
+        EXPECT_FALSE(f.scheduler.on_write(*s.lease, at(2ms), {}, applied));
+    }
+    EXPECT_EQ(writes_in(f.poll(at(period - 1ms))), 0u);
+    const auto on_time = f.poll(at(period));
+    EXPECT_EQ(keys_of(on_time), (std::vector<std::string>{"shard-2", "shard-6"}))
+        << "the others heartbeat at their time, and the forgotten never";
+    for (const auto& s : on_time) {
+        EXPECT_FALSE(f.scheduler.on_write(*s.lease, at(period + 1ms), {}, applied));
+    }
+    EXPECT_EQ(keys_of(f.poll(at(period + 1ms))),
+              (std::vector<std::string>{"shard-0", "shard-3", "shard-4", "shard-7"}))
+        << "a period after their early heartbeat";
+}
+
 TEST(LeaseScheduler, JitterSpreadsTenThousandHeartbeatsOfLeasesGrantedTogether) {
     std::minstd_rand random(42);
     fleet f(100'000, [&] { return std::uniform_real_distribution<double>(0, 1)(random); });
