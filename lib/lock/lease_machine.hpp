@@ -118,7 +118,7 @@ public:
     bool releasing() const noexcept { return release_requested_; }
 
 private:
-    enum class in_flight { none, heartbeat, release };
+    enum class in_flight : std::uint8_t { none, heartbeat, release };
 
     lease_action end(loss_reason reason);
     lease_action heartbeat_succeeded(clock::time_point now, const std::optional<lock_record>& r);
@@ -134,7 +134,6 @@ private:
     clock::time_point acquired_at_;
     clock::time_point deadline_;
     const lease_machine* session_ = nullptr;
-    bool keep_item_ = false;
     clock::time_point next_heartbeat_;
     clock::time_point sent_at_{};
     std::string pending_version_;
@@ -147,16 +146,18 @@ private:
     milliseconds sent_lease_{};
     std::unique_ptr<bytes> sent_data_;
     std::unique_ptr<bytes> release_data_;
+    // After a failure, nothing is sent before this (a backoff).
+    clock::time_point hold_until_{};  // none: the clock's epoch, long past
+    std::uint64_t renewals_ = 0;
+    // The small members together, where they pad one word rather than four.
+    loss_reason reason_ = loss_reason::none;
     in_flight in_flight_ = in_flight::none;
     // Reading to learn whether an ambiguous write (of in_flight_) applied.
     bool resolving_ = false;
-    // After a failure, nothing is sent before this (a backoff).
-    clock::time_point hold_until_{};  // none: the clock's epoch, long past
+    bool keep_item_ = false;
     bool release_requested_ = false;
     bool heartbeat_requested_ = false;
     bool danger_announced_ = false;
-    std::uint64_t renewals_ = 0;
-    loss_reason reason_ = loss_reason::none;
 };
 
 }  // namespace dynalock::lock
