@@ -1,9 +1,14 @@
+// OpenSSL 3 deprecates the SHA-256 functions used here in favour of EVP,
+// whose contexts (in 3.0) allocate on every digest and copy themselves,
+// allocating again, for every HMAC: four heap allocations and frees per
+// signed request. These keep the whole state in a plain struct.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "sigv4/crypto.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/crypto.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dynalock::sigv4::detail {
@@ -16,67 +21,82 @@ namespace {
 
 }  // namespace
 
-sha256_hasher::sha256_hasher()
-    : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
-    if (md_ == nullptr || ctx_ == nullptr) {
-        EVP_MD_CTX_free(ctx_);
-        EVP_MD_free(md_);
-        throw_openssl_failure("SHA256 fetch");
+namespace {
+
+constexpr std::size_t block_size = 64;
+
+const unsigned char* bytes_of(std::string_view data) {
+    return reinterpret_cast<const unsigned char*>(data.data());
+}
+
+void start(SHA256_CTX& ctx) {
+    if (SHA256_Init(&ctx) != 1) {
+        throw_openssl_failure("SHA256");
     }
 }
 
-sha256_hasher::~sha256_hasher() {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_free(md_);
+void absorb(SHA256_CTX& ctx, const unsigned char* data, std::size_t size) {
+    if (SHA256_Update(&ctx, data, size) != 1) {
+        throw_openssl_failure("SHA256");
+    }
 }
 
-sha256_digest sha256_hasher::digest(std::string_view data) {
+sha256_digest finish(SHA256_CTX& ctx) {
     sha256_digest result;
-    if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
-        EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx_, result.data(), nullptr) != 1) {
+    if (SHA256_Final(result.data(), &ctx) != 1) {
         throw_openssl_failure("SHA256");
     }
     return result;
 }
 
-hmac_sha256::hmac_sha256() : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)), ctx_(nullptr) {
-    if (mac_ != nullptr) {
-        ctx_ = EVP_MAC_CTX_new(mac_);
-    }
-    char digest_name[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (ctx_ == nullptr || EVP_MAC_CTX_set_params(ctx_, params) != 1) {
-        EVP_MAC_CTX_free(ctx_);
-        EVP_MAC_free(mac_);
-        throw_openssl_failure("HMAC fetch");
-    }
+}  // namespace
+
+sha256_digest sha256_hasher::digest(std::string_view data) {
+    SHA256_CTX ctx;
+    start(ctx);
+    absorb(ctx, bytes_of(data), data.size());
+    return finish(ctx);
 }
 
 hmac_sha256::~hmac_sha256() {
-    EVP_MAC_CTX_free(ctx_);
-    EVP_MAC_free(mac_);
+    OPENSSL_cleanse(&inner_, sizeof inner_);
+    OPENSSL_cleanse(&outer_, sizeof outer_);
 }
 
+// RFC 2104: a key longer than a block is hashed first; the padded key, XORed
+// with 0x36 and 0x5c, starts the inner and outer hashes.
 void hmac_sha256::set_key(std::span<const unsigned char> key) {
-    if (EVP_MAC_init(ctx_, key.data(), key.size(), nullptr) != 1) {
-        throw_openssl_failure("HMAC key");
+    std::array<unsigned char, block_size> pad{};
+    if (key.size() > block_size) {
+        SHA256_CTX ctx;
+        start(ctx);
+        absorb(ctx, key.data(), key.size());
+        const sha256_digest hashed = finish(ctx);
+        std::copy(hashed.begin(), hashed.end(), pad.begin());
+    } else {
+        std::copy(key.begin(), key.end(), pad.begin());
     }
+    for (unsigned char& b : pad) {
+        b ^= 0x36;
+    }
+    start(inner_);
+    absorb(inner_, pad.data(), pad.size());
+    for (unsigned char& b : pad) {
+        b ^= 0x36 ^ 0x5c;
+    }
+    start(outer_);
+    absorb(outer_, pad.data(), pad.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
 }
 
 sha256_digest hmac_sha256::mac(std::string_view data) {
-    sha256_digest result;
-    std::size_t size = 0;
-    // A null key restarts the MAC with the key given to set_key.
-    if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
-        EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-            1 ||
-        EVP_MAC_final(ctx_, result.data(), &size, result.size()) != 1 || size != result.size()) {
-        throw_openssl_failure("HMAC");
-    }
+    SHA256_CTX ctx = inner_;
+    absorb(ctx, bytes_of(data), data.size());
+    const sha256_digest inner_hash = finish(ctx);
+    ctx = outer_;
+    absorb(ctx, inner_hash.data(), inner_hash.size());
+    sha256_digest result = finish(ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
     return result;
 }
 

@@ -2,9 +2,11 @@
 // errors, the signing-key cache, buffer reuse and canonicalization corner cases.
 
 #include "sigv4/signer.hpp"
+#include "sigv4/crypto.hpp"
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,32 @@ std::string authorization(const sigv4::request& req, const dynalock::credentials
     sigv4::auth_headers out;
     EXPECT_FALSE(fresh.sign(req, creds, time, out));
     return out.authorization;
+}
+
+std::string hex(std::span<const unsigned char> bytes) {
+    std::string out;
+    sigv4::detail::append_hex(out, bytes);
+    return out;
+}
+
+// RFC 4231's cases 2 (a key shorter than a block) and 6 (longer: hashed
+// first), and FIPS 180-2's "abc": the signature vectors use keys of one
+// length only.
+TEST(sigv4_crypto, hmac_and_sha256_match_their_standards_vectors) {
+    sigv4::detail::hmac_sha256 hmac;
+    const std::string jefe = "Jefe";
+    hmac.set_key({reinterpret_cast<const unsigned char*>(jefe.data()), jefe.size()});
+    EXPECT_EQ(hex(hmac.mac("what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(hex(hmac.mac("what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        << "the key is kept between messages";
+    const std::vector<unsigned char> long_key(131, 0xaa);
+    hmac.set_key(long_key);
+    EXPECT_EQ(hex(hmac.mac("Test Using Larger Than Block-Size Key - Hash Key First")),
+              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    EXPECT_EQ(hex(sigv4::detail::sha256_hasher{}.digest("abc")),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(sigv4_host_header, omits_only_the_schemes_default_port) {
