@@ -439,10 +439,10 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
     }
     auto diag = std::make_shared<diagnostics>();
     expression_parts parts;
-    // Both expressions in one string, with room for a grant's: one allocation.
-    constexpr std::size_t usual_expressions_bytes = 400;
-    std::string expressions;
-    expressions.reserve(usual_expressions_bytes);
+    // Both expressions in one string, kept by the thread: they are encoded
+    // into the body before this returns, so its room serves every write.
+    thread_local std::string expressions;
+    expressions.clear();
     condition_expression(opts_, w, parts, expressions);
     const std::size_t condition_bytes = expressions.size();
     if (!w.delete_item) {
