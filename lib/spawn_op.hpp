@@ -4,6 +4,8 @@
 // handler with its result: the bridge between the public initiating functions
 // (completion tokens) and the coroutines in lib/ that implement them.
 
+#include "completion_executor.hpp"
+
 #include <dynalock/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -38,7 +40,7 @@ void spawn_op(boost::asio::any_io_executor ex,
               boost::asio::any_completion_handler<void(error_code, T...)> handler) {
     namespace asio = boost::asio;
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, ex);
+    auto handler_ex = completion_executor(handler, ex);
     auto run = [](asio::awaitable<std::tuple<error_code, T...>> op)
         -> asio::awaitable<std::tuple<error_code, T...>> {
         co_await asio::this_coro::throw_if_cancelled(false);
