@@ -3,6 +3,7 @@
 #include <http/transport_error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,6 +35,10 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+// Deferred operations are awaited in place: `use_awaitable` wraps each in a
+// coroutine frame of its own. Beast's connect and TLS handshake (1.81) take
+// only tokens of the older kind, and run once per connection.
+constexpr auto as_tuple_in_place = asio::as_tuple(asio::deferred);
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using plain_stream = beast::tcp_stream;
@@ -307,7 +312,7 @@ asio::awaitable<acquired> wait_for_slot(std::shared_ptr<pool_state> pool,
     waiter self(pool->executor);
     pool->waiters.push_back(self);
     self.wake.expires_at(deadline);
-    const auto [ec] = co_await self.wake.async_wait(use_tuple);
+    const auto [ec] = co_await self.wake.async_wait(as_tuple_in_place);
     if (pool->closed) {
         co_return acquired{asio::error::operation_aborted, {}};
     }
@@ -342,7 +347,7 @@ asio::awaitable<resolution> resolve(pool_state& pool, clock_type::time_point dea
             pending->result = resolution{ec, std::move(endpoints)};
             pending->wake.cancel();
         });
-    const auto [ec] = co_await pending->wake.async_wait(use_tuple);
+    const auto [ec] = co_await pending->wake.async_wait(as_tuple_in_place);
     if (pending->result) {
         co_return std::move(*pending->result);
     }
@@ -477,7 +482,8 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
     if (written < asio::buffer_size(message)) {
         beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
         rest.consume(written);
-        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, use_tuple); ec) {
+        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, as_tuple_in_place);
+            ec) {
             co_return round_trip{ec, exchange_step::write, false, false};
         }
     }
@@ -506,7 +512,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
         // queued (a server's FIN on an idle connection) would then be missed.
         std::size_t got = 0;
         std::tie(ec, got) =
-            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), use_tuple);
+            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), as_tuple_in_place);
         conn.buffer.commit(got);
         if (ec == asio::error::eof) {
             // As beast::http::read: EOF ends a response framed by the end of
@@ -529,14 +535,14 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
 asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn, const request& req,
                                            response& res, std::size_t body_limit) {
     if (const auto [ec, written] =
-            co_await asio::async_write(stream, request_buffers(conn, req), use_tuple);
+            co_await asio::async_write(stream, request_buffers(conn, req), as_tuple_in_place);
         ec) {
         co_return round_trip{ec, exchange_step::write, false, false};
     }
     response_parser parser(res);
     configure(parser, body_limit);
     const auto [ec, read] =
-        co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
+        co_await beast::http::async_read(stream, conn.buffer, parser, as_tuple_in_place);
     if (ec) {
         co_return read_failed(ec, parser, conn);
     }
