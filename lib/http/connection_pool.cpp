@@ -1,6 +1,7 @@
 #include <http/connection_pool.hpp>
 #include <http/response_parser.hpp>
 #include <http/transport_error.hpp>
+#include <spawn_op.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
@@ -243,12 +244,6 @@ std::string describe(const pool_state& pool, std::string_view what, error_code e
     text.append(" ").append(pool.target.host).append(":").append(pool.port_text).append(": ");
     text.append(ec.message());
     return text;
-}
-
-// Takes `co_await asio::this_coro::cancellation_state`, which needs no
-// coroutine frame, as a coroutine asking it would.
-bool cancelled(const asio::cancellation_state& state) {
-    return state.cancelled() != asio::cancellation_type::none;
 }
 
 // A check that a pooled socket was not closed by the server while idle: an
@@ -559,7 +554,7 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
         co_return failure(pool->setup_ec, false, pool->setup_error);
     }
     for (bool retried = false;; retried = true) {
-        if (cancelled(co_await asio::this_coro::cancellation_state)) {
+        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
         std::optional<acquired> free_slot = try_acquire(pool);
@@ -588,7 +583,7 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
                               "the request target or a header is not valid HTTP, or sets "
                               "Content-Length, Transfer-Encoding or Connection");
         }
-        if (cancelled(co_await asio::this_coro::cancellation_state)) {
+        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
         pool->watch(conn, deadline);
