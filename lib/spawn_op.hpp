@@ -30,6 +30,8 @@ inline bool cancelled(const boost::asio::cancellation_state& state) noexcept {
 
 /// True once the caller asked the running operation to stop. Coroutines run by
 /// spawn_op do not throw on cancellation (see below): their loops ask this.
+/// Each call costs a coroutine frame; a path run per request asks the
+/// overload above instead.
 inline boost::asio::awaitable<bool> cancelled() {
     co_return cancelled(co_await boost::asio::this_coro::cancellation_state);
 }
