@@ -4,6 +4,8 @@
 // handler with its result: the bridge between the public initiating functions
 // (completion tokens) and the coroutines in lib/ that implement them.
 
+#include "completion_executor.hpp"
+
 #include <dynalock/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -19,11 +21,62 @@
 
 namespace dynalock::detail {
 
+/// Whether the caller asked the running operation to stop, given
+/// `co_await boost::asio::this_coro::cancellation_state`, which reads the state
+/// in place: asking costs no coroutine frame.
+inline bool cancelled(const boost::asio::cancellation_state& state) noexcept {
+    return state.cancelled() != boost::asio::cancellation_type::none;
+}
+
 /// True once the caller asked the running operation to stop. Coroutines run by
 /// spawn_op do not throw on cancellation (see below): their loops ask this.
+/// Each call costs a coroutine frame; a path run per request asks the
+/// overload above instead.
 inline boost::asio::awaitable<bool> cancelled() {
-    const auto state = co_await boost::asio::this_coro::cancellation_state;
-    co_return state.cancelled() != boost::asio::cancellation_type::none;
+    co_return cancelled(co_await boost::asio::this_coro::cancellation_state);
+}
+
+/// What a coroutine given to `spawn_own_op` awaits first: from then on it does
+/// not throw on cancellation (see spawn_op).
+inline constexpr auto no_throw_on_cancel = boost::asio::this_coro::throw_if_cancelled(false);
+
+/// The error_code for an exception that ended a spawned coroutine. The
+/// coroutines report every failure of input, network or server as an
+/// error_code: only resource exhaustion (bad_alloc) or an Asio error thrown as
+/// such gets here.
+inline error_code thrown_error(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& thrown) {
+        return thrown.code();
+    } catch (...) {
+        return make_error_code(boost::system::errc::not_enough_memory);
+    }
+}
+
+/// As spawn_op, for a coroutine whose first statement is
+/// `co_await no_throw_on_cancel;`: it needs no wrapper, which would cost a
+/// coroutine frame per operation.
+template <class... T>
+void spawn_own_op(const boost::asio::any_io_executor& ex,
+                  boost::asio::awaitable<std::tuple<error_code, T...>> op,
+                  boost::asio::any_completion_handler<void(error_code, T...)> handler) {
+    namespace asio = boost::asio;
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto handler_ex = completion_executor(handler, ex);
+    asio::co_spawn(
+        ex, std::move(op),
+        asio::bind_cancellation_slot(
+            slot, asio::bind_executor(
+                      std::move(handler_ex),
+                      [h = std::move(handler)](std::exception_ptr e,
+                                               std::tuple<error_code, T...> result) mutable {
+                          if (e) {
+                              std::move(h)(thrown_error(e), T{}...);
+                          } else {
+                              std::apply(std::move(h), std::move(result));
+                          }
+                      })));
 }
 
 /// Spawns `op` on `ex`. The handler's cancellation slot reaches the coroutine
@@ -33,39 +86,16 @@ inline boost::asio::awaitable<bool> cancelled() {
 /// would unwind past its bookkeeping. Its pending operation completes with
 /// `operation_aborted` instead, and its loops check `cancelled()`.
 template <class... T>
-void spawn_op(boost::asio::any_io_executor ex,
+void spawn_op(const boost::asio::any_io_executor& ex,
               boost::asio::awaitable<std::tuple<error_code, T...>> op,
               boost::asio::any_completion_handler<void(error_code, T...)> handler) {
     namespace asio = boost::asio;
-    auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, ex);
     auto run = [](asio::awaitable<std::tuple<error_code, T...>> op)
         -> asio::awaitable<std::tuple<error_code, T...>> {
-        co_await asio::this_coro::throw_if_cancelled(false);
+        co_await no_throw_on_cancel;
         co_return co_await std::move(op);
     };
-    asio::co_spawn(
-        ex, run(std::move(op)),
-        asio::bind_cancellation_slot(
-            slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
-                                                      std::exception_ptr e,
-                                                      std::tuple<error_code, T...> result) mutable {
-                if (e) {
-                    // The coroutines report every failure of input, network
-                    // or server as an error_code: only resource exhaustion
-                    // (bad_alloc) or an Asio error thrown as such gets here.
-                    error_code ec = make_error_code(boost::system::errc::not_enough_memory);
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const boost::system::system_error& thrown) {
-                        ec = thrown.code();
-                    } catch (...) {
-                    }
-                    std::move(h)(ec, T{}...);
-                    return;
-                }
-                std::apply(std::move(h), std::move(result));
-            })));
+    spawn_own_op(ex, run(std::move(op)), std::move(handler));
 }
 
 }  // namespace dynalock::detail

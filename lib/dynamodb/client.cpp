@@ -16,14 +16,17 @@
 #include "sigv4/signer.hpp"
 #include "spawn_op.hpp"
 
-#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <array>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <tuple>
 
 namespace dynalock::dynamodb {
 
@@ -71,9 +74,6 @@ bool safe_to_repeat(const delete_table_request&) {
 }
 bool safe_to_repeat(const update_time_to_live_request&) {
     return false;
-}
-bool safe_to_repeat(const encoded_request& r) {
-    return r.repeatable;
 }
 
 [[noreturn]] void throw_config_error(error_code ec, const diagnostics& diag) {
@@ -147,149 +147,185 @@ struct client::impl {
           retry(options.retry),
           host(aws::host_header(settings.endpoint)) {}
 
-    // One logical request: attempts, retries and waits until success, a
-    // final failure, or the deadline. On success `res` holds the 2xx response.
-    // `body` is moved from.
-    asio::awaitable<error_code> send(std::string_view target, std::string& body,
-                                     steady_clock::time_point deadline, bool repeatable,
-                                     diagnostics& diag, http::response& res) {
-        http::request req;
-        req.body = std::move(body);
-        req.repeatable = repeatable;
+    // The deadline of an operation: the caller's, or the client's default from now.
+    steady_clock::time_point deadline_of(const operation_options& opts) const {
+        return opts.deadline.value_or(steady_clock::now() + options.default_timeout);
+    }
+
+    // Signs a POST of `req.body` to `target` and sets the headers of `req`:
+    // views of `host`, `target` and `auth`, which must stay alive until the
+    // exchange ends. Not a coroutine, so that what signing needs stays on the
+    // stack instead of in the frame of every request.
+    error_code sign(std::string_view target, const dynalock::credentials& creds, http::request& req,
+                    sigv4::auth_headers& auth) {
+        const std::array<sigv4::header, 3> signed_headers{{
+            {"host", host},
+            {"content-type", content_type},
+            {"x-amz-target", target},
+        }};
+        const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
+        if (error_code ec =
+                signer.sign(to_sign, creds, skew.corrected_now(system_clock::now()), auth)) {
+            return ec;
+        }
+        req.headers.clear();
+        req.headers.emplace_back("Host", host);
+        req.headers.emplace_back("Content-Type", content_type);
+        req.headers.emplace_back("X-Amz-Target", target);
+        req.headers.emplace_back("X-Amz-Date", auth.x_amz_date);
+        if (!auth.x_amz_security_token.empty()) {
+            req.headers.emplace_back("X-Amz-Security-Token", auth.x_amz_security_token);
+        }
+        req.headers.emplace_back("Authorization", auth.authorization);
+        return {};
+    }
+
+    // What follows an attempt: success (no error, no retry), a final error, or
+    // a retry after a delay.
+    struct next_step {
+        error_code ec;
+        std::optional<std::chrono::milliseconds> retry_after;
+    };
+
+    next_step after_attempt(http::exchange_result& r, const http::response& res, bool repeatable,
+                            steady_clock::time_point deadline, aws::retry_state& attempt,
+                            diagnostics& diag) {
+        error_code ec = r.ec;
+        bool ambiguous = false;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) {
+                return {ec, {}};
+            }
+            diag.message = std::move(r.detail);
+            ambiguous = r.request_sent && is_ambiguous(ec);
+        } else {
+            const unsigned status = res.result_int();
+            diag.http_status = status;
+            diag.request_id = std::string(res["x-amzn-RequestId"]);
+            if (status >= 200 && status < 300) {
+                ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
+                                            : error_code{};
+                if (!ec) {
+                    retry.on_success(attempt);
+                    return {};
+                }
+                diag.message = "the response body does not match its x-amz-crc32 header";
+                ambiguous = true;
+            } else {
+                ec = parse_error(status, res.body(), diag.request_id, diag);
+                if (ec == errc::clock_skew) {
+                    skew.on_clock_skew_error(res["Date"], system_clock::now());
+                }
+                ambiguous = is_ambiguous(ec);
+            }
+        }
+        if (ambiguous && !repeatable) {
+            return {ec, {}};
+        }
+        return {ec, retry.next_delay(ec, attempt, deadline - steady_clock::now())};
+    }
+
+    // A coroutine of its own, so that the timer takes room only when a retry waits.
+    static asio::awaitable<error_code> pause(const executor_type& ex,
+                                             std::chrono::milliseconds delay) {
+        asio::steady_timer timer(ex, delay);
+        const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::deferred));
+        co_return ec;
+    }
+
+    // One logical request: attempts, retries and waits until success, a final
+    // failure, or the deadline; the coroutine of a whole operation for an
+    // encoded_request (one frame per request), holding `self` (the client may
+    // be destroyed while it runs). The answer is the body of the response: the
+    // 2xx one on success, else the error response's, if any. `diag_out` may be null.
+    static asio::awaitable<std::tuple<error_code, encoded_response>> send(
+        std::shared_ptr<impl> self, std::string_view target, http::request req,
+        steady_clock::time_point deadline, diagnostics* diag_out) {
+        co_await detail::no_throw_on_cancel;
+        // Only for an encoded_request sent without diagnostics (the lock
+        // store always asks for them): not in the frame.
+        std::unique_ptr<diagnostics> unread;
+        if (diag_out == nullptr) {
+            unread = std::make_unique<diagnostics>();
+        }
+        diagnostics& diag = diag_out != nullptr ? *diag_out : *unread;
+        http::response res;
         sigv4::auth_headers auth;
-        dynalock::credentials fetched;
+        // Only when no valid credentials are cached, which is rare: not in the frame.
+        std::unique_ptr<dynalock::credentials> fetched;
         aws::retry_state attempt;
+        error_code ec;
         for (;;) {
             diag.clear();
             res.clear();
-            if (co_await detail::cancelled()) {
-                co_return make_error_code(asio::error::operation_aborted);
+            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
+                ec = asio::error::operation_aborted;
+                break;
             }
             if (steady_clock::now() >= deadline) {
                 // Never send what may apply after the caller stopped waiting.
                 diag.message = "the deadline passed before the request was sent";
-                co_return make_error_code(errc::timeout);
+                ec = errc::timeout;
+                break;
             }
             // Temporary credentials are refreshed in the background before
             // they expire; this waits only when there are none valid. Valid
             // ones are used in place: nothing suspends until they have signed.
-            const dynalock::credentials* creds = credential_cache.valid_now();
+            const dynalock::credentials* creds = self->credential_cache.valid_now();
             if (creds == nullptr) {
-                auto getting = credential_cache.get(fetched, diag);
-                if (error_code ec = co_await std::move(getting)) {
-                    co_return ec;
+                if (!fetched) {
+                    fetched = std::make_unique<dynalock::credentials>();
                 }
-                creds = &fetched;
+                auto getting = self->credential_cache.get(*fetched, diag);
+                if ((ec = co_await std::move(getting))) {
+                    break;
+                }
+                creds = fetched.get();
             }
-            const std::array<sigv4::header, 3> signed_headers{{
-                {"host", host},
-                {"content-type", content_type},
-                {"x-amz-target", target},
-            }};
-            const sigv4::request to_sign{"POST", "/", "", signed_headers, req.body};
-            if (error_code ec =
-                    signer.sign(to_sign, *creds, skew.corrected_now(system_clock::now()), auth)) {
+            if ((ec = self->sign(target, *creds, req, auth))) {
                 diag.message = "the request could not be signed";
-                co_return ec;
+                break;
             }
-            // Views of `host`, `target` and `auth`, all alive until the exchange ends.
-            req.headers.clear();
-            req.headers.emplace_back("Host", host);
-            req.headers.emplace_back("Content-Type", content_type);
-            req.headers.emplace_back("X-Amz-Target", target);
-            req.headers.emplace_back("X-Amz-Date", auth.x_amz_date);
-            if (!auth.x_amz_security_token.empty()) {
-                req.headers.emplace_back("X-Amz-Security-Token", auth.x_amz_security_token);
+            http::exchange_result r = co_await self->pool.exchange(req, res, deadline);
+            const next_step next =
+                self->after_attempt(r, res, req.repeatable, deadline, attempt, diag);
+            ec = next.ec;
+            if (!next.retry_after) {
+                break;
             }
-            req.headers.emplace_back("Authorization", auth.authorization);
-
-            const http::exchange_result r = co_await pool.exchange(req, res, deadline);
-            error_code ec = r.ec;
-            bool ambiguous = false;
-            if (ec) {
-                if (ec == asio::error::operation_aborted) {
-                    co_return ec;
-                }
-                diag.message = r.detail;
-                ambiguous = r.request_sent && is_ambiguous(ec);
-            } else {
-                const unsigned status = res.result_int();
-                diag.http_status = status;
-                diag.request_id = std::string(res["x-amzn-RequestId"]);
-                if (status >= 200 && status < 300) {
-                    ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
-                                                : error_code{};
-                    if (!ec) {
-                        retry.on_success(attempt);
-                        co_return ec;
-                    }
-                    diag.message = "the response body does not match its x-amz-crc32 header";
-                    ambiguous = true;
-                } else {
-                    ec = parse_error(status, res.body(), diag.request_id, diag);
-                    if (ec == errc::clock_skew) {
-                        skew.on_clock_skew_error(res["Date"], system_clock::now());
-                    }
-                    ambiguous = is_ambiguous(ec);
-                }
-            }
-            if (ambiguous && !repeatable) {
-                co_return ec;
-            }
-            const auto delay = retry.next_delay(ec, attempt, deadline - steady_clock::now());
-            if (!delay) {
-                co_return ec;
-            }
-            asio::steady_timer timer(executor, *delay);
-            error_code wait_ec;
-            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
-            if (wait_ec) {
-                co_return wait_ec;
+            if (error_code wait_ec = co_await pause(self->executor, *next.retry_after)) {
+                ec = wait_ec;
+                break;
             }
         }
+        co_return std::tuple{ec, encoded_response{std::move(res.body())}};
     }
 
-    // One coroutine for the whole operation, holding `self` (the client may be
-    // destroyed while it runs): a frame less per request than a wrapper. An
-    // encoded_request comes checked and encoded, and its answer goes back as it is.
+    // The coroutine of an operation on a typed request: checks and encodes
+    // it, sends it, decodes the answer.
     template <request Request>
     static asio::awaitable<std::tuple<error_code, response_t<Request>>> run(
         std::shared_ptr<impl> self, Request req, operation_options opts) {
-        constexpr bool encoded = std::is_same_v<Request, encoded_request>;
+        co_await detail::no_throw_on_cancel;
         diagnostics local;
         diagnostics& diag = opts.diagnostics != nullptr ? *opts.diagnostics : local;
         diag.clear();
         response_t<Request> resp{};
-        if constexpr (!encoded) {
-            if (error_code ec = validate(req, diag)) {
-                co_return std::tuple{ec, std::move(resp)};
-            }
+        if (error_code ec = validate(req, diag)) {
+            co_return std::tuple{ec, std::move(resp)};
         }
-        const auto deadline =
-            opts.deadline.value_or(steady_clock::now() + self->options.default_timeout);
-        http::response res;
-        std::string body;
-        std::string_view target;
-        if constexpr (encoded) {
-            body = std::move(req.body);
-            target = req.target;
-        } else {
-            body = encode(req);
-            target = operation<Request>::target;
-        }
-        error_code ec = co_await self->send(target, body, deadline, safe_to_repeat(req), diag, res);
+        const auto deadline = self->deadline_of(opts);
+        auto [ec, answer] = co_await send(
+            std::move(self), operation<Request>::target,
+            http::request{.body = encode(req), .repeatable = safe_to_repeat(req)}, deadline, &diag);
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
                 diagnostics reasons_diag;
-                parse_cancellation_reasons(res.body(), resp.cancellation_reasons, reasons_diag);
+                parse_cancellation_reasons(answer.body, resp.cancellation_reasons, reasons_diag);
             }
         }
-        if constexpr (encoded) {
-            if (!ec) {
-                resp.body = std::move(res.body());
-            }
-        } else if (!ec) {
-            ec = decode(res.body(), resp, diag);
+        if (!ec) {
+            ec = decode(answer.body, resp, diag);
         }
         co_return std::tuple{ec, std::move(resp)};
     }
@@ -335,7 +371,18 @@ const std::string& client::endpoint_url() const noexcept {
 template <request Request>
 void client::start(Request req, operation_options opts,
                    asio::any_completion_handler<void(error_code, response_t<Request>)> handler) {
-    detail::spawn_op(impl_->executor, impl::run(impl_, std::move(req), opts), std::move(handler));
+    if constexpr (std::is_same_v<Request, encoded_request>) {
+        // Checked and encoded by the caller; its answer goes back as it is.
+        detail::spawn_own_op(
+            impl_->executor,
+            impl::send(impl_, req.target,
+                       http::request{.body = std::move(req.body), .repeatable = req.repeatable},
+                       impl_->deadline_of(opts), opts.diagnostics),
+            std::move(handler));
+    } else {
+        detail::spawn_own_op(impl_->executor, impl::run(impl_, std::move(req), opts),
+                             std::move(handler));
+    }
 }
 
 #define DYNALOCK_INSTANTIATE(R)                          \

@@ -75,7 +75,8 @@ struct encoded_request {
     bool repeatable = false;
 };
 
-/// The 2xx answer to an encoded_request, to decode as its operation's response.
+/// The answer to an encoded_request: on success the 2xx body, to decode as its
+/// operation's response; after a failure, the error response's body, if any.
 struct encoded_response {
     std::string body;
 };

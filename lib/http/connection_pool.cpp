@@ -1,8 +1,10 @@
 #include <http/connection_pool.hpp>
 #include <http/response_parser.hpp>
 #include <http/transport_error.hpp>
+#include <spawn_op.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,6 +36,10 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+// Deferred operations are awaited in place: `use_awaitable` wraps each in a
+// coroutine frame of its own. Beast's connect and TLS handshake (1.81) take
+// only tokens of the older kind, and run once per connection.
+constexpr auto as_tuple_in_place = asio::as_tuple(asio::deferred);
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using plain_stream = beast::tcp_stream;
@@ -240,12 +246,6 @@ std::string describe(const pool_state& pool, std::string_view what, error_code e
     return text;
 }
 
-// Takes `co_await asio::this_coro::cancellation_state`, which needs no
-// coroutine frame, as a coroutine asking it would.
-bool cancelled(const asio::cancellation_state& state) {
-    return state.cancelled() != asio::cancellation_type::none;
-}
-
 // A check that a pooled socket was not closed by the server while idle: an
 // idle HTTP connection has nothing to read, so EOF, an error or stray bytes all
 // mean the connection is unusable. Servers close idle connections after
@@ -307,7 +307,7 @@ asio::awaitable<acquired> wait_for_slot(std::shared_ptr<pool_state> pool,
     waiter self(pool->executor);
     pool->waiters.push_back(self);
     self.wake.expires_at(deadline);
-    const auto [ec] = co_await self.wake.async_wait(use_tuple);
+    const auto [ec] = co_await self.wake.async_wait(as_tuple_in_place);
     if (pool->closed) {
         co_return acquired{asio::error::operation_aborted, {}};
     }
@@ -342,7 +342,7 @@ asio::awaitable<resolution> resolve(pool_state& pool, clock_type::time_point dea
             pending->result = resolution{ec, std::move(endpoints)};
             pending->wake.cancel();
         });
-    const auto [ec] = co_await pending->wake.async_wait(use_tuple);
+    const auto [ec] = co_await pending->wake.async_wait(as_tuple_in_place);
     if (pending->result) {
         co_return std::move(*pending->result);
     }
@@ -477,7 +477,8 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
     if (written < asio::buffer_size(message)) {
         beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
         rest.consume(written);
-        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, use_tuple); ec) {
+        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, as_tuple_in_place);
+            ec) {
             co_return round_trip{ec, exchange_step::write, false, false};
         }
     }
@@ -506,7 +507,7 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
         // queued (a server's FIN on an idle connection) would then be missed.
         std::size_t got = 0;
         std::tie(ec, got) =
-            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), use_tuple);
+            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), as_tuple_in_place);
         conn.buffer.commit(got);
         if (ec == asio::error::eof) {
             // As beast::http::read: EOF ends a response framed by the end of
@@ -529,14 +530,14 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
 asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn, const request& req,
                                            response& res, std::size_t body_limit) {
     if (const auto [ec, written] =
-            co_await asio::async_write(stream, request_buffers(conn, req), use_tuple);
+            co_await asio::async_write(stream, request_buffers(conn, req), as_tuple_in_place);
         ec) {
         co_return round_trip{ec, exchange_step::write, false, false};
     }
     response_parser parser(res);
     configure(parser, body_limit);
     const auto [ec, read] =
-        co_await beast::http::async_read(stream, conn.buffer, parser, use_tuple);
+        co_await beast::http::async_read(stream, conn.buffer, parser, as_tuple_in_place);
     if (ec) {
         co_return read_failed(ec, parser, conn);
     }
@@ -553,7 +554,7 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
         co_return failure(pool->setup_ec, false, pool->setup_error);
     }
     for (bool retried = false;; retried = true) {
-        if (cancelled(co_await asio::this_coro::cancellation_state)) {
+        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
         std::optional<acquired> free_slot = try_acquire(pool);
@@ -582,7 +583,7 @@ asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, 
                               "the request target or a header is not valid HTTP, or sets "
                               "Content-Length, Transfer-Encoding or Connection");
         }
-        if (cancelled(co_await asio::this_coro::cancellation_state)) {
+        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             co_return aborted(false);
         }
         pool->watch(conn, deadline);

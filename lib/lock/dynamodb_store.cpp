@@ -1,5 +1,6 @@
 #include <dynalock/dynamodb_store.hpp>
 
+#include "completion_executor.hpp"
 #include "dynamodb/item_write.hpp"
 #include "dynamodb/protocol.hpp"
 #include "lock/lock_item.hpp"
@@ -45,7 +46,7 @@ struct handler_context {
 
     template <class Handler>
     handler_context(const Handler& h, const asio::any_io_executor& fallback)
-        : executor(asio::get_associated_executor(h, fallback)),
+        : executor(detail::completion_executor(h, fallback)),
           slot(asio::get_associated_cancellation_slot(h)) {}
 
     template <class F>

@@ -6,7 +6,9 @@
 #include "test_servers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
@@ -366,6 +368,43 @@ TEST_P(client_test, deferred_token_throws_and_awaits) {
         co_return got.item.has_value() && threw;
     }());
     EXPECT_TRUE(r);
+}
+
+// The client finds a handler's executor without converting its own (see
+// lib/completion_executor.hpp): both sides of that are checked here, a client on
+// the io_context's executor and one on a strand.
+TEST_P(client_test, handlers_complete_on_their_associated_executor) {
+    const get_item_request get{.table_name = table_ + "-missing", .key = {{"pk", "x"}}};
+    auto run_until = [&](const bool& done) {
+        io_.restart();
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!done && io_.run_one_until(until) != 0) {
+        }
+        EXPECT_TRUE(done) << "the operation did not complete within the guard time";
+    };
+
+    auto handler_strand = asio::make_strand(io_);
+    bool done = false;
+    bool on_handler_strand = false;
+    c_->async_execute(get, {}, asio::bind_executor(handler_strand, [&](error_code ec, auto) {
+                          EXPECT_EQ(ec, errc::resource_not_found) << ec.message();
+                          on_handler_strand = handler_strand.running_in_this_thread();
+                          done = true;
+                      }));
+    run_until(done);
+    EXPECT_TRUE(on_handler_strand);
+
+    auto client_strand = asio::make_strand(io_);
+    client on_strand(client_strand, test::options_for(GetParam()));
+    done = false;
+    bool on_client_strand = false;
+    on_strand.async_execute(get, {}, [&](error_code ec, auto) {
+        EXPECT_EQ(ec, errc::resource_not_found) << ec.message();
+        on_client_strand = client_strand.running_in_this_thread();
+        done = true;
+    });
+    run_until(done);
+    EXPECT_TRUE(on_client_strand);
 }
 
 INSTANTIATE_TEST_SUITE_P(servers, client_test, ::testing::Values(test::dynalite, test::moto),
