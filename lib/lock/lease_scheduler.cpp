@@ -49,6 +49,21 @@ void lease_scheduler::leave(scheduled_lease& l) {
     l.at_ = place::outside;
 }
 
+// The first lease of the earliest wake-up time: one behind the tree's first
+// while there is one, so that the tree changes only when the chain is empty.
+scheduled_lease& lease_scheduler::pop_waiting() {
+    scheduled_lease& first = *waiting_.begin();
+    scheduled_lease* l = first.next_same_;
+    if (l != nullptr) {
+        first.next_same_ = std::exchange(l->next_same_, nullptr);
+    } else {
+        waiting_.erase(waiting_.begin());
+        l = &first;
+    }
+    l->at_ = place::outside;
+    return *l;
+}
+
 void lease_scheduler::leave_waiting(scheduled_lease& l) {
     scheduled_lease* const next = std::exchange(l.next_same_, nullptr);
     if (l.is_linked()) {
@@ -113,8 +128,7 @@ lease_step lease_scheduler::poll(clock::time_point now) {
     }
     for (;;) {
         while (!waiting_.empty() && waiting_.begin()->queued_at_ <= now) {
-            scheduled_lease& l = *waiting_.begin();
-            leave(l);
+            scheduled_lease& l = pop_waiting();
             enter(l, ready_, l.machine.deadline(), place::ready);
         }
         if (ready_.empty()) {

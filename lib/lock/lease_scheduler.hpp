@@ -143,6 +143,7 @@ private:
     void enter_waiting(scheduled_lease& l, clock::time_point at);
     void leave(scheduled_lease& l);
     void leave_waiting(scheduled_lease& l);
+    scheduled_lease& pop_waiting();
     scheduled_lease::queue* queue_of(place where) noexcept;
 
     const std::size_t max_in_flight_;
