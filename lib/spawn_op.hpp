@@ -23,17 +23,10 @@ namespace dynalock::detail {
 
 /// Whether the caller asked the running operation to stop, given
 /// `co_await boost::asio::this_coro::cancellation_state`, which reads the state
-/// in place: asking costs no coroutine frame.
+/// in place (no coroutine frame). Coroutines run by spawn_op do not throw on
+/// cancellation (see below): their loops ask this.
 inline bool cancelled(const boost::asio::cancellation_state& state) noexcept {
     return state.cancelled() != boost::asio::cancellation_type::none;
-}
-
-/// True once the caller asked the running operation to stop. Coroutines run by
-/// spawn_op do not throw on cancellation (see below): their loops ask this.
-/// Each call costs a coroutine frame; a path run per request asks the
-/// overload above instead.
-inline boost::asio::awaitable<bool> cancelled() {
-    co_return cancelled(co_await boost::asio::this_coro::cancellation_state);
 }
 
 /// What a coroutine given to `spawn_own_op` awaits first: from then on it does
@@ -84,7 +77,7 @@ void spawn_own_op(const boost::asio::any_io_executor& ex,
 ///
 /// The coroutine does not throw when cancelled (Asio's default): an exception
 /// would unwind past its bookkeeping. Its pending operation completes with
-/// `operation_aborted` instead, and its loops check `cancelled()`.
+/// `operation_aborted` instead, and its loops check `cancelled(state)`.
 template <class... T>
 void spawn_op(const boost::asio::any_io_executor& ex,
               boost::asio::awaitable<std::tuple<error_code, T...>> op,

@@ -81,7 +81,7 @@ struct leader_election::impl {
             if (!ec) {
                 co_return std::tuple{ec, leadership(std::move(l))};
             }
-            if (co_await detail::cancelled()) {
+            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 co_return std::tuple{make_error_code(asio::error::operation_aborted), leadership{}};
             }
             if (ec == errc::lock_not_granted) {
@@ -109,7 +109,7 @@ struct leader_election::impl {
                                      std::optional<leader_info>{}};
             }
             auto [ec, item] = co_await self->locks->async_get(self->options.name, as_tuple);
-            if (co_await detail::cancelled()) {
+            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 co_return std::tuple{make_error_code(asio::error::operation_aborted),
                                      std::optional<leader_info>{}};
             }

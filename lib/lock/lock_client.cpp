@@ -222,7 +222,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         const std::unique_ptr<detail::timer> timer = time->make_timer(ex);
         lock::acquire_action action = machine.start(time->now());
         for (;;) {
-            if (!action.done() && co_await detail::cancelled()) {
+            if (!action.done() && detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 co_return std::tuple{make_error_code(asio::error::operation_aborted), lease{}};
             }
             switch (action.type) {
@@ -356,7 +356,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             if (it != session_watches.end() && it->second.reading) {
                 auto reading = it->second.reading;
                 co_await reading->async_wait(as_tuple);
-                if (co_await detail::cancelled()) {
+                if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                     co_return std::tuple{make_error_code(asio::error::operation_aborted),
                                          lock::session_view{}};
                 }
@@ -451,7 +451,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
             if (opening_default) {
                 auto opening = opening_default;
                 co_await opening->async_wait(as_tuple);
-                if (co_await detail::cancelled()) {
+                if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                     co_return std::tuple{make_error_code(asio::error::operation_aborted),
                                          session{}};
                 }
@@ -540,7 +540,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         while (run->running > 0) {
             run->done.expires_at(asio::steady_timer::time_point::max());
             co_await run->done.async_wait(as_tuple);
-            if (run->running > 0 && !cancelled && co_await detail::cancelled()) {
+            if (run->running > 0 && !cancelled &&
+                detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 cancelled = true;
                 for (auto& s : run->stop) {
                     s.emit(asio::cancellation_type::terminal);
@@ -562,7 +563,8 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                                               const std::vector<lock_key>& keys,
                                               const acquire_many_options& o) {
         co_await asio::this_coro::throw_if_cancelled(false);
-        while (run->next < keys.size() && !co_await detail::cancelled()) {
+        while (run->next < keys.size() &&
+               !detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             const lock_key& key = keys[run->next++];
             diagnostics diag;
             acquire_options each = o.each;
@@ -613,7 +615,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
         std::vector<lock_record> all;
         std::optional<lock_key> after;
         do {
-            if (co_await detail::cancelled()) {
+            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 co_return std::tuple{make_error_code(asio::error::operation_aborted),
                                      std::move(all)};
             }
