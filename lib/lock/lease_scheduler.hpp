@@ -2,7 +2,7 @@
 
 // Every held lease of a client on one timeline, sans-io. The lease machines
 // decide what each lease needs and when; the scheduler decides which lease
-// goes next: one ordered map of wake-up times instead of a timer per lease,
+// goes next: one ordered queue of wake-up times instead of a timer per lease,
 // and a bound on requests in flight under which the lease closest to its
 // deadline goes first. Acquires share that bound and come after every lease
 // due: a client taking thousands of locks never starves the heartbeats of
