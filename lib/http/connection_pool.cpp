@@ -491,6 +491,17 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
     // keeps its buffer: 4 KiB each rather than 16 (64 connections held 1 MiB,
     // 100 B per lease of 10,000). A large page is read in more pieces.
     constexpr std::size_t read_chunk = 4 * 1024;
+    // Asio (1.81) tries every read before it waits for readiness, and right
+    // after the request nothing has arrived: that cost one failing recv per
+    // response. So this waits first and then reads what is there. Waiting is
+    // safe because epoll (edge-triggered) reports every arrival after its
+    // last report: a read that returned less than it asked for emptied the
+    // socket, and whatever comes later wakes the wait; a full read may have
+    // left more behind, so it reads again at once. A server's FIN reported
+    // while the connection lay idle is not seen here, but the request written
+    // into the closed connection draws a reset, which wakes the wait (and a
+    // connection idle for a second is peeked at before reuse: looks_alive).
+    bool maybe_more = false;  // the socket may hold bytes not read yet
     for (;;) {
         if (conn.buffer.size() != 0) {
             const std::size_t used = parser.put(conn.buffer.data(), ec);
@@ -503,15 +514,20 @@ asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn
                 co_return finished(parser, conn);
             }
         }
-        // Asio (1.81) tries the read before it waits for readiness, and right
-        // after the request nothing has arrived: one failing recv per response
-        // (measured with strace in hold_many). Waiting first (async_wait)
-        // would spare it, but an edge the reactor saw while no operation was
-        // queued (a server's FIN on an idle connection) would then be missed.
-        std::size_t got = 0;
-        std::tie(ec, got) =
-            co_await socket.async_read_some(conn.buffer.prepare(read_chunk), as_tuple_in_place);
+        if (!maybe_more) {
+            if (std::tie(ec) =
+                    co_await socket.async_wait(tcp::socket::wait_read, as_tuple_in_place);
+                ec) {
+                co_return read_failed(ec, parser, conn);
+            }
+        }
+        // The socket is non-blocking (connect): this never waits.
+        const std::size_t got = socket.read_some(conn.buffer.prepare(read_chunk), ec);
         conn.buffer.commit(got);
+        maybe_more = !ec && got == read_chunk;
+        if (ec == asio::error::would_block) {
+            continue;  // woken with nothing to read: wait again
+        }
         if (ec == asio::error::eof) {
             // As beast::http::read: EOF ends a response framed by the end of
             // the connection, cuts any other short, and before any byte means

@@ -88,6 +88,37 @@ TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
     EXPECT_EQ(seen->body(), R"({"TableName":"locks"})");
 }
 
+// The reads wait for readiness before reading: a response is read to its end
+// whether it takes many reads or comes in pieces that each need a wait.
+TEST_F(http_pool, reads_a_response_longer_than_one_read_to_its_end) {
+    const std::string body(256 * 1024, 'x');
+    scripted_http_server server(io, [&](http_peer& p, std::size_t) -> asio::awaitable<void> {
+        co_await p.read_request();
+        co_await p.send(http_response(200, body));
+        co_await p.wait_for_close();
+    });
+    auto pool = make_pool(server);
+    const outcome o = exchange(pool, 10s);
+    ASSERT_FALSE(o.result.ec) << o.result.detail;
+    EXPECT_EQ(o.res.body(), body);
+}
+
+TEST_F(http_pool, reads_a_response_that_arrives_in_pieces) {
+    scripted_http_server server(io, [](http_peer& p, std::size_t) -> asio::awaitable<void> {
+        co_await p.read_request();
+        const std::string whole = http_response(200, R"({"Item":{"k":{"S":"v"}}})");
+        for (std::size_t at = 0; at < whole.size(); at += 16) {
+            co_await p.send(whole.substr(at, 16));
+            co_await p.sleep(5ms);  // separate arrivals (timing cannot change the outcome)
+        }
+        co_await p.wait_for_close();
+    });
+    auto pool = make_pool(server);
+    const outcome o = exchange(pool, 10s);
+    ASSERT_FALSE(o.result.ec) << o.result.detail;
+    EXPECT_EQ(o.res.body(), R"({"Item":{"k":{"S":"v"}}})");
+}
+
 TEST_F(http_pool, reuses_a_kept_alive_connection) {
     scripted_http_server server(io, answer_all("{}"));
     auto pool = make_pool(server);
