@@ -22,9 +22,15 @@ struct diagnostics {
     /// For a failed condition: the item as it is (ReturnValuesOnConditionCheckFailure=ALL_OLD).
     std::optional<dynalock::item> item{};
 
-    /// Back to empty; every operation that fills diagnostics clears them
-    /// first.
-    void clear() { *this = diagnostics{}; }
+    /// Back to empty, keeping the room of the strings; every operation that
+    /// fills diagnostics clears them first.
+    void clear() noexcept {
+        aws_type.clear();
+        message.clear();
+        http_status = 0;
+        request_id.clear();
+        item.reset();
+    }
 };
 
 }  // namespace dynalock

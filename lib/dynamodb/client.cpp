@@ -201,7 +201,7 @@ struct client::impl {
         } else {
             const unsigned status = res.result_int();
             diag.http_status = status;
-            diag.request_id = std::string(res["x-amzn-RequestId"]);
+            diag.request_id.assign(res["x-amzn-RequestId"]);
             if (status >= 200 && status < 300) {
                 ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
                                             : error_code{};
@@ -298,6 +298,7 @@ struct client::impl {
                 break;
             }
         }
+        recycle_body(std::move(req.body));
         co_return std::tuple{ec, encoded_response{std::move(res.body())}};
     }
 

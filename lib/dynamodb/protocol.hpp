@@ -76,10 +76,20 @@ void encode(const describe_time_to_live_request& request, std::string& body);
 /// chunk (malloc_consolidate in the heartbeat profile).
 inline constexpr std::size_t initial_body_capacity = 984;
 
+/// An empty string with room for a request body: one that a finished request
+/// gave back on this thread (recycle_body) when there is one, otherwise a new
+/// one with initial_body_capacity. Heartbeats come in bursts of dozens, too
+/// many for glibc's per-thread cache, so each fresh body was a slow malloc.
+std::string new_body();
+
+/// Keeps the room of `body`, which no one reads any more, for a later
+/// new_body on this thread. Up to a bound, and only room of a lock's size:
+/// a large page's buffer is freed.
+void recycle_body(std::string&& body) noexcept;
+
 template <class Request>
 std::string encode(const Request& request) {
-    std::string body;
-    body.reserve(initial_body_capacity);
+    std::string body = new_body();
     encode(request, body);
     return body;
 }

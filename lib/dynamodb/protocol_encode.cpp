@@ -1,6 +1,9 @@
 #include "dynamodb/item_write.hpp"
 #include "dynamodb/json_writer.hpp"
 #include "dynamodb/protocol.hpp"
+#include "thread_spares.hpp"
+
+#include <string>
 
 namespace dynalock::dynamodb {
 namespace {
@@ -377,6 +380,27 @@ void encode(const item_write& r, std::string& body) {
 std::string_view target(const item_write& r) {
     return r.update_expression.empty() ? operation<delete_item_request>::target
                                        : operation<update_item_request>::target;
+}
+
+// As many as requests a client has out at once by default, each of at most
+// 4 KiB: a large page's buffer is not kept.
+using spare_bodies = detail::thread_spares<struct body_tag, std::string, 64>;
+constexpr std::size_t largest_body_kept = 4096;
+
+std::string new_body() {
+    if (auto spare = spare_bodies::take()) {
+        return std::move(*spare);
+    }
+    std::string body;
+    body.reserve(initial_body_capacity);
+    return body;
+}
+
+void recycle_body(std::string&& body) noexcept {
+    if (body.capacity() >= initial_body_capacity && body.capacity() <= largest_body_kept) {
+        body.clear();
+        spare_bodies::give(std::move(body));
+    }
 }
 
 }  // namespace dynalock::dynamodb

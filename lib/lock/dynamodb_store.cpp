@@ -4,6 +4,7 @@
 #include "dynamodb/item_write.hpp"
 #include "dynamodb/protocol.hpp"
 #include "lock/lock_item.hpp"
+#include "thread_spares.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/append.hpp>
@@ -333,6 +334,24 @@ void update_expression(const dynamodb_store_options& o, lock_write& w, expressio
     }
 }
 
+/// The diagnostics of a write, which this thread keeps between writes with
+/// the room of their strings (the request id took an allocation each time).
+using spare_diagnostics =
+    detail::thread_spares<struct diagnostics_tag, std::unique_ptr<diagnostics>, 64>;
+
+struct give_back_diagnostics {
+    void operator()(diagnostics* d) const noexcept {
+        d->clear();
+        spare_diagnostics::give(std::unique_ptr<diagnostics>(d));
+    }
+};
+using pooled_diagnostics = std::unique_ptr<diagnostics, give_back_diagnostics>;
+
+pooled_diagnostics take_diagnostics() {
+    auto spare = spare_diagnostics::take();
+    return pooled_diagnostics(spare ? spare->release() : new diagnostics());
+}
+
 /// `in` as a lock_record: errc::malformed_item when it is not a well-formed
 /// lock item (`out` is set all the same, with `malformed` saying why), or
 /// errc::malformed_response when not even its key can be read. `in` is taken
@@ -438,7 +457,7 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;
     }
-    auto diag = std::make_shared<diagnostics>();
+    pooled_diagnostics diag = take_diagnostics();
     expression_parts parts;
     // Both expressions in one string, kept by the thread: they are encoded
     // into the body before this returns, so its room serves every write.
@@ -475,22 +494,23 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;
     }
-    ddb::encoded_request req{.target = ddb::target(write), .repeatable = false};
-    req.body.reserve(ddb::initial_body_capacity);
+    ddb::encoded_request req{
+        .target = ddb::target(write), .body = ddb::new_body(), .repeatable = false};
     ddb::encode(write, req.body);
     // Encoded: what `write` viewed in `w` may go.
     const handler_context ctx(h, client_.get_executor());
     const ddb::operation_options op{.deadline = deadline, .diagnostics = diag.get()};
-    auto finish = [this, diag, key = std::move(w.key), deadline, ctx, h = std::move(h)](
-                      error_code ec, std::optional<item> returned) mutable {
-        finish_write(client_, opts_, ec, std::move(returned), std::move(diag->item), key, deadline,
+    auto finish = [this, key = std::move(w.key), deadline, ctx, h = std::move(h)](
+                      error_code ec, std::optional<item> returned,
+                      std::optional<item> as_it_is) mutable {
+        finish_write(client_, opts_, ec, std::move(returned), std::move(as_it_is), key, deadline,
                      ctx, std::move(h));
     };
     // The answer is decoded here, as the client decodes those of the requests it encodes.
     client_.async_execute(
         std::move(req), op,
-        ctx.bind([finish = std::move(finish), diag, is_delete = w.delete_item, returns_item](
-                     error_code ec, ddb::encoded_response r) mutable {
+        ctx.bind([finish = std::move(finish), diag = std::move(diag), is_delete = w.delete_item,
+                  returns_item](error_code ec, ddb::encoded_response r) mutable {
             std::optional<item> returned;
             if (!ec && is_delete) {
                 ddb::delete_item_response deleted;
@@ -503,7 +523,7 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
                 }
                 returned = std::move(updated.attributes);
             }
-            finish(ec, std::move(returned));
+            finish(ec, std::move(returned), std::move(diag->item));
         }));
 }
 

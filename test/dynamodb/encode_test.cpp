@@ -4,9 +4,12 @@
 
 #include "dynamodb/base64.hpp"
 #include "dynamodb/protocol.hpp"
+#include "thread_spares.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <thread>
 
 namespace dynalock::dynamodb {
 namespace {
@@ -322,6 +325,66 @@ TEST(DynamodbBase64, RejectsMalformed) {
          {"Zg", "Zg=", "Z===", "====", "Zm9v!A==", "Zm=v", "Zm9v\nYg==", "Zg==Zg==", "Zm 9"}) {
         EXPECT_FALSE(decode_base64(bad).has_value()) << bad;
     }
+}
+
+// Each runs on a thread of its own, whose spares start empty.
+template <class F>
+void on_new_thread(F f) {
+    std::thread(f).join();
+}
+
+TEST(DynamodbBody, ANewBodyIsEmptyWithRoomForALockRequest) {
+    on_new_thread([] {
+        const std::string body = new_body();
+        EXPECT_TRUE(body.empty());
+        EXPECT_GE(body.capacity(), initial_body_capacity);
+    });
+}
+
+TEST(DynamodbBody, ARecycledBodyServesTheNextRequestOfItsThreadOnly) {
+    on_new_thread([] {
+        std::string body = new_body();
+        body = "{\"TableName\":\"locks\"}";
+        const char* room = body.data();
+        recycle_body(std::move(body));
+        const char* other_thread_room = nullptr;
+        std::thread([&] { other_thread_room = new_body().data(); }).join();
+        EXPECT_NE(other_thread_room, room);
+        const std::string again = new_body();
+        EXPECT_TRUE(again.empty());
+        EXPECT_EQ(again.data(), room);
+        EXPECT_NE(new_body().data(), room);  // taken once
+    });
+}
+
+TEST(DynamodbBody, RoomTooSmallOrTooLargeIsNotKept) {
+    on_new_thread([] {
+        std::string small;  // inline room only
+        recycle_body(std::move(small));
+        std::string large;
+        large.reserve(1 << 20);
+        recycle_body(std::move(large));
+        EXPECT_LT(new_body().capacity(), std::size_t{1} << 20);
+        EXPECT_GE(new_body().capacity(), initial_body_capacity);
+    });
+}
+
+TEST(ThreadSpares, KeepsUpToItsBoundPerTagAndThread) {
+    using spares = detail::thread_spares<struct test_tag, int, 2>;
+    using others = detail::thread_spares<struct other_tag, int, 2>;
+    on_new_thread([] {
+        EXPECT_FALSE(spares::take());
+        spares::give(1);
+        spares::give(2);
+        spares::give(3);  // over the bound: let go
+        EXPECT_FALSE(others::take());
+        std::optional<int> from_other_thread;
+        std::thread([&] { from_other_thread = spares::take(); }).join();
+        EXPECT_FALSE(from_other_thread);
+        EXPECT_EQ(spares::take(), 2);
+        EXPECT_EQ(spares::take(), 1);
+        EXPECT_FALSE(spares::take());
+    });
 }
 
 }  // namespace
