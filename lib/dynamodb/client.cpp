@@ -27,6 +27,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <tuple>
+#include <vector>
 
 namespace dynalock::dynamodb {
 
@@ -225,6 +226,42 @@ struct client::impl {
         return {ec, retry.next_delay(ec, attempt, deadline - steady_clock::now())};
     }
 
+    // What an attempt reads the response and signs into. Requests take one and
+    // give it back, so that the response's fields and the header strings keep
+    // their room instead of being allocated anew for every request.
+    struct scratch {
+        http::response res;
+        sigv4::auth_headers auth;
+    };
+    class borrowed_scratch {
+    public:
+        explicit borrowed_scratch(impl& owner) : owner_(owner) {
+            if (owner.spare_scratch.empty()) {
+                taken_ = std::make_unique<scratch>();
+            } else {
+                taken_ = std::move(owner.spare_scratch.back());
+                owner.spare_scratch.pop_back();
+            }
+        }
+        borrowed_scratch(const borrowed_scratch&) = delete;
+        borrowed_scratch& operator=(const borrowed_scratch&) = delete;
+        ~borrowed_scratch() {
+            // As many as requests may be out at once; the rest go.
+            if (owner_.spare_scratch.size() < owner_.options.http.max_connections) {
+                taken_->res.clear();
+                try {
+                    owner_.spare_scratch.push_back(std::move(taken_));
+                } catch (const std::bad_alloc&) {
+                }
+            }
+        }
+        scratch* operator->() const noexcept { return taken_.get(); }
+
+    private:
+        impl& owner_;
+        std::unique_ptr<scratch> taken_;
+    };
+
     // A coroutine of its own, so that the timer takes room only when a retry waits.
     static asio::awaitable<error_code> pause(const executor_type& ex,
                                              std::chrono::milliseconds delay) {
@@ -249,8 +286,9 @@ struct client::impl {
             unread = std::make_unique<diagnostics>();
         }
         diagnostics& diag = diag_out != nullptr ? *diag_out : *unread;
-        http::response res;
-        sigv4::auth_headers auth;
+        const borrowed_scratch scratch(*self);
+        http::response& res = scratch->res;
+        sigv4::auth_headers& auth = scratch->auth;
         // Only when no valid credentials are cached, which is rare: not in the frame.
         std::unique_ptr<dynalock::credentials> fetched;
         aws::retry_state attempt;
@@ -340,6 +378,7 @@ struct client::impl {
     aws::retry_policy retry;
     aws::clock_skew skew;
     std::string host;
+    std::vector<std::unique_ptr<scratch>> spare_scratch;
 };
 
 client::client(executor_type ex, client_options opts)
