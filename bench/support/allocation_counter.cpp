@@ -1,5 +1,7 @@
 #include "allocation_counter.hpp"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <new>
 
@@ -34,4 +36,15 @@ void operator delete(void* p) noexcept {
 
 void operator delete(void* p, std::size_t) noexcept {
     std::free(p);
+}
+
+// Asio takes the memory of the coroutine frames and handlers it cannot recycle
+// from aligned_alloc (boost/asio/detail/memory.hpp), not from operator new;
+// counted too, so that the count is every allocation the client asks for.
+extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+    using aligned_alloc_fn = void* (*)(std::size_t, std::size_t);
+    static const auto libc_aligned_alloc =
+        reinterpret_cast<aligned_alloc_fn>(dlsym(RTLD_NEXT, "aligned_alloc"));
+    ++allocation_count;
+    return libc_aligned_alloc(alignment, size);
 }
