@@ -10,6 +10,7 @@
 #include "lock/lease_driver.hpp"
 #include "lock/lock_item.hpp"
 #include "lock/observation_cache.hpp"
+#include "lock/session_end.hpp"
 #include "spawn_op.hpp"
 
 #include <unistd.h>
