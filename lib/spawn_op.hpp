@@ -23,14 +23,14 @@ namespace dynalock::detail {
 
 /// Whether the caller asked the running operation to stop, given
 /// `co_await boost::asio::this_coro::cancellation_state`, which reads the state
-/// in place (no coroutine frame). Coroutines run by spawn_op do not throw on
-/// cancellation (see below): their loops ask this.
+/// in place (no coroutine frame). Coroutines run by spawn_own_op do not throw
+/// on cancellation (see there): their loops ask this.
 inline bool cancelled(const boost::asio::cancellation_state& state) noexcept {
     return state.cancelled() != boost::asio::cancellation_type::none;
 }
 
 /// What a coroutine given to `spawn_own_op` awaits first: from then on it does
-/// not throw on cancellation (see spawn_op).
+/// not throw on cancellation (see spawn_own_op).
 inline constexpr auto no_throw_on_cancel = boost::asio::this_coro::throw_if_cancelled(false);
 
 /// The error_code for an exception that ended a spawned coroutine. The
@@ -47,9 +47,15 @@ inline error_code thrown_error(const std::exception_ptr& e) {
     }
 }
 
-/// As spawn_op, for a coroutine whose first statement is
-/// `co_await no_throw_on_cancel;`: it needs no wrapper, which would cost a
-/// coroutine frame per operation.
+/// Spawns `op` on `ex`. The handler's cancellation slot reaches the coroutine
+/// (per-operation cancellation); the handler runs on its associated executor.
+///
+/// The coroutine must not throw when cancelled (Asio's default is to throw):
+/// an exception would unwind past its bookkeeping. Its pending operation
+/// completes with `operation_aborted` instead, and its loops check
+/// `cancelled(state)`. So its first statement is `co_await no_throw_on_cancel;`,
+/// which it runs itself: `op` is the operation's own coroutine, with no
+/// wrapper around it (a wrapper would cost a coroutine frame per operation).
 template <class... T>
 void spawn_own_op(const boost::asio::any_io_executor& ex,
                   boost::asio::awaitable<std::tuple<error_code, T...>> op,
@@ -70,25 +76,6 @@ void spawn_own_op(const boost::asio::any_io_executor& ex,
                               std::apply(std::move(h), std::move(result));
                           }
                       })));
-}
-
-/// Spawns `op` on `ex`. The handler's cancellation slot reaches the coroutine
-/// (per-operation cancellation); the handler runs on its associated executor.
-///
-/// The coroutine does not throw when cancelled (Asio's default): an exception
-/// would unwind past its bookkeeping. Its pending operation completes with
-/// `operation_aborted` instead, and its loops check `cancelled(state)`.
-template <class... T>
-void spawn_op(const boost::asio::any_io_executor& ex,
-              boost::asio::awaitable<std::tuple<error_code, T...>> op,
-              boost::asio::any_completion_handler<void(error_code, T...)> handler) {
-    namespace asio = boost::asio;
-    auto run = [](asio::awaitable<std::tuple<error_code, T...>> op)
-        -> asio::awaitable<std::tuple<error_code, T...>> {
-        co_await no_throw_on_cancel;
-        co_return co_await std::move(op);
-    };
-    spawn_own_op(ex, run(std::move(op)), std::move(handler));
 }
 
 }  // namespace dynalock::detail

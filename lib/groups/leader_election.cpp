@@ -68,6 +68,7 @@ struct leader_election::impl {
 
     static asio::awaitable<std::tuple<error_code, leadership>> campaign(
         std::shared_ptr<impl> self) {
+        co_await detail::no_throw_on_cancel;
         // One acquire waits for as long as the leader keeps renewing; it
         // ends without a grant only after its (long) wait, and then another
         // one starts.
@@ -98,6 +99,7 @@ struct leader_election::impl {
 
     static asio::awaitable<std::tuple<error_code, std::optional<leader_info>>> wait_change(
         std::shared_ptr<impl> self, std::optional<leader_info> known) {
+        co_await detail::no_throw_on_cancel;
         for (bool first = true;; first = false) {
             if (!first) {
                 if (auto paused = co_await pause(self)) {
@@ -153,14 +155,14 @@ lock_client& leader_election::locks() {
 }
 
 void leader_election::start_campaign(asio::any_completion_handler<void(error_code, leadership)> h) {
-    detail::spawn_op(impl_->locks->get_executor(), impl::campaign(impl_), std::move(h));
+    detail::spawn_own_op(impl_->locks->get_executor(), impl::campaign(impl_), std::move(h));
 }
 
 void leader_election::start_wait_leader_change(
     std::optional<leader_info> known,
     asio::any_completion_handler<void(error_code, std::optional<leader_info>)> h) {
-    detail::spawn_op(impl_->locks->get_executor(), impl::wait_change(impl_, std::move(known)),
-                     std::move(h));
+    detail::spawn_own_op(impl_->locks->get_executor(), impl::wait_change(impl_, std::move(known)),
+                         std::move(h));
 }
 
 void leader_election::start_close(asio::any_completion_handler<void(error_code)> h) {

@@ -4,6 +4,7 @@
 #include <dynalock/shard_group.hpp>
 
 #include "groups/shard_plan.hpp"
+#include "spawn_op.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
@@ -261,8 +262,7 @@ struct shard_group::impl {
         auto handoff_over = [](std::shared_ptr<held_shard> h) -> asio::awaitable<void> {
             for (;;) {
                 co_await h->handoff_deadline.async_wait(as_tuple);
-                if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-                    asio::cancellation_type::none) {
+                if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                     co_return;
                 }
                 if (h->handoff_deadline.expiry() <= lease::clock::now()) {
@@ -595,15 +595,13 @@ asio::awaitable<error_code> shard_group::run() {
                 // As above (a bad_alloc, say): rounds go on, and a stop
                 // still hands every shard back.
             }
-            if (self->stopping || (co_await asio::this_coro::cancellation_state).cancelled() !=
-                                      asio::cancellation_type::none) {
+            if (self->stopping || detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 break;
             }
             self->round_timer.expires_after(self->opts.round);
             co_await self->round_timer.async_wait(as_tuple);
             self->guard();
-            if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-                asio::cancellation_type::none) {
+            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
                 break;
             }
         }

@@ -277,10 +277,6 @@ acquire_action acquire_machine::read_session(clock::time_point now, bool fresh) 
     return a;
 }
 
-bool session_ended(const std::optional<lock_record>& item, std::uint64_t epoch) {
-    return !item || item->released || item->fence.value_or(0) != epoch;
-}
-
 bool acquire_machine::orphaned(const session_view& view) const {
     return session_ended(view.record, bound_holder_->session->epoch);
 }

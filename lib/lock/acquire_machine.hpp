@@ -15,6 +15,8 @@
 // must not stay held by nobody for a whole lease: it is released at once,
 // conditioned on the record version it wrote, and the acquire fails saying so.
 
+#include "lock/session_end.hpp"
+
 #include <dynalock/error.hpp>
 #include <dynalock/store.hpp>
 
@@ -42,11 +44,6 @@ struct observation {
     milliseconds lease{};
     clock::time_point since{};
 };
-
-/// Whether a session has ended for the locks granted under it at `epoch`,
-/// from its item as read: absent, released, or at another epoch. Nobody
-/// believes such a lock any more.
-bool session_ended(const std::optional<lock_record>& item, std::uint64_t epoch);
 
 struct acquire_params {
     lock_key key{};

@@ -10,6 +10,7 @@
 #include "lock/lease_driver.hpp"
 #include "lock/lock_item.hpp"
 #include "lock/observation_cache.hpp"
+#include "lock/session_end.hpp"
 #include "spawn_op.hpp"
 
 #include <unistd.h>
@@ -144,6 +145,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<std::tuple<error_code, lease>> acquire(lock_key key, acquire_options o,
                                                            bool wait, bool session_item = false) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         diagnostics local;
         diagnostics& diag = o.diagnostics != nullptr ? *o.diagnostics : local;
@@ -435,6 +437,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     }
 
     asio::awaitable<std::tuple<error_code, session>> open_session(session_options so) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         lock_key key{so.prefix + lock::random_hex(16), so.sort};
         auto [ec, l] = co_await acquire(std::move(key), acquire_options{}, false, true);
@@ -508,6 +511,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<std::tuple<error_code, acquire_many_result>> acquire_many(
         std::vector<lock_key> keys, acquire_many_options o) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         if (o.concurrency == 0) {
             co_return std::tuple{make_error_code(errc::invalid_argument), acquire_many_result{}};
@@ -581,6 +585,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     // --- reading ------------------------------------------------------------
 
     asio::awaitable<std::tuple<error_code, std::optional<lock_record>>> get(lock_key key) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         auto [ec, r] =
             co_await st.async_read(std::move(key), time->now() + opts.request_timeout, as_tuple);
@@ -588,6 +593,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     }
 
     asio::awaitable<std::tuple<error_code, session_status>> observe_session(session_ref s) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         if (std::find(ended_sessions.begin(), ended_sessions.end(), s) != ended_sessions.end()) {
             co_return std::tuple{error_code{}, session_status::ended};
@@ -611,6 +617,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<std::tuple<error_code, std::vector<lock_record>>> list(
         std::optional<std::string> partition) {
+        co_await detail::no_throw_on_cancel;
         auto self = shared_from_this();
         std::vector<lock_record> all;
         std::optional<lock_key> after;
@@ -759,15 +766,15 @@ lock_client_stats lock_client::stats() const {
 
 void lock_client::start_acquire(lock_key key, acquire_options opts, bool wait,
                                 asio::any_completion_handler<void(error_code, lease)> h) {
-    detail::spawn_op(impl_->ex, impl_->acquire(std::move(key), std::move(opts), wait),
-                     std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->acquire(std::move(key), std::move(opts), wait),
+                         std::move(h));
 }
 
 void lock_client::start_acquire_many(
     std::vector<lock_key> keys, acquire_many_options opts,
     asio::any_completion_handler<void(error_code, acquire_many_result)> h) {
-    detail::spawn_op(impl_->ex, impl_->acquire_many(std::move(keys), std::move(opts)),
-                     std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->acquire_many(std::move(keys), std::move(opts)),
+                         std::move(h));
 }
 
 void lock_client::start_release(lease l, std::optional<bytes> data,
@@ -781,23 +788,23 @@ void lock_client::start_release(lease l, std::optional<bytes> data,
 
 void lock_client::start_get(
     lock_key key, asio::any_completion_handler<void(error_code, std::optional<lock_record>)> h) {
-    detail::spawn_op(impl_->ex, impl_->get(std::move(key)), std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->get(std::move(key)), std::move(h));
 }
 
 void lock_client::start_observe_session(
     session_ref s, asio::any_completion_handler<void(error_code, session_status)> h) {
-    detail::spawn_op(impl_->ex, impl_->observe_session(std::move(s)), std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->observe_session(std::move(s)), std::move(h));
 }
 
 void lock_client::start_list(
     std::optional<std::string> partition,
     asio::any_completion_handler<void(error_code, std::vector<lock_record>)> h) {
-    detail::spawn_op(impl_->ex, impl_->list(std::move(partition)), std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->list(std::move(partition)), std::move(h));
 }
 
 void lock_client::start_open_session(session_options opts,
                                      asio::any_completion_handler<void(error_code, session)> h) {
-    detail::spawn_op(impl_->ex, impl_->open_session(std::move(opts)), std::move(h));
+    detail::spawn_own_op(impl_->ex, impl_->open_session(std::move(opts)), std::move(h));
 }
 
 session lock_client::default_session() const {

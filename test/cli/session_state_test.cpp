@@ -6,20 +6,14 @@
 // cue, hence checked here on the function alone.
 
 #include "session_state.hpp"
+#include "support/session_item.hpp"
 
 #include <gtest/gtest.h>
 
 namespace dynalock::cli {
 namespace {
 
-lock_record session_item(std::uint64_t fence) {
-    return lock_record{.key = {"session/0123"},
-                       .owner = "worker",
-                       .lease = std::chrono::seconds(20),
-                       .record_version = "v1",
-                       .fence = fence,
-                       .is_session = true};
-}
+using dynalock::test::session_item;
 
 TEST(SessionState, HeldWhileTheItemIsThereUnreleasedAtTheEpoch) {
     EXPECT_EQ(state_of(session_item(3), 3), session_state::held);

@@ -1,5 +1,7 @@
 #include "session_state.hpp"
 
+#include "session_end.hpp"
+
 namespace dynalock::cli {
 
 std::string_view to_string(session_state state) noexcept {
@@ -22,7 +24,7 @@ session_state state_of(const std::optional<lock_record>& item, std::uint64_t epo
     }
     // Checked before malformed, as contenders do: a released item or one at
     // another epoch frees the lock whatever else is wrong with it.
-    if (item->released || item->fence.value_or(0) != epoch) {
+    if (lock::session_ended(item, epoch)) {
         return session_state::ended;
     }
     return item->malformed ? session_state::malformed : session_state::held;

@@ -11,11 +11,11 @@
 
 namespace dynalock::cli {
 
-/// By the rule contenders apply (docs/design.md, docs/cli.md): a lock held
-/// under a session at `epoch` is held while the session's item is there, not
-/// released and at that epoch. Whether a held session's lease has run out no
-/// single read can tell: that takes watching its version stand still for a
-/// lease, on the reader's own clock.
+/// By the rule contenders apply (lock::session_ended, docs/design.md,
+/// docs/cli.md): a lock held under a session at `epoch` is held while the
+/// session's item is there, not released and at that epoch. Whether a held
+/// session's lease has run out no single read can tell: that takes watching
+/// its version stand still for a lease, on the reader's own clock.
 enum class session_state {
     held,
     ended,      ///< the item is released, or at another epoch: the lock is free
