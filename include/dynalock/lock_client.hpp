@@ -231,7 +231,9 @@ public:
     /// Acquires a set of keys, `concurrency` at a time, each as async_acquire
     /// (or async_try_acquire) would. Completes with success when every key
     /// was tried, whatever each got; with errc::invalid_argument (nothing
-    /// tried) for duplicate keys or zero concurrency. Signature:
+    /// tried) for duplicate keys or zero concurrency. A lease granted early
+    /// that ended before the others were done (its session closed or lost)
+    /// is refused with errc::lease_lost, not handed over. Signature:
     /// `void(error_code, acquire_many_result)`.
     ///
     /// Per-operation cancellation (terminal): acquires in flight stop as

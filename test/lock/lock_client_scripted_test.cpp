@@ -857,6 +857,40 @@ TEST_F(scripted_sessions, a_grant_that_comes_back_after_the_sessions_deadline_is
     EXPECT_FALSE(next->ec()) << next->ec().message();
 }
 
+// Found by the torture test: a session closed while acquire_many still waited
+// for a held key. The key granted under it before the close was handed over
+// as granted, though others could take it (and did) once the session ended.
+TEST_F(scripted_sessions, acquire_many_hands_over_no_lease_that_ended_before_it_completed) {
+    party& a = join("worker");
+    party& b = join("other");
+    const lease busy = granted(*b.client, "busy");
+    const session s = open_session(*a.client);
+    auto many = start<acquire_many_result>([&](auto h) {
+        a.client->async_acquire_many(
+            {"free", "busy"},
+            {.concurrency = 2, .wait = true, .each = {.wait = 2 * lease_length, .session = s}},
+            std::move(h));
+    });
+    time_->run_for(poll);
+    ASSERT_FALSE(many->done());
+    EXPECT_EQ(s.stats().held_locks, 1u);
+    auto closed = start<>([&](auto h) { a.client->async_close_session(s, std::move(h)); });
+    ASSERT_TRUE(closed->done());
+    time_->run_for(3 * lease_length);
+    ASSERT_TRUE(many->done());
+    EXPECT_TRUE(many->get().granted.empty());
+    ASSERT_EQ(many->get().refused.size(), 2u);
+    for (const auto& r : many->get().refused) {
+        if (r.key == lock_key{"free"}) {
+            EXPECT_EQ(r.error, errc::lease_lost);
+            EXPECT_NE(r.message.find("released"), std::string::npos) << r.message;
+        } else {
+            EXPECT_EQ(r.error, errc::lock_not_granted);
+        }
+    }
+    EXPECT_TRUE(busy.held());
+}
+
 TEST_F(scripted_sessions, the_default_session_holds_every_acquire_and_is_reopened_after_it_ends) {
     lock_client_options o = options("worker");
     o.default_session = true;
