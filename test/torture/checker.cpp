@@ -154,6 +154,10 @@ std::string format_first_write(const hold& h) {
            std::to_string(h.first_accepted_at) + '\n';
 }
 
+std::string format_stop(const hold& h, std::int64_t at) {
+    return "stop," + h.key + ',' + std::to_string(h.fence) + ',' + std::to_string(at) + '\n';
+}
+
 std::string format_end(const hold& h) {
     return "end," + h.key + ',' + std::to_string(h.fence) + ',' + std::to_string(h.valid_until) +
            ',' + h.ended + ',' + std::to_string(h.writes_accepted) + ',' +
@@ -182,6 +186,8 @@ std::string format_line(const worker_counters& c) {
 worker_log parse_log(std::istream& in, std::string_view source) {
     worker_log log;
     std::map<hold_id, hold> open;
+    // Holds whose worker stopped acting on them: believed no later.
+    std::map<hold_id, std::int64_t> stopped;
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         const auto fields = split(line);
@@ -197,7 +203,16 @@ worker_log parse_log(std::istream& in, std::string_view source) {
             ok =
                 parse_hold_id(fields, 4, id) && open.contains(id) && parse_int(fields[3], deadline);
             if (ok)
-                open[id].valid_until = deadline;
+                open[id].valid_until =
+                    std::min(deadline, stopped.contains(id) ? stopped[id] : deadline);
+        } else if (fields[0] == "stop") {
+            std::int64_t at = 0;
+            ok = parse_hold_id(fields, 4, id) && open.contains(id) && !stopped.contains(id) &&
+                 parse_int(fields[3], at);
+            if (ok) {
+                stopped[id] = at;
+                open[id].valid_until = std::min(open[id].valid_until, at);
+            }
         } else if (fields[0] == "wrote") {
             ok = parse_hold_id(fields, 4, id) && open.contains(id) &&
                  parse_int(fields[3], open[id].first_accepted_at);

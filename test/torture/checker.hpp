@@ -108,10 +108,14 @@ struct worker_log {
 
 // The lines of one hold, in this order: the grant (before any write under
 // it), a renewal whenever the deadline the worker is about to act on moved
-// (logged before the write), the first accepted write, the end.
+// (logged before the write), the first accepted write, the stop, the end.
 std::string format_grant(const hold& h, std::int64_t deadline);
 std::string format_renewal(const hold& h, std::int64_t deadline);
 std::string format_first_write(const hold& h);
+/// When the worker stopped acting on the hold (nanoseconds): logged before
+/// the release is asked for, since the release can free the lock for others
+/// before the worker, killed meanwhile, logs its end.
+std::string format_stop(const hold& h, std::int64_t at);
 std::string format_end(const hold& h);
 std::string format_line(const zombie_write& z);
 /// A session the worker opened: its item's key and epoch.

@@ -261,6 +261,23 @@ TEST(torture_checker, a_hold_without_its_end_is_unfinished_at_its_last_logged_de
     EXPECT_EQ(u.granted_at, 11);
 }
 
+// The torture run of 2026-12-07 (seed 700449903): a worker stopped, asked for
+// the release, and was killed before the answer came back, after the release
+// had freed the lock for the next holder. Its belief ended when it stopped.
+TEST(torture_checker, a_hold_killed_while_its_release_was_out_is_believed_until_it_stopped) {
+    hold h = make("k0", 57, "w2-9", 10, 0, "");
+    std::istringstream in(format_grant(h, 100) + format_renewal(h, 300) + format_stop(h, 120) +
+                          format_renewal(h, 400));
+    const auto log = parse_log(in, "w2.log");
+    ASSERT_EQ(log.unfinished.size(), 1u);
+    EXPECT_EQ(log.unfinished[0].valid_until, 120);
+    hold next = make("k0", 58, "w3-9", 150, 0, "");
+    next.valid_until = 500;
+    EXPECT_EQ(check({log.unfinished[0], next}).overlaps, 0u);
+    std::istringstream twice(format_grant(h, 100) + format_stop(h, 120) + format_stop(h, 130));
+    EXPECT_THROW(parse_log(twice, "w2.log"), std::runtime_error);
+}
+
 TEST(torture_checker, a_line_cut_by_a_kill_is_left_out_of_the_killed_workers_log) {
     EXPECT_EQ(complete_lines("grant,k0,1,a,0,1,1,-\nrenew,k0,1,5\nwrote,k0"),
               "grant,k0,1,a,0,1,1,-\nrenew,k0,1,5\n");

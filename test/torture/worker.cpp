@@ -476,6 +476,9 @@ private:
                 break;
         }
         stopped_at = clock::now();
+        // Before the release (async_with_lease asks for it once this returns),
+        // which can free the lock for others before the end is logged.
+        append(format_stop(h, nanoseconds_of(stopped_at)));
     }
 
     /// One more protected write with the fence of the lease `h` lost, as a
