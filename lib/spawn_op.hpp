@@ -47,6 +47,29 @@ inline error_code thrown_error(const std::exception_ptr& e) {
     }
 }
 
+/// `f` as a completion handler whose cancellation slot is `slot` and which
+/// names no executor, for co_spawn: a cancellation then reaches the coroutine
+/// at once. With bind_cancellation_slot, Asio 1.81's co_spawn dispatches the
+/// emission to the executor holding a pointer into the slot's handler, which
+/// may be gone (the step ended, the slot reused) when it runs.
+template <class F>
+class slotted_handler {
+public:
+    slotted_handler(boost::asio::cancellation_slot slot, F f) : slot_(slot), f_(std::move(f)) {}
+
+    using cancellation_slot_type = boost::asio::cancellation_slot;
+    cancellation_slot_type get_cancellation_slot() const noexcept { return slot_; }
+
+    template <class... Args>
+    void operator()(Args&&... args) {
+        std::move(f_)(std::forward<Args>(args)...);
+    }
+
+private:
+    boost::asio::cancellation_slot slot_;
+    F f_;
+};
+
 /// Spawns `op` on `ex`. The handler's cancellation slot reaches the coroutine
 /// (per-operation cancellation); the handler runs on its associated executor.
 ///

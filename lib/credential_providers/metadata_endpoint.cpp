@@ -32,7 +32,7 @@ asio::awaitable<error_code> exchange_once(asio::any_io_executor executor,
                                http_options{.max_connections = 1,
                                             .max_response_body_bytes = 64 * 1024,
                                             .connect_timeout = connect_timeout});
-    auto exchange = pool.exchange(req, res, deadline);
+    auto exchange = pool.async_exchange(req, res, deadline);
     http::exchange_result result = co_await std::move(exchange);
     if (result.ec) {
         diag.message = std::string(source) + ": " +

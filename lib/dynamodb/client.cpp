@@ -13,11 +13,17 @@
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "http/connection_pool.hpp"
+#include "pooled_allocator.hpp"
 #include "sigv4/signer.hpp"
 #include "spawn_op.hpp"
+#include "thread_spares.hpp"
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -226,119 +232,14 @@ struct client::impl {
         return {ec, retry.next_delay(ec, attempt, deadline - steady_clock::now())};
     }
 
-    // What an attempt reads the response and signs into. Requests take one and
-    // give it back, so that the response's fields and the header strings keep
-    // their room instead of being allocated anew for every request.
-    struct scratch {
-        http::response res;
-        sigv4::auth_headers auth;
-    };
-    class borrowed_scratch {
-    public:
-        explicit borrowed_scratch(impl& owner) : owner_(owner) {
-            if (owner.spare_scratch.empty()) {
-                taken_ = std::make_unique<scratch>();
-            } else {
-                taken_ = std::move(owner.spare_scratch.back());
-                owner.spare_scratch.pop_back();
-            }
-        }
-        borrowed_scratch(const borrowed_scratch&) = delete;
-        borrowed_scratch& operator=(const borrowed_scratch&) = delete;
-        ~borrowed_scratch() {
-            // As many as requests may be out at once; the rest go.
-            if (owner_.spare_scratch.size() < owner_.options.http.max_connections) {
-                taken_->res.clear();
-                try {
-                    owner_.spare_scratch.push_back(std::move(taken_));
-                } catch (const std::bad_alloc&) {
-                }
-            }
-        }
-        scratch* operator->() const noexcept { return taken_.get(); }
+    class request_operation;
 
-    private:
-        impl& owner_;
-        std::unique_ptr<scratch> taken_;
-    };
-
-    // A coroutine of its own, so that the timer takes room only when a retry waits.
-    static asio::awaitable<error_code> pause(const executor_type& ex,
-                                             std::chrono::milliseconds delay) {
-        asio::steady_timer timer(ex, delay);
-        const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::deferred));
-        co_return ec;
-    }
-
-    // One logical request: attempts, retries and waits until success, a final
-    // failure, or the deadline; the coroutine of a whole operation for an
-    // encoded_request (one frame per request), holding `self` (the client may
-    // be destroyed while it runs). The answer is the body of the response: the
-    // 2xx one on success, else the error response's, if any. `diag_out` may be null.
-    static asio::awaitable<std::tuple<error_code, encoded_response>> send(
-        std::shared_ptr<impl> self, std::string_view target, http::request req,
-        steady_clock::time_point deadline, diagnostics* diag_out) {
-        co_await detail::no_throw_on_cancel;
-        // Only for an encoded_request sent without diagnostics (the lock
-        // store always asks for them): not in the frame.
-        std::unique_ptr<diagnostics> unread;
-        if (diag_out == nullptr) {
-            unread = std::make_unique<diagnostics>();
-        }
-        diagnostics& diag = diag_out != nullptr ? *diag_out : *unread;
-        const borrowed_scratch scratch(*self);
-        http::response& res = scratch->res;
-        sigv4::auth_headers& auth = scratch->auth;
-        // Only when no valid credentials are cached, which is rare: not in the frame.
-        std::unique_ptr<dynalock::credentials> fetched;
-        aws::retry_state attempt;
-        error_code ec;
-        for (;;) {
-            diag.clear();
-            res.clear();
-            if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
-                ec = asio::error::operation_aborted;
-                break;
-            }
-            if (steady_clock::now() >= deadline) {
-                // Never send what may apply after the caller stopped waiting.
-                diag.message = "the deadline passed before the request was sent";
-                ec = errc::timeout;
-                break;
-            }
-            // Temporary credentials are refreshed in the background before
-            // they expire; this waits only when there are none valid. Valid
-            // ones are used in place: nothing suspends until they have signed.
-            const dynalock::credentials* creds = self->credential_cache.valid_now();
-            if (creds == nullptr) {
-                if (!fetched) {
-                    fetched = std::make_unique<dynalock::credentials>();
-                }
-                auto getting = self->credential_cache.get(*fetched, diag);
-                if ((ec = co_await std::move(getting))) {
-                    break;
-                }
-                creds = fetched.get();
-            }
-            if ((ec = self->sign(target, *creds, req, auth))) {
-                diag.message = "the request could not be signed";
-                break;
-            }
-            http::exchange_result r = co_await self->pool.exchange(req, res, deadline);
-            const next_step next =
-                self->after_attempt(r, res, req.repeatable, deadline, attempt, diag);
-            ec = next.ec;
-            if (!next.retry_after) {
-                break;
-            }
-            if (error_code wait_ec = co_await pause(self->executor, *next.retry_after)) {
-                ec = wait_ec;
-                break;
-            }
-        }
-        recycle_body(std::move(req.body));
-        co_return std::tuple{ec, encoded_response{std::move(res.body())}};
-    }
+    // Sends an encoded request: a request_operation for a completion token.
+    // Completion signature `void(error_code, encoded_response)`.
+    template <class CompletionToken>
+    static auto async_send(std::shared_ptr<impl> self, std::string_view target, http::request req,
+                           steady_clock::time_point deadline, diagnostics* diag_out,
+                           CompletionToken&& token);
 
     // The coroutine of an operation on a typed request: checks and encodes
     // it, sends it, decodes the answer.
@@ -354,9 +255,10 @@ struct client::impl {
             co_return std::tuple{ec, std::move(resp)};
         }
         const auto deadline = self->deadline_of(opts);
-        auto [ec, answer] = co_await send(
+        auto [ec, answer] = co_await async_send(
             std::move(self), operation<Request>::target,
-            http::request{.body = encode(req), .repeatable = safe_to_repeat(req)}, deadline, &diag);
+            http::request{.body = encode(req), .repeatable = safe_to_repeat(req)}, deadline, &diag,
+            asio::as_tuple(asio::deferred));
         if constexpr (std::is_same_v<Request, transact_write_items_request>) {
             if (ec == errc::transaction_canceled) {
                 diagnostics reasons_diag;
@@ -378,8 +280,287 @@ struct client::impl {
     aws::retry_policy retry;
     aws::clock_skew skew;
     std::string host;
-    std::vector<std::unique_ptr<scratch>> spare_scratch;
 };
+
+// One logical request: attempts, retries and waits until success, a final
+// failure, or the deadline. The answer is the body of the response: the 2xx
+// one on success, else the error response's, if any.
+//
+// A hand-written operation rather than a coroutine: a heartbeat is one of
+// these, and its usual path (valid credentials cached, one attempt) costs no
+// coroutine frame and no allocation. The operations are kept per thread for
+// reuse, with what they read and sign into (the response's fields, the
+// header strings) and the memory of their pending step (handler_block).
+// It holds the client (which may be destroyed while it runs).
+class client::impl::request_operation {
+public:
+    using handler_type = asio::any_completion_handler<void(error_code, encoded_response)>;
+
+    // Owns the operation while a step is pending; its end gives the operation
+    // back for reuse.
+    struct recycle {
+        void operator()(request_operation* op) const noexcept;
+    };
+    using owner = std::unique_ptr<request_operation, recycle>;
+
+    // `diag_out` may be null.
+    static void start(std::shared_ptr<impl> client, std::string_view target, http::request req,
+                      steady_clock::time_point deadline, diagnostics* diag_out,
+                      handler_type handler);
+
+private:
+    enum class pending : std::uint8_t { nothing, credentials, exchange, pause };
+    using spares = detail::thread_spares<request_operation, std::unique_ptr<request_operation>, 64>;
+
+    // Resumes the operation when a step completes; the caller's cancellation
+    // reaches the step through it. Its memory is the thread's kept blocks,
+    // not a block of the operation: the pool type-erases it, and a
+    // type-erased handler destroyed unused (its executor gone) frees its
+    // memory after destroying it, and with it this operation.
+    template <class Result, void (request_operation::*Step)(owner, Result)>
+    struct resume {
+        owner op;
+        using allocator_type = detail::pooled_allocator<void>;
+        allocator_type get_allocator() const noexcept { return {}; }
+        using cancellation_slot_type = asio::cancellation_slot;
+        cancellation_slot_type get_cancellation_slot() const noexcept {
+            return op->step_cancel_.slot();
+        }
+        void operator()(Result r) {
+            request_operation& self = *op;
+            self.pending_ = pending::nothing;
+            (self.*Step)(std::move(op), std::move(r));
+        }
+    };
+
+    static asio::awaitable<error_code> fetch(aws::credentials_cache& cache,
+                                             dynalock::credentials& out, diagnostics& diag) {
+        co_await detail::no_throw_on_cancel;
+        co_return co_await cache.get(out, diag);
+    }
+
+    diagnostics& diag() noexcept { return diag_out_ != nullptr ? *diag_out_ : unread_; }
+    void attempt(owner self);
+    void on_credentials(owner self, error_code ec);
+    void exchange(owner self, const dynalock::credentials& creds);
+    void on_exchanged(owner self, http::exchange_result r);
+    void on_paused(owner self, error_code ec);
+    void finish(owner self, error_code ec);
+    void cancel();
+
+    std::shared_ptr<impl> client_;
+    std::string_view target_;
+    http::request req_;
+    steady_clock::time_point deadline_;
+    diagnostics* diag_out_ = nullptr;
+    diagnostics unread_;  // when the caller asks for none
+    http::response res_;
+    sigv4::auth_headers auth_;
+    dynalock::credentials fetched_;  // when none valid were cached
+    aws::retry_state attempt_;
+    handler_type handler_;
+    asio::cancellation_slot caller_slot_;
+    asio::cancellation_signal step_cancel_;
+    std::optional<asio::steady_timer> pause_;  // made for the first retry
+    // Where the caller's handler runs: with outstanding work counted while
+    // this runs, unless that is the client's own context.
+    asio::any_completion_executor handler_ex_;
+    pending pending_ = pending::nothing;
+    bool cancelled_ = false;
+    bool* finished_here_ = nullptr;  // set while start() runs
+};
+
+void client::impl::request_operation::recycle::operator()(request_operation* op) const noexcept {
+    if (op->handler_) {
+        // Abandoned, its handler never called (its executor was destroyed
+        // with a step pending): the caller's slot may still point here, so
+        // it is not reused.
+        delete op;
+        return;
+    }
+    op->client_.reset();
+    op->caller_slot_ = {};
+    op->pause_.reset();
+    op->handler_ex_ = {};
+    op->pending_ = pending::nothing;
+    op->res_.clear();
+    op->fetched_ = {};  // no secret outlives its request
+    spares::give(std::unique_ptr<request_operation>(op));
+}
+
+void client::impl::request_operation::start(std::shared_ptr<impl> client, std::string_view target,
+                                            http::request req, steady_clock::time_point deadline,
+                                            diagnostics* diag_out, handler_type handler) {
+    std::optional<std::unique_ptr<request_operation>> spare = spares::take();
+    owner op(spare ? spare->release() : new request_operation());
+    request_operation& self = *op;
+    self.client_ = std::move(client);
+    self.target_ = target;
+    self.req_.body = std::move(req.body);
+    self.req_.repeatable = req.repeatable;
+    self.deadline_ = deadline;
+    self.diag_out_ = diag_out;
+    self.attempt_ = {};
+    self.cancelled_ = false;
+    // Swapped in: Asio 1.81's move assignment of any_completion_handler
+    // wraps the handler in itself instead of taking it over.
+    self.handler_.swap(handler);
+    using io_executor = asio::io_context::executor_type;
+    self.handler_ex_ = detail::completion_executor(self.handler_, self.client_->executor);
+    const auto* handler_io = self.handler_ex_.target<io_executor>();
+    const auto* client_io = self.client_->executor.target<io_executor>();
+    if (handler_io == nullptr || client_io == nullptr ||
+        &handler_io->context() != &client_io->context()) {
+        self.handler_ex_ =
+            asio::prefer(self.handler_ex_, asio::execution::outstanding_work.tracked);
+    }
+    self.caller_slot_ = asio::get_associated_cancellation_slot(self.handler_);
+    if (self.caller_slot_.is_connected()) {
+        // Terminal only, as a coroutine's default filter had it.
+        self.caller_slot_.assign([&self](asio::cancellation_type type) {
+            if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none) {
+                self.cancel();
+            }
+        });
+    }
+    bool finished_here = false;
+    self.finished_here_ = &finished_here;
+    self.attempt(std::move(op));
+    // Otherwise a step is pending, and the operation is still there.
+    if (!finished_here) {
+        self.finished_here_ = nullptr;
+    }
+}
+
+void client::impl::request_operation::cancel() {
+    cancelled_ = true;
+    switch (pending_) {
+        case pending::credentials:
+        case pending::exchange:
+            step_cancel_.emit(asio::cancellation_type::terminal);
+            break;
+        case pending::pause:
+            pause_->cancel();
+            break;
+        case pending::nothing:
+            break;
+    }
+}
+
+void client::impl::request_operation::attempt(owner self) {
+    diag().clear();
+    res_.clear();
+    if (cancelled_) {
+        return finish(std::move(self), asio::error::operation_aborted);
+    }
+    if (steady_clock::now() >= deadline_) {
+        // Never send what may apply after the caller stopped waiting.
+        diag().message = "the deadline passed before the request was sent";
+        return finish(std::move(self), errc::timeout);
+    }
+    // Temporary credentials are refreshed in the background before they
+    // expire; this waits only when there are none valid. Valid ones are used
+    // in place: nothing suspends until they have signed.
+    if (const dynalock::credentials* creds = client_->credential_cache.valid_now()) {
+        return exchange(std::move(self), *creds);
+    }
+    pending_ = pending::credentials;
+    const asio::any_io_executor ex = client_->executor;
+    asio::co_spawn(ex, fetch(client_->credential_cache, fetched_, diag()),
+                   detail::slotted_handler(
+                       step_cancel_.slot(),
+                       [self = std::move(self)](std::exception_ptr e, error_code ec) mutable {
+                           request_operation& op = *self;
+                           op.pending_ = pending::nothing;
+                           op.on_credentials(std::move(self), e ? detail::thrown_error(e) : ec);
+                       }));
+}
+
+void client::impl::request_operation::on_credentials(owner self, error_code ec) {
+    if (ec) {
+        return finish(std::move(self), ec);
+    }
+    exchange(std::move(self), fetched_);
+}
+
+void client::impl::request_operation::exchange(owner self, const dynalock::credentials& creds) {
+    if (cancelled_) {  // while credentials were fetched
+        return finish(std::move(self), asio::error::operation_aborted);
+    }
+    if (error_code ec = client_->sign(target_, creds, req_, auth_)) {
+        diag().message = "the request could not be signed";
+        return finish(std::move(self), ec);
+    }
+    pending_ = pending::exchange;
+    http::connection_pool& pool = client_->pool;
+    pool.async_exchange(
+        req_, res_, deadline_,
+        resume<http::exchange_result, &request_operation::on_exchanged>{std::move(self)});
+}
+
+void client::impl::request_operation::on_exchanged(owner self, http::exchange_result r) {
+    const next_step next =
+        client_->after_attempt(r, res_, req_.repeatable, deadline_, attempt_, diag());
+    if (!next.retry_after) {
+        return finish(std::move(self), next.ec);
+    }
+    if (cancelled_) {  // while the answer was on its way
+        return finish(std::move(self), asio::error::operation_aborted);
+    }
+    if (!pause_) {
+        pause_.emplace(client_->executor);
+    }
+    pause_->expires_after(*next.retry_after);
+    pending_ = pending::pause;
+    pause_->async_wait(resume<error_code, &request_operation::on_paused>{std::move(self)});
+}
+
+void client::impl::request_operation::on_paused(owner self, error_code ec) {
+    if (ec) {
+        return finish(std::move(self), ec);
+    }
+    attempt(std::move(self));
+}
+
+void client::impl::request_operation::finish(owner self, error_code ec) {
+    if (caller_slot_.is_connected()) {
+        caller_slot_.clear();
+    }
+    recycle_body(std::move(req_.body));
+    encoded_response answer{std::move(res_.body())};
+    handler_type handler(std::move(handler_));
+    const asio::any_io_executor client_ex = client_->executor;
+    const asio::any_completion_executor ex = std::move(handler_ex_);
+    bool* const finished_here = std::exchange(finished_here_, nullptr);
+    self.reset();
+    if (finished_here != nullptr) {
+        // Never inside the initiating function.
+        *finished_here = true;
+        asio::post(client_ex, asio::append(std::move(handler), ec, std::move(answer)));
+        return;
+    }
+    // On the handler's executor: here when that is the client's thread, as it
+    // usually is.
+    if (const auto* io = ex.target<asio::io_context::executor_type>();
+        io != nullptr && io->running_in_this_thread()) {
+        std::move(handler)(ec, std::move(answer));
+        return;
+    }
+    asio::dispatch(ex, asio::append(std::move(handler), ec, std::move(answer)));
+}
+
+template <class CompletionToken>
+auto client::impl::async_send(std::shared_ptr<impl> self, std::string_view target,
+                              http::request req, steady_clock::time_point deadline,
+                              diagnostics* diag_out, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(error_code, encoded_response)>(
+        [](auto handler, std::shared_ptr<impl> client, std::string_view t, http::request r,
+           steady_clock::time_point d, diagnostics* diag) {
+            request_operation::start(std::move(client), t, std::move(r), d, diag,
+                                     std::move(handler));
+        },
+        token, std::move(self), target, std::move(req), deadline, diag_out);
+}
 
 client::client(executor_type ex, client_options opts)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
@@ -413,12 +594,10 @@ void client::start(Request req, operation_options opts,
                    asio::any_completion_handler<void(error_code, response_t<Request>)> handler) {
     if constexpr (std::is_same_v<Request, encoded_request>) {
         // Checked and encoded by the caller; its answer goes back as it is.
-        detail::spawn_own_op(
-            impl_->executor,
-            impl::send(impl_, req.target,
-                       http::request{.body = std::move(req.body), .repeatable = req.repeatable},
-                       impl_->deadline_of(opts), opts.diagnostics),
-            std::move(handler));
+        impl::request_operation::start(
+            impl_, req.target,
+            http::request{.body = std::move(req.body), .repeatable = req.repeatable},
+            impl_->deadline_of(opts), opts.diagnostics, std::move(handler));
     } else {
         detail::spawn_own_op(impl_->executor, impl::run(impl_, std::move(req), opts),
                              std::move(handler));

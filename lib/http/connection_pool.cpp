@@ -1,11 +1,15 @@
+#include <handler_block.hpp>
 #include <http/connection_pool.hpp>
 #include <http/response_parser.hpp>
 #include <http/transport_error.hpp>
 #include <spawn_op.hpp>
+#include <thread_spares.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -304,6 +308,7 @@ std::optional<acquired> try_acquire(const std::shared_ptr<pool_state>& pool) {
 // Waits for a slot that another exchange hands over, when none was free.
 asio::awaitable<acquired> wait_for_slot(std::shared_ptr<pool_state> pool,
                                         clock_type::time_point deadline) {
+    co_await detail::no_throw_on_cancel;
     waiter self(pool->executor);
     pool->waiters.push_back(self);
     self.wake.expires_at(deadline);
@@ -392,6 +397,7 @@ asio::awaitable<exchange_result> handshake(pool_state& pool, tls_stream& stream)
 
 asio::awaitable<exchange_result> connect(pool_state& pool, connection& conn,
                                          clock_type::time_point deadline) {
+    co_await detail::no_throw_on_cancel;
     const auto connect_deadline =
         std::min(deadline, clock_type::now() + pool.options.connect_timeout);
     resolution resolved;
@@ -459,95 +465,9 @@ round_trip read_failed(error_code ec, const response_parser& parser, const conne
     return round_trip{ec, exchange_step::read, parser.got_some() || conn.buffer.size() != 0, false};
 }
 
-// Plain TCP, where the socket is non-blocking: the request is written at once
-// (it usually fits the send buffer: one sendmsg and no completion handler to
-// wait for), and only the rest, if any, asynchronously.
-asio::awaitable<round_trip> write_and_read(tcp::socket& socket, connection& conn,
-                                           const request& req, response& res,
-                                           std::size_t body_limit) {
-    const auto message = request_buffers(conn, req);
-    error_code ec;
-    const std::size_t written = socket.write_some(message, ec);
-    if (ec == asio::error::would_block) {
-        ec = {};
-    }
-    if (ec) {
-        co_return round_trip{ec, exchange_step::write, false, false};
-    }
-    if (written < asio::buffer_size(message)) {
-        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
-        rest.consume(written);
-        if (std::tie(ec, std::ignore) = co_await asio::async_write(socket, rest, as_tuple_in_place);
-            ec) {
-            co_return round_trip{ec, exchange_step::write, false, false};
-        }
-    }
-    // Beast's parser fed directly: beast::http::async_read would add a
-    // composed operation and its handler hops, and read at most 512 bytes at
-    // first.
-    response_parser parser(res);
-    configure(parser, body_limit);
-    // A lock's answers take well under 1 KiB, and every pooled connection
-    // keeps its buffer: 4 KiB each rather than 16 (64 connections held 1 MiB,
-    // 100 B per lease of 10,000). A large page is read in more pieces.
-    constexpr std::size_t read_chunk = 4 * 1024;
-    // Asio (1.81) tries every read before it waits for readiness, and right
-    // after the request nothing has arrived: that cost one failing recv per
-    // response. So this waits first and then reads what is there. Waiting is
-    // safe because epoll (edge-triggered) reports every arrival after its
-    // last report: a read that returned less than it asked for emptied the
-    // socket, and whatever comes later wakes the wait; a full read may have
-    // left more behind, so it reads again at once. A server's FIN reported
-    // while the connection lay idle is not seen here, but the request written
-    // into the closed connection draws a reset, which wakes the wait (and a
-    // connection idle for a second is peeked at before reuse: looks_alive).
-    bool maybe_more = false;  // the socket may hold bytes not read yet
-    for (;;) {
-        if (conn.buffer.size() != 0) {
-            const std::size_t used = parser.put(conn.buffer.data(), ec);
-            conn.buffer.consume(used);
-            if (ec && ec != beast::http::error::need_more) {
-                co_return read_failed(ec, parser, conn);
-            }
-            ec = {};
-            if (parser.is_done()) {
-                co_return finished(parser, conn);
-            }
-        }
-        if (!maybe_more) {
-            if (std::tie(ec) =
-                    co_await socket.async_wait(tcp::socket::wait_read, as_tuple_in_place);
-                ec) {
-                co_return read_failed(ec, parser, conn);
-            }
-        }
-        // The socket is non-blocking (connect): this never waits.
-        const std::size_t got = socket.read_some(conn.buffer.prepare(read_chunk), ec);
-        conn.buffer.commit(got);
-        maybe_more = !ec && got == read_chunk;
-        if (ec == asio::error::would_block) {
-            continue;  // woken with nothing to read: wait again
-        }
-        if (ec == asio::error::eof) {
-            // As beast::http::read: EOF ends a response framed by the end of
-            // the connection, cuts any other short, and before any byte means
-            // the server closed the connection instead of answering.
-            if (!parser.got_some()) {
-                co_return read_failed(beast::http::error::end_of_stream, parser, conn);
-            }
-            parser.put_eof(ec);
-            if (ec) {
-                co_return read_failed(ec, parser, conn);
-            }
-            co_return finished(parser, conn);
-        } else if (ec) {
-            co_return read_failed(ec, parser, conn);
-        }
-    }
-}
-
 asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn, const request& req,
                                            response& res, std::size_t body_limit) {
+    co_await detail::no_throw_on_cancel;
     if (const auto [ec, written] =
             co_await asio::async_write(stream, request_buffers(conn, req), as_tuple_in_place);
         ec) {
@@ -567,77 +487,381 @@ exchange_result aborted(bool request_sent) {
     return failure(asio::error::operation_aborted, request_sent, "the exchange was cancelled");
 }
 
-asio::awaitable<exchange_result> run_exchange(std::shared_ptr<pool_state> pool, const request& req,
-                                              response& res, clock_type::time_point deadline) {
-    if (pool->setup_ec) {
-        co_return failure(pool->setup_ec, false, pool->setup_error);
+}  // namespace
+
+// One exchange, as a hand-written operation rather than a coroutine: on the
+// usual path (a free connection, plain TCP) it costs no coroutine frame and no
+// allocation, since operations are kept per thread for reuse and each keeps
+// the memory of its pending step (handler_block). The rare steps (waiting for
+// a connection, connecting, TLS) run as coroutines it waits for.
+class exchange_operation {
+public:
+    using handler_type = asio::any_completion_handler<void(exchange_result)>;
+
+    // Owns the operation while a step is pending: whoever holds it resumes or
+    // (when an executor is destroyed with the step pending) destroys it. Its
+    // end gives the operation back to the pool.
+    struct recycle {
+        void operator()(exchange_operation* op) const noexcept;
+    };
+    using owner = std::unique_ptr<exchange_operation, recycle>;
+
+    static void start(std::shared_ptr<pool_state> pool, const request& req, response& res,
+                      clock_type::time_point deadline, handler_type handler);
+
+private:
+    enum class pending : std::uint8_t { nothing, socket, coroutine };
+    using spares =
+        detail::thread_spares<exchange_operation, std::unique_ptr<exchange_operation>, 64>;
+
+    // Resumes the operation when a socket operation completes.
+    template <void (exchange_operation::*Step)(owner, error_code)>
+    struct resume {
+        owner op;
+        using allocator_type = detail::handler_block_allocator<void>;
+        allocator_type get_allocator() const noexcept { return allocator_type(op->memory_); }
+        void operator()(error_code ec, std::size_t = 0) {
+            exchange_operation& self = *op;
+            self.pending_ = pending::nothing;
+            (self.*Step)(std::move(op), ec);
+        }
+    };
+
+    // Runs a rare step's coroutine; `then` continues with its result.
+    template <class T, class Then>
+    void spawn(owner self, asio::awaitable<T> step, Then then);
+
+    void attempt(owner self);
+    void on_slot(owner self, acquired got);
+    void send_request(owner self);
+    void on_written(owner self, error_code ec);
+    void on_readable(owner self, error_code ec);
+    void read(owner self);
+    void on_trip(owner self, round_trip trip);
+    void finish(owner self, exchange_result result);
+    void cancel();
+
+    std::shared_ptr<pool_state> pool_;
+    const request* req_ = nullptr;
+    response* res_ = nullptr;
+    clock_type::time_point deadline_;
+    handler_type handler_;
+    asio::cancellation_slot caller_slot_;
+    asio::cancellation_signal step_cancel_;  // reaches a rare step's coroutine
+    std::optional<checkout> slot_;
+    std::optional<response_parser> parser_;  // plain TCP reads into it
+    detail::handler_block memory_;
+    pending pending_ = pending::nothing;
+    bool* finished_here_ = nullptr;  // set while start() runs
+    bool cancelled_ = false;         // the caller asked
+    bool reused_ = false;            // the connection was idle in the pool
+    bool retried_ = false;           // on a fresh connection after a stale one
+    bool maybe_more_ = false;        // the socket may hold bytes not read yet
+};
+
+void exchange_operation::recycle::operator()(exchange_operation* op) const noexcept {
+    if (op->handler_) {
+        // Abandoned, its handler never called (its executor was destroyed
+        // with a step pending): the caller's slot may still point here, so
+        // it is not reused.
+        delete op;
+        return;
     }
-    for (bool retried = false;; retried = true) {
-        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
-            co_return aborted(false);
-        }
-        std::optional<acquired> free_slot = try_acquire(pool);
-        auto [acquire_ec, slot] =
-            free_slot ? std::move(*free_slot) : co_await wait_for_slot(pool, deadline);
-        if (acquire_ec) {
-            co_return failure(acquire_ec, false,
-                              acquire_ec == errc::timeout
-                                  ? "no free connection before the deadline"
-                                  : "the exchange was cancelled or the pool closed");
-        }
-        const bool reused = slot->conn != nullptr;
-        if (!reused) {
-            slot->conn = std::make_unique<connection>(
-                pool->executor, pool->tls_context ? &*pool->tls_context : nullptr);
-            pool->busy.push_back(*slot->conn);
-            auto connected = co_await connect(*pool, *slot->conn, deadline);
-            if (connected.ec) {
-                co_return connected;
-            }
-        }
-        connection& conn = *slot->conn;
-        if (serialize_head(req, conn.head)) {
-            slot->release(true);
-            co_return failure(errc::invalid_argument, false,
-                              "the request target or a header is not valid HTTP, or sets "
-                              "Content-Length, Transfer-Encoding or Connection");
-        }
-        if (detail::cancelled(co_await asio::this_coro::cancellation_state)) {
-            co_return aborted(false);
-        }
-        pool->watch(conn, deadline);
-        const std::size_t limit = pool->options.max_response_body_bytes;
-        const round_trip trip =
-            std::holds_alternative<tls_stream>(conn.stream)
-                ? co_await write_and_read(std::get<tls_stream>(conn.stream), conn, req, res, limit)
-                : co_await write_and_read(std::get<plain_stream>(conn.stream).socket(), conn, req,
-                                          res, limit);
-        const bool timed_out = conn.timed_out;
-        if (!trip.ec) {
-            // A response that completed just as the watchdog closed its socket counts.
-            slot->release(trip.keep_alive && !timed_out);
-            co_return exchange_result{{}, true, {}};
-        }
-        slot->release(false);
-        // The watchdog's close makes the operation end with operation_aborted.
-        const error_code ec = timed_out ? error_code(beast::error::timeout) : trip.ec;
-        if (req.repeatable && reused && !retried && !trip.got_response_bytes &&
-            is_stale_connection_error(ec)) {
-            // The server closed this idle connection as we reused it: it never
-            // saw a request, so a fresh connection may carry it.
-            continue;
-        }
-        if (ec == asio::error::operation_aborted) {
-            co_return aborted(true);
-        }
-        const error_code mapped = to_dynalock_error(ec, trip.step);
-        co_return failure(
-            mapped, true,
-            describe(*pool, trip.step == exchange_step::write ? "sending to" : "reading from", ec));
+    op->pool_.reset();
+    op->slot_.reset();
+    op->parser_.reset();
+    op->caller_slot_ = {};
+    op->pending_ = pending::nothing;
+    spares::give(std::unique_ptr<exchange_operation>(op));
+}
+
+void exchange_operation::start(std::shared_ptr<pool_state> pool, const request& req, response& res,
+                               clock_type::time_point deadline, handler_type handler) {
+    std::optional<std::unique_ptr<exchange_operation>> spare = spares::take();
+    owner op(spare ? spare->release() : new exchange_operation());
+    exchange_operation& self = *op;
+    self.pool_ = std::move(pool);
+    self.req_ = &req;
+    self.res_ = &res;
+    self.deadline_ = deadline;
+    // Swapped in: Asio 1.81's move assignment of any_completion_handler
+    // wraps the handler in itself instead of taking it over.
+    self.handler_.swap(handler);
+    self.cancelled_ = false;
+    self.retried_ = false;
+    self.caller_slot_ = asio::get_associated_cancellation_slot(self.handler_);
+    if (self.caller_slot_.is_connected()) {
+        self.caller_slot_.assign([&self](asio::cancellation_type) { self.cancel(); });
+    }
+    bool finished_here = false;
+    self.finished_here_ = &finished_here;
+    if (self.pool_->setup_ec) {
+        self.finish(std::move(op), failure(self.pool_->setup_ec, false, self.pool_->setup_error));
+    } else {
+        self.attempt(std::move(op));
+    }
+    // Otherwise a step is pending, and the operation is still there.
+    if (!finished_here) {
+        self.finished_here_ = nullptr;
     }
 }
 
-}  // namespace
+void exchange_operation::cancel() {
+    cancelled_ = true;
+    if (pending_ == pending::coroutine) {
+        step_cancel_.emit(asio::cancellation_type::terminal);
+    } else if (pending_ == pending::socket) {
+        error_code ignored;
+        slot_->conn->tcp().socket().cancel(ignored);
+    }
+}
+
+template <class T, class Then>
+void exchange_operation::spawn(owner self, asio::awaitable<T> step, Then then) {
+    pending_ = pending::coroutine;
+    const asio::any_io_executor ex = pool_->executor;
+    asio::co_spawn(ex, std::move(step),
+                   detail::slotted_handler(step_cancel_.slot(),
+                                           [self = std::move(self), then = std::move(then)](
+                                               std::exception_ptr e, T result) mutable {
+                                               self->pending_ = pending::nothing;
+                                               then(std::move(self), e, std::move(result));
+                                           }));
+}
+
+void exchange_operation::attempt(owner self) {
+    if (cancelled_) {
+        return finish(std::move(self), aborted(false));
+    }
+    if (std::optional<acquired> free_slot = try_acquire(pool_)) {
+        return on_slot(std::move(self), std::move(*free_slot));
+    }
+    spawn(
+        std::move(self), wait_for_slot(pool_, deadline_),
+        [](owner op, std::exception_ptr e, acquired got) {
+            exchange_operation& self = *op;
+            self.on_slot(std::move(op), e ? acquired{detail::thrown_error(e), {}} : std::move(got));
+        });
+}
+
+void exchange_operation::on_slot(owner self, acquired got) {
+    if (got.ec) {
+        return finish(
+            std::move(self),
+            failure(got.ec, false,
+                    got.ec == errc::timeout ? "no free connection before the deadline"
+                                            : "the exchange was cancelled or the pool closed"));
+    }
+    slot_.emplace(std::move(*got.slot));
+    reused_ = slot_->conn != nullptr;
+    if (reused_) {
+        return send_request(std::move(self));
+    }
+    if (cancelled_) {
+        slot_.reset();
+        return finish(std::move(self), aborted(false));
+    }
+    slot_->conn = std::make_unique<connection>(pool_->executor,
+                                               pool_->tls_context ? &*pool_->tls_context : nullptr);
+    pool_->busy.push_back(*slot_->conn);
+    spawn(std::move(self), connect(*pool_, *slot_->conn, deadline_),
+          [](owner op, std::exception_ptr e, exchange_result connected) {
+              if (e) {
+                  connected = failure(detail::thrown_error(e), false, "cannot connect");
+              }
+              exchange_operation& self = *op;
+              if (connected.ec) {
+                  self.slot_.reset();
+                  return self.finish(std::move(op), std::move(connected));
+              }
+              self.send_request(std::move(op));
+          });
+}
+
+void exchange_operation::send_request(owner self) {
+    connection& conn = *slot_->conn;
+    if (serialize_head(*req_, conn.head)) {
+        slot_->release(true);
+        slot_.reset();
+        return finish(std::move(self),
+                      failure(errc::invalid_argument, false,
+                              "the request target or a header is not valid HTTP, or sets "
+                              "Content-Length, Transfer-Encoding or Connection"));
+    }
+    if (cancelled_) {
+        slot_.reset();
+        return finish(std::move(self), aborted(false));
+    }
+    pool_->watch(conn, deadline_);
+    const std::size_t limit = pool_->options.max_response_body_bytes;
+    if (auto* tls = std::get_if<tls_stream>(&conn.stream)) {
+        return spawn(std::move(self), write_and_read(*tls, conn, *req_, *res_, limit),
+                     [](owner op, std::exception_ptr e, round_trip trip) {
+                         if (e) {
+                             trip = round_trip{detail::thrown_error(e), exchange_step::write};
+                         }
+                         exchange_operation& self = *op;
+                         self.on_trip(std::move(op), trip);
+                     });
+    }
+    parser_.emplace(*res_);
+    configure(*parser_, limit);
+    maybe_more_ = false;
+    // The socket is non-blocking (connect): the request is written at once (it
+    // usually fits the send buffer: one sendmsg and no completion to wait
+    // for), and only the rest, if any, asynchronously.
+    tcp::socket& socket = conn.tcp().socket();
+    const auto message = request_buffers(conn, *req_);
+    error_code ec;
+    const std::size_t written = socket.write_some(message, ec);
+    if (ec == asio::error::would_block) {
+        ec = {};
+    }
+    if (ec) {
+        return on_trip(std::move(self), round_trip{ec, exchange_step::write, false, false});
+    }
+    if (written < asio::buffer_size(message)) {
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(message);
+        rest.consume(written);
+        pending_ = pending::socket;
+        asio::async_write(socket, rest, resume<&exchange_operation::on_written>{std::move(self)});
+        return;
+    }
+    read(std::move(self));
+}
+
+void exchange_operation::on_written(owner self, error_code ec) {
+    if (ec) {
+        return on_trip(std::move(self), round_trip{ec, exchange_step::write, false, false});
+    }
+    read(std::move(self));
+}
+
+void exchange_operation::on_readable(owner self, error_code ec) {
+    if (ec) {
+        return on_trip(std::move(self), read_failed(ec, *parser_, *slot_->conn));
+    }
+    maybe_more_ = true;
+    read(std::move(self));
+}
+
+// Beast's parser fed directly: beast::http::async_read would add a composed
+// operation and its handler hops, and read at most 512 bytes at first.
+void exchange_operation::read(owner self) {
+    connection& conn = *slot_->conn;
+    response_parser& parser = *parser_;
+    tcp::socket& socket = conn.tcp().socket();
+    // A lock's answers take well under 1 KiB, and every pooled connection
+    // keeps its buffer: 4 KiB each rather than 16 (64 connections held 1 MiB,
+    // 100 B per lease of 10,000). A large page is read in more pieces.
+    constexpr std::size_t read_chunk = 4 * 1024;
+    error_code ec;
+    for (;;) {
+        if (conn.buffer.size() != 0) {
+            const std::size_t used = parser.put(conn.buffer.data(), ec);
+            conn.buffer.consume(used);
+            if (ec && ec != beast::http::error::need_more) {
+                return on_trip(std::move(self), read_failed(ec, parser, conn));
+            }
+            ec = {};
+            if (parser.is_done()) {
+                return on_trip(std::move(self), finished(parser, conn));
+            }
+        }
+        // Asio (1.81) tries every read before it waits for readiness, and
+        // right after the request nothing has arrived: that cost one failing
+        // recv per response. So this waits first and then reads what is
+        // there. Waiting is safe because epoll (edge-triggered) reports every
+        // arrival after its last report: a read that returned less than it
+        // asked for emptied the socket, and whatever comes later wakes the
+        // wait; a full read may have left more behind, so it reads again at
+        // once. A server's FIN reported while the connection lay idle is not
+        // seen here, but the request written into the closed connection draws
+        // a reset, which wakes the wait (and a connection idle for a second is
+        // peeked at before reuse: looks_alive).
+        if (!maybe_more_) {
+            pending_ = pending::socket;
+            socket.async_wait(tcp::socket::wait_read,
+                              resume<&exchange_operation::on_readable>{std::move(self)});
+            return;
+        }
+        // The socket is non-blocking (connect): this never waits.
+        const std::size_t got = socket.read_some(conn.buffer.prepare(read_chunk), ec);
+        conn.buffer.commit(got);
+        maybe_more_ = !ec && got == read_chunk;
+        if (ec == asio::error::would_block) {
+            continue;  // woken with nothing to read: wait again
+        }
+        if (ec == asio::error::eof) {
+            // As beast::http::read: EOF ends a response framed by the end of
+            // the connection, cuts any other short, and before any byte means
+            // the server closed the connection instead of answering.
+            if (!parser.got_some()) {
+                return on_trip(std::move(self),
+                               read_failed(beast::http::error::end_of_stream, parser, conn));
+            }
+            parser.put_eof(ec);
+            if (ec) {
+                return on_trip(std::move(self), read_failed(ec, parser, conn));
+            }
+            return on_trip(std::move(self), finished(parser, conn));
+        }
+        if (ec) {
+            return on_trip(std::move(self), read_failed(ec, parser, conn));
+        }
+    }
+}
+
+void exchange_operation::on_trip(owner self, round_trip trip) {
+    parser_.reset();
+    const bool timed_out = slot_->conn->timed_out;
+    if (!trip.ec) {
+        // A response that completed just as the watchdog closed its socket counts.
+        slot_->release(trip.keep_alive && !timed_out);
+        slot_.reset();
+        return finish(std::move(self), exchange_result{{}, true, {}});
+    }
+    slot_->release(false);
+    slot_.reset();
+    // The watchdog's close makes the operation end with operation_aborted.
+    const error_code ec = timed_out ? error_code(beast::error::timeout) : trip.ec;
+    if (req_->repeatable && reused_ && !retried_ && !trip.got_response_bytes &&
+        is_stale_connection_error(ec)) {
+        // The server closed this idle connection as we reused it: it never
+        // saw a request, so a fresh connection may carry it.
+        retried_ = true;
+        return attempt(std::move(self));
+    }
+    if (ec == asio::error::operation_aborted) {
+        return finish(std::move(self), aborted(true));
+    }
+    const error_code mapped = to_dynalock_error(ec, trip.step);
+    finish(
+        std::move(self),
+        failure(mapped, true,
+                describe(*pool_, trip.step == exchange_step::write ? "sending to" : "reading from",
+                         ec)));
+}
+
+void exchange_operation::finish(owner self, exchange_result result) {
+    if (caller_slot_.is_connected()) {
+        caller_slot_.clear();
+    }
+    handler_type handler = std::move(handler_);
+    if (finished_here_ == nullptr) {
+        // On the pool's thread, in a completion of its executor (the
+        // threading rule of the pool): the handler runs here.
+        self.reset();
+        std::move(handler)(std::move(result));
+        return;
+    }
+    // Never inside the initiating function.
+    *finished_here_ = true;
+    finished_here_ = nullptr;
+    const asio::any_io_executor ex = pool_->executor;
+    self.reset();
+    asio::post(ex, asio::append(std::move(handler), std::move(result)));
+}
 
 connection_pool::connection_pool(asio::any_io_executor executor, endpoint target,
                                  http_options options)
@@ -683,9 +907,9 @@ connection_pool::~connection_pool() {
     close();
 }
 
-asio::awaitable<exchange_result> connection_pool::exchange(const request& req, response& res,
-                                                           clock_type::time_point deadline) {
-    return run_exchange(state_, req, res, deadline);
+void connection_pool::start(const request& req, response& res, clock_type::time_point deadline,
+                            asio::any_completion_handler<void(exchange_result)> handler) {
+    exchange_operation::start(state_, req, res, deadline, std::move(handler));
 }
 
 void connection_pool::close() {

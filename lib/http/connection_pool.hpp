@@ -7,8 +7,10 @@
 #include <dynalock/error.hpp>
 #include <dynalock/http_options.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -41,8 +43,8 @@ struct pool_state;
 
 /// Keep-alive HTTP/1.1 connections to one endpoint, plain or TLS.
 ///
-/// Threading: not thread-safe. The pool and every coroutine awaiting
-/// `exchange` must run on the same single-threaded execution context (one
+/// Threading: not thread-safe. The pool, every `async_exchange` and its
+/// handler must run on the same single-threaded execution context (one
 /// io_context thread, or one strand) as the pool's executor.
 ///
 /// Lifetime: the pool may be destroyed (or `close()`d) while exchanges are in
@@ -63,16 +65,26 @@ public:
     /// `req.repeatable` request: otherwise that fails, `request_sent`). A response
     /// with `Connection: close` (or HTTP/1.0 without keep-alive) closes its
     /// connection. `req` and `res` must outlive the operation; after a failure, `res`
-    /// holds whatever part of a response was read.
+    /// holds whatever part of a response was read. Completion signature
+    /// `void(exchange_result)`; the handler runs on the pool's thread (see
+    /// Threading), and never before this function returns.
     ///
-    /// Per-operation cancellation: terminal (the default filter of
-    /// `asio::awaitable`). It closes the connection in use and completes with
-    /// `operation_aborted`; `request_sent` tells whether the request may have
-    /// been delivered. Partial and total cancellation are not supported: a
+    /// Per-operation cancellation: terminal. It closes the connection in use and
+    /// completes with `operation_aborted`; `request_sent` tells whether the request
+    /// may have been delivered. Partial and total cancellation are not supported: a
     /// half-written or half-read HTTP exchange leaves nothing to resume, so any
     /// cancellation that the caller's filter lets through acts as terminal.
-    boost::asio::awaitable<exchange_result> exchange(
-        const request& req, response& res, std::chrono::steady_clock::time_point deadline);
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_exchange(const request& req, response& res,
+                        std::chrono::steady_clock::time_point deadline,
+                        CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(exchange_result)>(
+            [](auto handler, connection_pool* pool, const request* r, response* out,
+               std::chrono::steady_clock::time_point until) {
+                pool->start(*r, *out, until, std::move(handler));
+            },
+            token, this, &req, &res, deadline);
+    }
 
     /// Closes every connection, fails waiting and in-flight exchanges with
     /// `operation_aborted`, and makes later exchanges fail the same way.
@@ -84,6 +96,9 @@ public:
     std::size_t idle_connections() const noexcept;
 
 private:
+    void start(const request& req, response& res, std::chrono::steady_clock::time_point deadline,
+               boost::asio::any_completion_handler<void(exchange_result)> handler);
+
     // Shared with every exchange in flight, so that destroying the pool leaves
     // them something valid to finish against.
     std::shared_ptr<pool_state> state_;

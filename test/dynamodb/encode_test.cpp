@@ -4,6 +4,8 @@
 
 #include "dynamodb/base64.hpp"
 #include "dynamodb/protocol.hpp"
+#include "handler_block.hpp"
+#include "pooled_allocator.hpp"
 #include "thread_spares.hpp"
 
 #include <gtest/gtest.h>
@@ -384,6 +386,48 @@ TEST(ThreadSpares, KeepsUpToItsBoundPerTagAndThread) {
         EXPECT_EQ(spares::take(), 2);
         EXPECT_EQ(spares::take(), 1);
         EXPECT_FALSE(spares::take());
+    });
+}
+
+TEST(HandlerBlock, ReusesItsBlockAndSendsTheRestToTheHeap) {
+    detail::handler_block block;
+    detail::handler_block_allocator<char> alloc(block);
+    char* first = alloc.allocate(100);
+    char* while_taken = alloc.allocate(100);  // the block is taken: from the heap
+    EXPECT_NE(while_taken, first);
+    alloc.deallocate(while_taken, 100);  // not the block: it stays taken
+    char* third = alloc.allocate(50);
+    EXPECT_NE(third, first) << "a block still taken was handed out again";
+    alloc.deallocate(third, 50);
+    alloc.deallocate(first, 100);
+    EXPECT_EQ(alloc.allocate(80), first);  // fits: the same room
+    alloc.deallocate(first, 80);
+    char* larger = alloc.allocate(1000);  // grows to fit
+    alloc.deallocate(larger, 1000);
+    EXPECT_EQ(alloc.allocate(1000), larger);
+    alloc.deallocate(larger, 1000);
+}
+
+TEST(PooledAllocator, ReusesFreedBlocksOfTheSameClassOnTheSameThread) {
+    on_new_thread([] {
+        detail::pooled_allocator<char> alloc;
+        char* a = alloc.allocate(100);
+        alloc.deallocate(a, 100);
+        EXPECT_EQ(alloc.allocate(120), a);  // 65..128 bytes: the same class
+        char* b = alloc.allocate(100);      // while `a` is out: another block
+        EXPECT_NE(b, a);
+        alloc.deallocate(b, 100);
+        char* other_class = alloc.allocate(200);
+        EXPECT_NE(other_class, b);
+        char* on_other_thread = nullptr;
+        std::thread([&] { on_other_thread = alloc.allocate(100); }).join();
+        EXPECT_NE(on_other_thread, b) << "a thread took another thread's kept block";
+        alloc.deallocate(on_other_thread, 100);  // kept by this thread now
+        alloc.deallocate(other_class, 200);
+        alloc.deallocate(a, 120);
+        char* huge = alloc.allocate(100000);  // beyond the classes: the heap's
+        huge[99999] = 1;
+        alloc.deallocate(huge, 100000);
     });
 }
 

@@ -39,7 +39,7 @@ request sample_request(std::string body = R"({"TableName":"locks"})") {
 asio::awaitable<outcome> exchange_once(connection_pool& pool, request req,
                                        clock_type::time_point deadline) {
     outcome o;
-    o.result = co_await pool.exchange(req, o.res, deadline);
+    o.result = co_await pool.async_exchange(req, o.res, deadline);
     co_return o;
 }
 
@@ -420,6 +420,21 @@ TEST_F(http_pool, invalid_options_fail_every_exchange_with_the_reason) {
     EXPECT_EQ(o.result.ec, errc::invalid_argument);
     EXPECT_NE(o.result.detail.find("max_connections"), std::string::npos) << o.result.detail;
     EXPECT_EQ(server.accepted(), 0u);
+}
+
+TEST_F(http_pool, an_exchange_that_fails_at_once_completes_after_its_initiating_call_returned) {
+    scripted_http_server server(io, answer_all("{}"));
+    auto pool = make_pool(server, {.max_connections = 0});
+    const request req = sample_request();
+    response res;
+    std::optional<exchange_result> got;
+    pool.async_exchange(req, res, clock_type::now() + 2s,
+                        [&](exchange_result r) { got = std::move(r); });
+    EXPECT_FALSE(got) << "completed inside the initiating call";
+    while (!got && io.run_one_for(5s) != 0) {
+    }
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->ec, errc::invalid_argument);
 }
 
 }  // namespace

@@ -233,7 +233,7 @@ protected:
             req.headers = {{"Host", "localhost"}};
             req.body = "{}";
             outcome o;
-            o.result = co_await p.exchange(req, o.res, clock_type::now() + 5s);
+            o.result = co_await p.async_exchange(req, o.res, clock_type::now() + 5s);
             co_return o;
         }(pool));
     }

@@ -2,6 +2,8 @@
 // gives on demand (bad bytes, wrong CRC32, errors of our choosing, silence).
 // Each test checks the error, the diagnostics and how many attempts were made.
 
+#include "dynamodb/item_write.hpp"
+#include "dynamodb/protocol.hpp"
 #include "support/execute.hpp"
 #include "support/scripted_http_server.hpp"
 
@@ -10,11 +12,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <memory>
 
 using namespace dynalock;
 using namespace dynalock::dynamodb;
@@ -51,6 +55,12 @@ protected:
     }
 
     static get_item_request get() { return {.table_name = "table", .key = {{"pk", "a"}}}; }
+    // As the lock store sends its requests: encoded by the caller.
+    static encoded_request encoded_get() {
+        return {.target = operation<get_item_request>::target,
+                .body = R"({"TableName":"table","Key":{"pk":{"S":"a"}}})",
+                .repeatable = true};
+    }
     static update_item_request update() {
         return {.table_name = "table",
                 .key = {{"pk", "a"}},
@@ -278,6 +288,86 @@ TEST_F(client_faults, cancellation_ends_a_waiting_operation_promptly) {
     EXPECT_TRUE(done);
     EXPECT_EQ(result, asio::error::operation_aborted);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST_F(client_faults, cancellation_ends_a_retry_pause_promptly) {
+    server_.push(scripted_reply::http(400, R"({"__type":"ThrottlingException"})"));
+    server_.push(scripted_reply::http(200, get_ok));
+    // A pause of up to 20 s after the throttled answer (full jitter; this
+    // seed draws seconds of it).
+    client c(
+        io_.get_executor(),
+        client_options{.region = "us-east-1",
+                       .endpoint_url = server_.url(),
+                       .credentials = credentials{"AKIDEXAMPLE", "secret"},
+                       .retry = {.max_attempts = 3, .throttling_base_delay = 20s, .seed = 42}});
+    asio::cancellation_signal cancel;
+    std::optional<error_code> result;
+    c.async_execute(encoded_get(),
+                    {.deadline = std::chrono::steady_clock::now() + 60s, .diagnostics = &diag_},
+                    asio::bind_cancellation_slot(
+                        cancel.slot(), [&](error_code ec, encoded_response) { result = ec; }));
+    // The throttled answer is in (its status is in the diagnostics, which
+    // the next attempt would clear): the operation waits to retry.
+    while (diag_.http_status != 400 && !result && io_.run_one_for(5s) != 0) {
+    }
+    ASSERT_EQ(diag_.http_status, 400u);
+    const auto t0 = std::chrono::steady_clock::now();
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!result && io_.run_one_for(5s) != 0) {
+    }
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, asio::error::operation_aborted);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(client_faults, a_request_that_fails_at_once_completes_after_its_initiating_call_returned) {
+    auto c = make_client(server_.url());
+    std::optional<error_code> result;
+    bool initiated = false;
+    // From a handler on the client's thread, as a user's code calls it, where
+    // completing at once would be allowed were it not the initiating call.
+    asio::post(io_, [&] {
+        c.async_execute(encoded_get(),
+                        {.deadline = std::chrono::steady_clock::now() - 1ms, .diagnostics = &diag_},
+                        [&](error_code ec, encoded_response) { result = ec; });
+        EXPECT_FALSE(result) << "completed inside the initiating call";
+        initiated = true;
+    });
+    while ((!initiated || !result) && io_.run_one_for(5s) != 0) {
+    }
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, errc::timeout);
+    EXPECT_EQ(server_.requests().size(), 0u);
+}
+
+TEST_F(client_faults, a_request_out_when_its_io_context_is_destroyed_is_destroyed_with_it) {
+    // A listener that never accepts: the connection completes in the kernel's
+    // backlog and the request stays unanswered.
+    auto io = std::make_unique<asio::io_context>();
+    auto silent = std::make_unique<asio::ip::tcp::acceptor>(
+        *io, asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = silent->local_endpoint().port();
+    auto c = std::make_unique<client>(
+        io->get_executor(),
+        client_options{.region = "us-east-1",
+                       .endpoint_url = "http://127.0.0.1:" + std::to_string(port),
+                       .credentials = credentials{"AKIDEXAMPLE", "secret"}});
+    auto alive = std::make_shared<int>(0);
+    const std::weak_ptr<int> watch = alive;
+    bool called = false;
+    c->async_execute(
+        encoded_get(), {.deadline = std::chrono::steady_clock::now() + 60s},
+        [&called, alive = std::move(alive)](error_code, encoded_response) { called = true; });
+    io->run_for(200ms);  // connected and written, or on the way: pending either way
+    ASSERT_FALSE(called);
+    c.reset();
+    silent.reset();
+    io.reset();
+    EXPECT_FALSE(called);
+    EXPECT_TRUE(watch.expired())
+        << "the handler (and the operation holding it) outlived its io_context";
 }
 
 TEST_F(client_faults, xml_error_bodies_are_understood) {
