@@ -4,6 +4,7 @@
 #include "dynamodb/item_write.hpp"
 #include "dynamodb/protocol.hpp"
 #include "lock/lock_item.hpp"
+#include "pooled_allocator.hpp"
 #include "thread_spares.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -40,7 +42,9 @@ using table_handler = asio::any_completion_handler<void(error_code)>;
 
 /// Where and how a caller's handler wants to be completed, captured before the
 /// handler moves into a continuation: every client call made on its behalf
-/// completes on the handler's executor and is cancelled through its slot.
+/// completes on the handler's executor and is cancelled through its slot. The
+/// client type-erases the continuation: its room comes from the thread's kept
+/// blocks (pooled_allocator), not a malloc per request.
 struct handler_context {
     asio::any_completion_executor executor;
     asio::cancellation_slot slot;
@@ -52,7 +56,10 @@ struct handler_context {
 
     template <class F>
     auto bind(F f) const {
-        return asio::bind_cancellation_slot(slot, asio::bind_executor(executor, std::move(f)));
+        return asio::bind_cancellation_slot(
+            slot,
+            asio::bind_executor(
+                executor, asio::bind_allocator(detail::pooled_allocator<void>(), std::move(f))));
     }
 };
 

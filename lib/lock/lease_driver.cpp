@@ -1,6 +1,9 @@
 #include "lock/lease_driver.hpp"
 
 #include "lock/lock_item.hpp"
+#include "pooled_allocator.hpp"
+
+#include <boost/asio/bind_allocator.hpp>
 
 #include <algorithm>
 #include <utility>
@@ -169,22 +172,30 @@ void lease_driver::perform(lock::lease_step step) {
             if (a.write.kind == write_kind::refresh) {
                 ++s->heartbeats_started;
             }
+            // The handler is type-erased by the store: its room comes from
+            // the thread's kept blocks, not a malloc per request.
             store_.async_write(
                 std::move(a.write), a.until,
-                [self = shared_from_this(), s](error_code ec, write_result r) {
-                    if (!self->abandoned_) {
-                        self->completed(*s, ec, self->scheduler_.on_write(*s, self->now(), ec, r));
-                    }
-                });
+                asio::bind_allocator(detail::pooled_allocator<void>(),
+                                     [self = shared_from_this(), s](error_code ec, write_result r) {
+                                         if (!self->abandoned_) {
+                                             self->completed(
+                                                 *s, ec,
+                                                 self->scheduler_.on_write(*s, self->now(), ec, r));
+                                         }
+                                     }));
             break;
         case lock::lease_action::kind::read:
             store_.async_read(
                 a.write.key, a.until,
-                [self = shared_from_this(), s](error_code ec, std::optional<lock_record> r) {
-                    if (!self->abandoned_) {
-                        self->completed(*s, ec, self->scheduler_.on_read(*s, self->now(), ec, r));
-                    }
-                });
+                asio::bind_allocator(
+                    detail::pooled_allocator<void>(),
+                    [self = shared_from_this(), s](error_code ec, std::optional<lock_record> r) {
+                        if (!self->abandoned_) {
+                            self->completed(*s, ec,
+                                            self->scheduler_.on_read(*s, self->now(), ec, r));
+                        }
+                    }));
             break;
         case lock::lease_action::kind::danger:
             if (events_) {
