@@ -583,7 +583,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> acquire_many_worker(std::shared_ptr<many_run> run,
                                               const std::vector<lock_key>& keys,
                                               const acquire_many_options& o) {
-        co_await asio::this_coro::throw_if_cancelled(false);
+        co_await detail::no_throw_on_cancel;
         while (run->next < keys.size() &&
                !detail::cancelled(co_await asio::this_coro::cancellation_state)) {
             const lock_key& key = keys[run->next++];
@@ -660,7 +660,7 @@ struct lock_client::impl : std::enable_shared_from_this<impl> {
                                            asio::awaitable<void> work) {
         auto self = shared_from_this();
         // A cancelled caller still gets the lease released, after the work.
-        co_await asio::this_coro::throw_if_cancelled(false);
+        co_await detail::no_throw_on_cancel;
         if (!s) {
             co_return make_error_code(errc::invalid_argument);
         }
