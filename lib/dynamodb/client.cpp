@@ -25,7 +25,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 
 #include <array>
 #include <memory>
@@ -33,7 +32,6 @@
 #include <stdexcept>
 #include <system_error>
 #include <tuple>
-#include <vector>
 
 namespace dynalock::dynamodb {
 
@@ -290,7 +288,8 @@ struct client::impl {
 // these, and its usual path (valid credentials cached, one attempt) costs no
 // coroutine frame and no allocation. The operations are kept per thread for
 // reuse, with what they read and sign into (the response's fields, the
-// header strings) and the memory of their pending step (handler_block).
+// header strings); their steps' handlers draw from the thread's kept blocks
+// (pooled_allocator, see resume).
 // It holds the client (which may be destroyed while it runs).
 class client::impl::request_operation {
 public:

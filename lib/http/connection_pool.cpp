@@ -500,7 +500,7 @@ public:
 
     // Owns the operation while a step is pending: whoever holds it resumes or
     // (when an executor is destroyed with the step pending) destroys it. Its
-    // end gives the operation back to the pool.
+    // end keeps the operation for reuse on this thread.
     struct recycle {
         void operator()(exchange_operation* op) const noexcept;
     };
@@ -769,16 +769,16 @@ void exchange_operation::read(owner self) {
             }
         }
         // Asio (1.81) tries every read before it waits for readiness, and
-        // right after the request nothing has arrived: that cost one failing
-        // recv per response. So this waits first and then reads what is
-        // there. Waiting is safe because epoll (edge-triggered) reports every
-        // arrival after its last report: a read that returned less than it
-        // asked for emptied the socket, and whatever comes later wakes the
-        // wait; a full read may have left more behind, so it reads again at
-        // once. A server's FIN reported while the connection lay idle is not
-        // seen here, but the request written into the closed connection draws
-        // a reset, which wakes the wait (and a connection idle for a second is
-        // peeked at before reuse: looks_alive).
+        // right after the request nothing has arrived: one failing recv per
+        // response. So this waits first and then reads what is there (the
+        // wait costs an epoll_ctl instead, which re-arms the descriptor: no
+        // system call is saved, but none is added). Waiting is safe because epoll (edge-triggered)
+        // reports every arrival after its last report: a read that returned less than it asked for
+        // emptied the socket, and whatever comes later wakes the wait; a full read may have left
+        // more behind, so it reads again at once. A server's FIN reported while the connection lay
+        // idle is not seen here, but the request written into the closed connection draws a reset,
+        // which wakes the wait (and a connection idle for a second is peeked at before reuse:
+        // looks_alive).
         if (!maybe_more_) {
             pending_ = pending::socket;
             socket.async_wait(tcp::socket::wait_read,
