@@ -73,7 +73,8 @@ loss_reason lease::reason() const {
 
 session_stats session::stats() const {
     const auto& s = lease_.state_;
-    return s ? session_stats{.held_locks = s->bound_count, .heartbeats = s->machine.renewals()}
+    return s ? session_stats{.held_locks = s->attached ? s->attached->bound_count : 0,
+                             .heartbeats = s->machine.renewals()}
              : session_stats{};
 }
 

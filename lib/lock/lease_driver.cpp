@@ -86,12 +86,13 @@ std::shared_ptr<lease_state> lease_driver::start_bound(
         weak_from_this(), lock::lease_machine(params_, std::move(granted), sent_at));
     state->machine.bind_to(session->machine);
     state->session = session;
-    state->next_bound = session->first_bound;
-    if (session->first_bound != nullptr) {
-        session->first_bound->prev_bound = state.get();
+    auto& locks = session->attach();
+    state->next_bound = locks.first_bound;
+    if (locks.first_bound != nullptr) {
+        locks.first_bound->prev_bound = state.get();
     }
-    session->first_bound = state.get();
-    ++session->bound_count;
+    locks.first_bound = state.get();
+    ++locks.bound_count;
     // Not on the scheduler: nothing to do until a release is asked for or
     // the session ends.
     hold(state);
@@ -102,17 +103,18 @@ void lease_driver::unlink_from_session(lease_state& s) {
     if (!s.session) {
         return;
     }
-    lease_state& session = *s.session;
+    // Linking it made the session's attachments.
+    auto& locks = *s.session->attached;
     if (s.prev_bound != nullptr) {
         s.prev_bound->next_bound = s.next_bound;
     } else {
-        session.first_bound = s.next_bound;
+        locks.first_bound = s.next_bound;
     }
     if (s.next_bound != nullptr) {
         s.next_bound->prev_bound = s.prev_bound;
     }
     s.prev_bound = s.next_bound = nullptr;
-    --session.bound_count;
+    --locks.bound_count;
 }
 
 void lease_driver::hold(std::shared_ptr<lease_state> state) {
@@ -169,8 +171,8 @@ void lease_driver::perform(lock::lease_step step) {
     auto& a = step.action;
     switch (a.type) {
         case lock::lease_action::kind::write:
-            if (a.write.kind == write_kind::refresh) {
-                ++s->heartbeats_started;
+            if (a.write.kind == write_kind::refresh && s->attached) {
+                ++s->attached->heartbeats_started;
             }
             // The handler is type-erased by the store: its room comes from
             // the thread's kept blocks, not a malloc per request.
@@ -229,8 +231,8 @@ void lease_driver::completed(lease_state& s, error_code ec, lock::lease_step ste
                        .error = ec,
                        .remaining = remaining(s, now())});
     }
-    if (step.renewed && s.waiting && !s.waiting->heartbeat.empty()) {
-        complete_heartbeats(s, s.heartbeats_started);
+    if (step.renewed && s.attached && !s.attached->heartbeat.empty()) {
+        complete_heartbeats(s, s.attached->heartbeats_started);
     }
     if (step) {
         perform(std::move(step));
@@ -304,7 +306,7 @@ void lease_driver::wake(lease_state& s) {
 }
 
 void lease_driver::complete_heartbeats(lease_state& s, std::uint64_t done_upto) {
-    auto& waiters = s.waiting->heartbeat;
+    auto& waiters = s.attached->heartbeat;
     for (auto it = waiters.begin(); it != waiters.end();) {
         if (it->needed <= done_upto) {
             complete_later(ex_, std::move(it->handler), error_code{});
@@ -329,8 +331,8 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     scheduler_.forget(s);
     unlink_from_session(s);
     // A session's end ends every lock held under it, with its reason.
-    while (s.first_bound != nullptr) {
-        lease_state& bound = *s.first_bound;
+    while (s.first_bound() != nullptr) {
+        lease_state& bound = *s.first_bound();
         auto keep = bound.shared_from_this();
         bound_ends_.count(reason);
         finish(bound, reason);
@@ -338,8 +340,8 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     if (s.is_session) {
         --sessions_;
     }
-    if (s.waiting) {
-        complete_waits(*s.waiting, reason);
+    if (s.attached) {
+        complete_waits(*s.attached, reason);
     }
     if (auto it = held_.find(s.machine.record().key); it != held_.end() && it->get() == &s) {
         held_.erase(it);
@@ -349,7 +351,7 @@ void lease_driver::finish(lease_state& s, loss_reason reason) {
     }
 }
 
-void lease_driver::complete_waits(lease_state::waiters& w, loss_reason reason) {
+void lease_driver::complete_waits(lease_state::attachments& w, loss_reason reason) {
     for (auto* signal : w.bound_work) {
         signal->emit(asio::cancellation_type::terminal);
     }
@@ -395,19 +397,19 @@ void lease_driver::release(const std::shared_ptr<lease_state>& s, std::optional<
                        released ? error_code{} : make_error_code(errc::lease_lost));
         return;
     }
-    s->waiting_for().release.push_back(std::move(h));
+    s->attach().release.push_back(std::move(h));
     s->machine.request_release(std::move(data));
     stop_bound_work(*s);
     wake(*s);
 }
 
 void lease_driver::stop_bound_work(lease_state& s) {
-    if (s.waiting) {
-        for (auto* signal : s.waiting->bound_work) {
+    if (s.attached) {
+        for (auto* signal : s.attached->bound_work) {
             signal->emit(asio::cancellation_type::terminal);
         }
     }
-    for (lease_state* bound = s.first_bound; bound != nullptr; bound = bound->next_bound) {
+    for (lease_state* bound = s.first_bound(); bound != nullptr; bound = bound->next_bound) {
         stop_bound_work(*bound);
     }
 }
@@ -430,7 +432,8 @@ void lease_driver::heartbeat(const std::shared_ptr<lease_state>& s,
         heartbeat(s->session, lease, std::move(data), std::move(h));
         return;
     }
-    s->waiting_for().heartbeat.push_back({s->heartbeats_started + 1, std::move(h)});
+    auto& attached = s->attach();
+    attached.heartbeat.push_back({attached.heartbeats_started + 1, std::move(h)});
     s->machine.request_heartbeat(lease, std::move(data));
     wake(*s);
 }
@@ -442,7 +445,7 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
         return;
     }
     auto slot = asio::get_associated_cancellation_slot(h);
-    auto& lost = s->waiting_for().lost;
+    auto& lost = s->attach().lost;
     auto it = lost.insert(lost.end(), {std::move(h), slot});
     if (slot.is_connected()) {
         // finish() clears the slot before it completes the wait, so the
@@ -457,7 +460,7 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
             }
             fired = true;
             auto handler = std::move(it->handler);
-            state->waiting->lost.erase(it);  // the slot (running this) is not cleared
+            state->attached->lost.erase(it);  // the slot (running this) is not cleared
             complete_later(ex, std::move(handler), make_error_code(asio::error::operation_aborted),
                            loss_reason::none);
         });
@@ -465,12 +468,12 @@ void lease_driver::wait_lost(const std::shared_ptr<lease_state>& s,
 }
 
 void lease_driver::bind(lease_state& s, asio::cancellation_signal& signal) {
-    s.waiting_for().bound_work.push_back(&signal);
+    s.attach().bound_work.push_back(&signal);
 }
 
 void lease_driver::unbind(lease_state& s, asio::cancellation_signal& signal) {
-    if (s.waiting) {
-        std::erase(s.waiting->bound_work, &signal);
+    if (s.attached) {
+        std::erase(s.attached->bound_work, &signal);
     }
 }
 

@@ -52,39 +52,44 @@ struct lease_state : lock::scheduled_lease, std::enable_shared_from_this<lease_s
         boost::asio::cancellation_slot slot;  // cleared when the wait completes
     };
     struct heartbeat_waiter {
-        std::uint64_t needed;  // heartbeats_started after which it completes
+        std::uint64_t needed;  // attachments::heartbeats_started after which it completes
         boost::asio::any_completion_handler<void(error_code)> handler;
     };
 
     std::weak_ptr<lease_driver> driver;
-    // A lock held under a session: that session's lease, which it ends with.
+    // A lock held under a session: that session's lease, which it ends with,
+    // and its neighbours in the session's list of locks (a lock leaves it in
+    // O(1) when released).
     std::shared_ptr<lease_state> session;
-    // A session: the locks held under it, as an intrusive list (a lock
-    // leaves it in O(1) when released), and their count.
-    lease_state* first_bound = nullptr;
     lease_state* prev_bound = nullptr;
     lease_state* next_bound = nullptr;
-    std::size_t bound_count = 0;
     bool is_session = false;
     loss_reason final_reason = loss_reason::none;
     bool closing = false;  // released because the client closes
-    std::uint64_t heartbeats_started = 0;
-    struct waiters {
+    /// What is attached to a lease: who waits for what from it, the work
+    /// bound to it and, for a session, the locks held under it.
+    struct attachments {
         // A list: a waiter's cancellation handler keeps its iterator.
         std::list<lost_waiter> lost;
         std::vector<boost::asio::any_completion_handler<void(error_code)>> release;
         std::vector<heartbeat_waiter> heartbeat;
+        // Counted from when the first attachment was made: heartbeat waiters
+        // compare against it.
+        std::uint64_t heartbeats_started = 0;
         std::vector<boost::asio::cancellation_signal*> bound_work;
+        lease_state* first_bound = nullptr;
+        std::size_t bound_count = 0;
     };
-    // Most leases never have anyone waiting: the lists are made when first
-    // needed (a pointer instead of 96 bytes in every lease).
-    std::unique_ptr<waiters> waiting;
-    waiters& waiting_for() {
-        if (!waiting) {
-            waiting = std::make_unique<waiters>();
+    // Most leases have nothing attached: the parts are made when first needed
+    // (a pointer instead of 120 bytes in every lease).
+    std::unique_ptr<attachments> attached;
+    attachments& attach() {
+        if (!attached) {
+            attached = std::make_unique<attachments>();
         }
-        return *waiting;
+        return *attached;
     }
+    lease_state* first_bound() const noexcept { return attached ? attached->first_bound : nullptr; }
 
     /// A release of this lease, or of the session it is held under, was
     /// asked for: its holder stops believing at once, because the write may
@@ -173,7 +178,7 @@ private:
     void finish(lease_state& s, loss_reason reason);
     void raise_ended(const lease_state& s, loss_reason reason);
     // Bound work is cancelled and every waiter completes, told `reason`.
-    void complete_waits(lease_state::waiters& w, loss_reason reason);
+    void complete_waits(lease_state::attachments& w, loss_reason reason);
     /// Cancels the work bound to `s` and, for a session, to its locks.
     void stop_bound_work(lease_state& s);
     void unlink_from_session(lease_state& s);

@@ -1,6 +1,7 @@
 #include "lock/lease_machine.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace dynalock::lock {
 
@@ -38,9 +39,18 @@ clock::time_point lease_machine::next_heartbeat_after(clock::time_point renewed_
     return at;
 }
 
+lease_machine::payloads& lease_machine::data() {
+    if (!data_) {
+        data_ = std::make_unique<payloads>();
+    }
+    return *data_;
+}
+
 void lease_machine::request_release(std::optional<bytes> data) {
     release_requested_ = true;
-    release_data_ = data ? std::make_unique<bytes>(std::move(*data)) : nullptr;
+    if (data || data_) {
+        this->data().release = std::move(data);
+    }
 }
 
 void lease_machine::request_heartbeat(std::optional<milliseconds> lease,
@@ -50,7 +60,7 @@ void lease_machine::request_heartbeat(std::optional<milliseconds> lease,
         pending_lease_ = *lease;
     }
     if (data) {
-        pending_data_ = std::make_unique<bytes>(std::move(*data));
+        this->data().pending = std::move(data);
     }
 }
 
@@ -77,9 +87,9 @@ lease_action lease_machine::next(clock::time_point now) {
         in_flight_ = in_flight::release;
         lock_write w = base_write(write_kind::release);
         w.delete_item = p_->delete_on_release && !keep_item_;
-        if (release_data_) {
+        if (data_ && data_->release) {
             w.data_action = data_change::replace;
-            w.data = *release_data_;
+            w.data = *data_->release;
         }
         return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
     }
@@ -89,13 +99,15 @@ lease_action lease_machine::next(clock::time_point now) {
         pending_version_ = p_->new_version();
         sent_at_ = now;
         sent_lease_ = pending_lease_;
-        sent_data_ = std::move(pending_data_);
+        if (data_) {
+            data_->sent = std::exchange(data_->pending, std::nullopt);
+        }
         lock_write w = base_write(write_kind::refresh);
         w.new_version = pending_version_;
         w.lease = sent_lease_;
-        if (sent_data_) {
+        if (const auto* sent = sent_data()) {
             w.data_action = data_change::replace;
-            w.data = *sent_data_;
+            w.data = **sent;
         }
         return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
     }
@@ -182,10 +194,12 @@ std::optional<lock_record> lease_machine::readable(const std::optional<lock_reco
 // The heartbeat in flight certainly did not apply: send it again, with its
 // payload unless a newer one was asked for meanwhile.
 void lease_machine::heartbeat_not_applied() {
-    if (!pending_data_) {
-        pending_data_ = std::move(sent_data_);
+    if (data_) {
+        if (!data_->pending) {
+            data_->pending = std::move(data_->sent);
+        }
+        data_->sent.reset();
     }
-    sent_data_.reset();
     if (!release_requested_) {
         heartbeat_requested_ = true;
     }
@@ -201,15 +215,17 @@ lease_action lease_machine::heartbeat_succeeded(clock::time_point now,
     }
     if (r) {
         record_ = *r;
-    } else if (sent_data_) {
-        record_.data = *sent_data_;
+    } else if (const auto* sent = sent_data()) {
+        record_.data = *sent;
     }
     // Moved: only a heartbeat in flight needs the version it sent.
     record_.record_version = std::move(pending_version_);
     record_.lease = sent_lease_;
     deadline_ = sent_at_ + sent_lease_ - p_->safety_margin;
     next_heartbeat_ = next_heartbeat_after(sent_at_, later_spread);
-    sent_data_.reset();
+    if (data_) {
+        data_->sent.reset();
+    }
     danger_announced_ = false;
     ++renewals_;
     return next(now);

@@ -105,6 +105,9 @@ public:
     clock::time_point acquired_at() const noexcept { return acquired_at_; }
     /// Heartbeats that renewed the lease so far.
     std::uint64_t renewals() const noexcept { return renewals_; }
+    /// When the last heartbeat was sent: the one a renewal reported next
+    /// credits.
+    clock::time_point heartbeat_sent_at() const noexcept { return sent_at_; }
     bool ended() const noexcept { return reason_ != loss_reason::none; }
     loss_reason reason() const noexcept { return reason_; }
     /// When the danger announcement is due, while it has not been made.
@@ -137,15 +140,23 @@ private:
     clock::time_point next_heartbeat_;
     clock::time_point sent_at_{};
     std::string pending_version_;
-    // What later heartbeats write (request_heartbeat changes them at any time)...
+    // What later heartbeats write (request_heartbeat changes it at any time)
+    // and what the heartbeat in flight wrote: only that is credited on success.
     milliseconds pending_lease_{};
-    // Payloads are rare and the machines many: a pointer each, not an
-    // optional (8 bytes instead of 32).
-    std::unique_ptr<bytes> pending_data_;
-    // ...and what the heartbeat in flight wrote: only that is credited on success.
     milliseconds sent_lease_{};
-    std::unique_ptr<bytes> sent_data_;
-    std::unique_ptr<bytes> release_data_;
+    // Payloads are rare and the machines many: one pointer for the three,
+    // made when one is first given (8 bytes instead of 96).
+    struct payloads {
+        std::optional<bytes> pending;  // for later heartbeats
+        std::optional<bytes> sent;     // by the heartbeat in flight
+        std::optional<bytes> release;  // for the release
+    };
+    std::unique_ptr<payloads> data_;
+    payloads& data();
+    // The payload the heartbeat in flight sent, if any.
+    const std::optional<bytes>* sent_data() const noexcept {
+        return data_ && data_->sent ? &data_->sent : nullptr;
+    }
     // After a failure, nothing is sent before this (a backoff).
     clock::time_point hold_until_{};  // none: the clock's epoch, long past
     std::uint64_t renewals_ = 0;

@@ -155,7 +155,6 @@ lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::ti
             if (a.type == lease_action::kind::write && a.write.kind == write_kind::refresh) {
                 ++counters_.heartbeats_sent;
                 l.heartbeat_pending_ = true;
-                l.heartbeat_sent_at_ = now;
             }
             enter(l, in_flight_by_deadline_,
                   std::min(l.machine.deadline(),
@@ -194,22 +193,22 @@ lease_step lease_scheduler::on_write(scheduled_lease& l, clock::time_point now, 
     if (heartbeat_failed) {
         ++counters_.heartbeats_failed;
     }
-    const std::uint64_t renewals_before = l.machine.renewals();
+    const before_completion was = before(l);
     lease_action next = l.machine.on_write(now, ec, result);
-    lease_step step = completed(l, now, ec, renewals_before, std::move(next));
+    lease_step step = completed(l, now, ec, was, std::move(next));
     step.heartbeat_failed = heartbeat_failed;
     return step;
 }
 
 lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, error_code ec,
                                     const std::optional<lock_record>& record) {
-    const std::uint64_t renewals_before = l.machine.renewals();
+    const before_completion was = before(l);
     lease_action next = l.machine.on_read(now, ec, record);
-    return completed(l, now, ec, renewals_before, std::move(next));
+    return completed(l, now, ec, was, std::move(next));
 }
 
 lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                                      std::uint64_t renewals_before, lease_action next) {
+                                      before_completion was, lease_action next) {
     if (l.expired_in_flight_) {
         --in_flight_;
         counters_.in_flight = in_flight_;
@@ -220,11 +219,12 @@ lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now,
         ++counters_.throttled;
     }
     slot_freed(ec);
-    const bool renewed = l.machine.renewals() != renewals_before;
+    const bool renewed = l.machine.renewals() != was.renewals;
     if (renewed) {
         using std::chrono::duration_cast;
         using std::chrono::microseconds;
-        counters_.heartbeat_latency.record(duration_cast<microseconds>(now - l.heartbeat_sent_at_));
+        counters_.heartbeat_latency.record(
+            duration_cast<microseconds>(now - was.heartbeat_sent_at));
         counters_.max_heartbeat_gap =
             std::max(counters_.max_heartbeat_gap, duration_cast<microseconds>(now - l.renewed_at_));
         l.renewed_at_ = now;

@@ -71,7 +71,6 @@ private:
     clock::time_point queued_at_{};
     // Waiting, and not the one in waiting_'s tree: the next lease of its chain.
     scheduled_lease* next_same_ = nullptr;
-    clock::time_point heartbeat_sent_at_{};
     clock::time_point renewed_at_{};
 };
 
@@ -135,8 +134,16 @@ private:
     using place = scheduled_lease::place;
 
     lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
+    // What a completion is measured against: the lease before it was told.
+    struct before_completion {
+        std::uint64_t renewals;
+        clock::time_point heartbeat_sent_at;
+    };
+    static before_completion before(const scheduled_lease& l) noexcept {
+        return {l.machine.renewals(), l.machine.heartbeat_sent_at()};
+    }
     lease_step completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                         std::uint64_t renewals_before, lease_action next);
+                         before_completion was, lease_action next);
     // A slot is free again: the bound adapts to how the request went.
     void slot_freed(error_code ec);
     void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
