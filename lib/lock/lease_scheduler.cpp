@@ -10,26 +10,44 @@ lease_scheduler::lease_scheduler(std::size_t max_in_flight)
     counters_.in_flight_limit = limit_;
 }
 
-void lease_scheduler::enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at,
-                            place where) {
+queue_node& queue_node_pool::take(clock::time_point at, scheduled_lease& l) {
+    if (free_ == nullptr) {
+        blocks_.push_back(std::make_unique<queue_node[]>(block_size));
+        for (std::size_t i = block_size; i-- > 0;) {
+            blocks_.back()[i].next_free = std::exchange(free_, &blocks_.back()[i]);
+        }
+    }
+    queue_node& n = *std::exchange(free_, free_->next_free);
+    n.at = at;
+    n.lease = &l;
+    return n;
+}
+
+void queue_node_pool::give(queue_node& n) noexcept {
+    n.lease = nullptr;
+    n.next_free = std::exchange(free_, &n);
+}
+
+void lease_scheduler::enter(scheduled_lease& l, queue& q, clock::time_point at, place where) {
     l.queued_at_ = at;
-    q.insert(l);
+    q.insert(nodes_.take(at, l));
     l.at_ = where;
 }
 
 void lease_scheduler::enter_waiting(scheduled_lease& l, clock::time_point at) {
     l.queued_at_ = at;
     l.at_ = place::waiting;
-    scheduled_lease::waiting_queue::insert_commit_data commit;
+    waiting_queue::insert_commit_data commit;
     const auto [first, alone] = waiting_.insert_check(at, commit);
     if (alone) {
-        waiting_.insert_commit(l, commit);
+        l.next_same_ = nullptr;
+        waiting_.insert_commit(nodes_.take(at, l), commit);
     } else {
-        l.next_same_ = std::exchange(first->next_same_, &l);
+        l.next_same_ = std::exchange(first->lease, &l);
     }
 }
 
-scheduled_lease::queue* lease_scheduler::queue_of(place where) noexcept {
+lease_scheduler::queue* lease_scheduler::queue_of(place where) noexcept {
     switch (where) {
         case place::ready:
             return &ready_;
@@ -44,40 +62,47 @@ void lease_scheduler::leave(scheduled_lease& l) {
     if (l.at_ == place::waiting) {
         leave_waiting(l);
     } else if (auto* q = queue_of(l.at_)) {
-        q->erase(q->iterator_to(l));
+        // Among the nodes of its key (one, unless leases share a deadline).
+        auto it = q->lower_bound(l.queued_at_);
+        while (it->lease != &l) {
+            ++it;
+        }
+        queue_node& n = *it;
+        q->erase(it);
+        nodes_.give(n);
     }
     l.at_ = place::outside;
 }
 
-// The first lease of the earliest wake-up time: one behind the tree's first
-// while there is one, so that the tree changes only when the chain is empty.
+// The first lease of the earliest wake-up time; the node goes when its chain
+// is empty.
 scheduled_lease& lease_scheduler::pop_waiting() {
-    scheduled_lease& first = *waiting_.begin();
-    scheduled_lease* l = first.next_same_;
-    if (l != nullptr) {
-        first.next_same_ = std::exchange(l->next_same_, nullptr);
-    } else {
+    queue_node& first = *waiting_.begin();
+    scheduled_lease& l = *first.lease;
+    first.lease = std::exchange(l.next_same_, nullptr);
+    if (first.lease == nullptr) {
         waiting_.erase(waiting_.begin());
-        l = &first;
+        nodes_.give(first);
     }
-    l->at_ = place::outside;
-    return *l;
+    l.at_ = place::outside;
+    return l;
 }
 
+// A lease woken early, or forgotten, while waiting: rare, and a chain is no
+// longer than the leases due in one tick.
 void lease_scheduler::leave_waiting(scheduled_lease& l) {
+    const auto node = waiting_.find(l.queued_at_);
     scheduled_lease* const next = std::exchange(l.next_same_, nullptr);
-    if (l.is_linked()) {
-        // The first of its chain: the next one takes its place in the tree.
-        if (next != nullptr) {
-            waiting_.replace_node(waiting_.iterator_to(l), *next);
-        } else {
-            waiting_.erase(waiting_.iterator_to(l));
+    if (node->lease == &l) {
+        node->lease = next;
+        if (next == nullptr) {
+            queue_node& n = *node;
+            waiting_.erase(node);
+            nodes_.give(n);
         }
         return;
     }
-    // Further down a chain (a lease woken early, or forgotten): rare, and a
-    // chain is no longer than the leases due in one tick.
-    scheduled_lease* before = &*waiting_.find(l.queued_at_);
+    scheduled_lease* before = node->lease;
     while (before->next_same_ != &l) {
         before = before->next_same_;
     }
@@ -113,8 +138,8 @@ lease_step lease_scheduler::poll(clock::time_point now) {
     // A lease whose deadline passes while its request is out ends then: its
     // holder stops believing at the deadline whatever the network does. The
     // request keeps its slot until it completes.
-    if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->queued_at_ <= now) {
-        scheduled_lease& l = *in_flight_by_deadline_.begin();
+    if (!in_flight_by_deadline_.empty() && in_flight_by_deadline_.begin()->at <= now) {
+        scheduled_lease& l = *in_flight_by_deadline_.begin()->lease;
         leave(l);
         if (now >= l.machine.deadline()) {
             l.expired_in_flight_ = true;
@@ -127,7 +152,7 @@ lease_step lease_scheduler::poll(clock::time_point now) {
         return {&l, std::move(danger)};
     }
     for (;;) {
-        while (!waiting_.empty() && waiting_.begin()->queued_at_ <= now) {
+        while (!waiting_.empty() && waiting_.begin()->at <= now) {
             scheduled_lease& l = pop_waiting();
             enter(l, ready_, l.machine.deadline(), place::ready);
         }
@@ -136,11 +161,11 @@ lease_step lease_scheduler::poll(clock::time_point now) {
         }
         // A lease past its deadline ends now, slot or not (next() cannot ask
         // for a request then); otherwise the nearest deadline takes a slot.
-        const bool expired = ready_.begin()->queued_at_ <= now;
+        const bool expired = ready_.begin()->at <= now;
         if (!expired && in_flight_ >= limit_) {
             return {};
         }
-        scheduled_lease& l = *ready_.begin();
+        scheduled_lease& l = *ready_.begin()->lease;
         leave(l);
         if (lease_step step = settle(l, l.machine.next(now), now); step.lease) {
             return step;
@@ -263,13 +288,13 @@ void lease_scheduler::other_completed(error_code ec) {
 std::optional<clock::time_point> lease_scheduler::next_wake() const {
     std::optional<clock::time_point> at;
     if (!waiting_.empty()) {
-        at = waiting_.begin()->queued_at_;
+        at = waiting_.begin()->at;
     }
     // Queued leases, and leases with a request out, wake the client at the
     // first deadline among them.
     for (const auto* q : {&ready_, &in_flight_by_deadline_}) {
         if (!q->empty()) {
-            at = at ? std::min(*at, q->begin()->queued_at_) : q->begin()->queued_at_;
+            at = at ? std::min(*at, q->begin()->at) : q->begin()->at;
         }
     }
     return at;

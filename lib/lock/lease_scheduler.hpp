@@ -21,20 +21,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace dynalock::lock {
 
 /// A held lease as the scheduler sees it: the lock client's per-lease state
-/// derives from it. Its queue link is part of it (an intrusive tree): moving
-/// through the queues costs no allocation, and a lease no node of its own.
-/// The queues unlink their leases when they go first. A lease that goes
-/// first unlinks itself from a tree, but not from a chain of the waiting
-/// queue: it leaves the timeline (ends, or forget()) before it goes, unless
-/// the scheduler goes with it (the lease driver's leases and scheduler).
-class scheduled_lease : public boost::intrusive::set_base_hook<
-                            boost::intrusive::optimize_size<true>,
-                            boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+/// derives from it. The scheduler's queues do not link leases: they order
+/// nodes of their own, kept together, that point at leases. Ordering walks a
+/// few kilobytes that stay in cache rather than leases strewn across the
+/// heap, where each level of a tree of leases was a cache miss. A lease
+/// leaves the timeline (ends, or forget()) before it goes, unless the
+/// scheduler goes with it (the lease driver's leases and scheduler).
+class scheduled_lease {
 public:
     explicit scheduled_lease(lease_machine m) : machine(std::move(m)) {}
     scheduled_lease(const scheduled_lease&) = delete;
@@ -47,21 +47,6 @@ public:
 
 private:
     friend class lease_scheduler;
-    struct queued_at {
-        using type = clock::time_point;
-        const type& operator()(const scheduled_lease& l) const noexcept { return l.queued_at_; }
-    };
-    using queue =
-        boost::intrusive::multiset<scheduled_lease, boost::intrusive::key_of_value<queued_at>,
-                                   boost::intrusive::constant_time_size<false>>;
-    // The waiting queue holds one lease per wake-up time in its tree, and the
-    // others waking then in a chain behind it: heartbeats fall on the
-    // driver's ticks, so thousands of leases share a few hundred times, and
-    // queueing one walks a small tree whose nodes stay in cache instead of
-    // a tree of every lease, whose nodes lie far apart in memory.
-    using waiting_queue =
-        boost::intrusive::set<scheduled_lease, boost::intrusive::key_of_value<queued_at>,
-                              boost::intrusive::constant_time_size<false>>;
     enum class place : std::uint8_t { outside, waiting, ready, in_flight, ended };
 
     place at_ = place::outside;
@@ -69,9 +54,42 @@ private:
     bool expired_in_flight_ = false;  // ended at its deadline with a request out
     // Its key in waiting_ (wake time), ready_ or in_flight_by_deadline_ (deadline).
     clock::time_point queued_at_{};
-    // Waiting, and not the one in waiting_'s tree: the next lease of its chain.
+    // Waiting: the next lease of its chain (those waking at the same time).
     scheduled_lease* next_same_ = nullptr;
     clock::time_point renewed_at_{};
+};
+
+/// An entry of the scheduler's queues: a time and the lease it is of (for
+/// the waiting queue, the first of the chain of leases waking then).
+struct queue_node
+    : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>,
+                                      boost::intrusive::link_mode<boost::intrusive::normal_link>> {
+    clock::time_point at{};
+    scheduled_lease* lease = nullptr;
+    queue_node* next_free = nullptr;
+
+    struct key {
+        using type = clock::time_point;
+        const type& operator()(const queue_node& n) const noexcept { return n.at; }
+    };
+};
+
+/// Where the queues' nodes live: in blocks of many, reused through a free
+/// list, so that nodes queued together lie together and a heartbeat
+/// allocates nothing.
+class queue_node_pool {
+public:
+    queue_node_pool() = default;
+    queue_node_pool(const queue_node_pool&) = delete;
+    queue_node_pool& operator=(const queue_node_pool&) = delete;
+
+    queue_node& take(clock::time_point at, scheduled_lease& l);
+    void give(queue_node& n) noexcept;
+
+private:
+    static constexpr std::size_t block_size = 256;
+    std::vector<std::unique_ptr<queue_node[]>> blocks_;
+    queue_node* free_ = nullptr;
 };
 
 /// What to do now for one lease: perform `action` (write, read), announce
@@ -132,6 +150,16 @@ public:
 
 private:
     using place = scheduled_lease::place;
+    using queue =
+        boost::intrusive::multiset<queue_node, boost::intrusive::key_of_value<queue_node::key>,
+                                   boost::intrusive::constant_time_size<false>>;
+    // The waiting queue holds one node per wake-up time, and the leases
+    // waking then in a chain from it: heartbeats fall on the driver's ticks,
+    // so thousands of leases share a few hundred nodes, and queueing one
+    // touches no other lease.
+    using waiting_queue =
+        boost::intrusive::set<queue_node, boost::intrusive::key_of_value<queue_node::key>,
+                              boost::intrusive::constant_time_size<false>>;
 
     lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
     // What a completion is measured against: the lease before it was told.
@@ -146,20 +174,22 @@ private:
                          before_completion was, lease_action next);
     // A slot is free again: the bound adapts to how the request went.
     void slot_freed(error_code ec);
-    void enter(scheduled_lease& l, scheduled_lease::queue& q, clock::time_point at, place where);
+    void enter(scheduled_lease& l, queue& q, clock::time_point at, place where);
     void enter_waiting(scheduled_lease& l, clock::time_point at);
     void leave(scheduled_lease& l);
     void leave_waiting(scheduled_lease& l);
     scheduled_lease& pop_waiting();
-    scheduled_lease::queue* queue_of(place where) noexcept;
+    queue* queue_of(place where) noexcept;
 
     const std::size_t max_in_flight_;
     std::size_t limit_;
     std::size_t in_flight_ = 0;
-    scheduled_lease::waiting_queue waiting_;  // by when next() should look at them
-    scheduled_lease::queue ready_;            // due, waiting for a slot, by deadline
+    // Before the queues: they are destroyed first, as they hold its nodes.
+    queue_node_pool nodes_;
+    waiting_queue waiting_;  // by when next() should look at them
+    queue ready_;            // due, waiting for a slot, by deadline
     // A request out, by deadline (or by the danger announcement before it).
-    scheduled_lease::queue in_flight_by_deadline_;
+    queue in_flight_by_deadline_;
     lock_client_stats counters_;
 };
 

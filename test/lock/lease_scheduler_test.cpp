@@ -136,6 +136,61 @@ TEST(LeaseScheduler, LeasesWakingTogetherLeaveTheirQueueFromAnyPlace) {
         << "a period after their early heartbeat";
 }
 
+// Leases sent together share a deadline, so several wait for a slot, or
+// have a request out, under one key: each leaves its queue itself, in
+// whatever order, and no other with it.
+TEST(LeaseScheduler, LeasesSharingADeadlineLeaveTheirQueuesInAnyOrder) {
+    fleet f(100);
+    std::vector<scheduled_lease*> l;
+    for (int i = 0; i < 4; ++i) {
+        l.push_back(&f.grant(at(0ms)));
+    }
+    EXPECT_EQ(writes_in(f.poll(at(period))), 4u);
+    // Out of the order they went in: 2, then 0.
+    for (int i : {2, 0}) {
+        EXPECT_FALSE(f.scheduler.on_write(*l[i], at(period + 1ms), {}, applied));
+    }
+    // The others' requests are still out at the deadline of the grant: they
+    // end, and only they (the renewed two heartbeat again, due since 6 s).
+    std::vector<std::string> ended;
+    std::vector<std::string> renewing;
+    for (const auto& s : f.poll(at(lease - margin))) {
+        auto& to = s.action.type == lease_action::kind::ended ? ended : renewing;
+        to.push_back(s.lease->machine.record().key.partition);
+        if (s.action.type == lease_action::kind::ended) {
+            EXPECT_EQ(s.action.reason, loss_reason::expired);
+        }
+    }
+    std::sort(ended.begin(), ended.end());
+    std::sort(renewing.begin(), renewing.end());
+    EXPECT_EQ(ended, (std::vector<std::string>{"shard-1", "shard-3"}));
+    EXPECT_EQ(renewing, (std::vector<std::string>{"shard-0", "shard-2"}));
+    EXPECT_FALSE(l[0]->machine.ended());
+    EXPECT_FALSE(l[2]->machine.ended());
+
+    // One slot: of three due together, two queue for it under one deadline.
+    fleet g(1);
+    std::vector<scheduled_lease*> m;
+    for (int i = 0; i < 3; ++i) {
+        m.push_back(&g.grant(at(0ms)));
+    }
+    const auto first = g.poll(at(period));
+    ASSERT_EQ(writes_in(first), 1u);
+    scheduled_lease* const sent = first[0].lease;
+    scheduled_lease* const forgotten = sent == m[1] ? m[2] : m[1];
+    scheduled_lease* const remaining = sent == m[0] ? m[2] : m[0] == forgotten ? m[2] : m[0];
+    ASSERT_NE(remaining, sent);
+    ASSERT_NE(remaining, forgotten);
+    g.scheduler.forget(*forgotten);
+    const lease_step next = g.scheduler.on_write(*sent, at(period + 1ms), {}, applied);
+    EXPECT_FALSE(next) << "the renewed lease waits for its next heartbeat";
+    const auto then = g.poll(at(period + 1ms));
+    ASSERT_EQ(then.size(), 1u);
+    EXPECT_EQ(then[0].lease, remaining) << "the forgotten lease never goes";
+    EXPECT_EQ(then[0].action.type, lease_action::kind::write);
+    EXPECT_TRUE(g.poll(at(period + 2ms)).empty());
+}
+
 TEST(LeaseScheduler, JitterSpreadsTenThousandHeartbeatsOfLeasesGrantedTogether) {
     std::minstd_rand random(42);
     fleet f(100'000, [&] { return std::uniform_real_distribution<double>(0, 1)(random); });
