@@ -3,6 +3,7 @@
 // the writer.
 
 #include "dynamodb/base64.hpp"
+#include "dynamodb/json_writer.hpp"
 #include "dynamodb/protocol.hpp"
 #include "handler_block.hpp"
 #include "pooled_allocator.hpp"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <thread>
 
 namespace dynalock::dynamodb {
@@ -151,6 +153,54 @@ TEST(DynamodbEncode, StringEscapingAndUnicode) {
     EXPECT_EQ(parsed["Item"]["a"]["S"], tricky);
     EXPECT_EQ(parsed["Item"]["u"]["S"], unicode);
     EXPECT_EQ(parsed["Item"][tricky]["S"], "k");
+}
+
+// The writer looks at eight bytes at a time while none needs escaping: every
+// byte that does is found wherever it falls in a word, and nothing else
+// changes (bytes of 0x80 and up, and the word boundaries, included).
+TEST(DynamodbEncode, EscapingFindsEverySpecialByteAtEveryOffset) {
+    const auto reference = [](std::string_view text) {
+        std::string out = "\"";
+        for (const char ch : text) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += ch;
+            } else if (c < 0x20) {
+                static constexpr char short_forms[] = "btn\x00fr";  // 0x08 to 0x0d
+                if (c >= 0x08 && c <= 0x0d && c != 0x0b) {
+                    out += '\\';
+                    out += short_forms[c - 0x08];
+                } else {
+                    char u[7];
+                    std::snprintf(u, sizeof u, "\\u%04x", c);
+                    out += u;
+                }
+            } else {
+                out += ch;
+            }
+        }
+        return out + "\"";
+    };
+    const std::string specials = std::string("\"\\\x00\x01\x08\x0b\x1f", 7);
+    const std::string fillers = std::string("a\x20\x21\x7f\x80\xff/", 7);
+    for (std::size_t length = 0; length <= 24; ++length) {
+        for (const char filler : fillers) {
+            for (std::size_t at = 0; at <= length; ++at) {
+                for (const char special : specials) {
+                    std::string text(length, filler);
+                    if (at < length) {
+                        text[at] = special;
+                    }
+                    std::string out;
+                    json_writer(out).string(text);
+                    ASSERT_EQ(out, reference(text))
+                        << "length " << length << ", byte " << int(special) << " at " << at
+                        << " among " << int(static_cast<unsigned char>(filler));
+                }
+            }
+        }
+    }
 }
 
 TEST(DynamodbEncode, PutAndDeleteItem) {
