@@ -383,7 +383,12 @@ void client::impl::request_operation::recycle::operator()(request_operation* op)
     op->handler_ex_ = {};
     op->pending_ = pending::nothing;
     op->res_.clear();
-    op->fetched_ = {};  // no secret outlives its request
+    // No secret outlives its request; usually there is none (cached
+    // credentials are used where they are), and nothing to write.
+    if (auto& f = op->fetched_;
+        !f.access_key_id.empty() || !f.secret_access_key.empty() || !f.session_token.empty()) {
+        f = {};
+    }
     spares::give(std::unique_ptr<request_operation>(op));
 }
 
