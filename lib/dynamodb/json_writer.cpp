@@ -1,10 +1,10 @@
 #include "dynamodb/json_writer.hpp"
 
+#include "byte_scan.hpp"
 #include "dynamodb/base64.hpp"
 
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <variant>
 
 namespace dynalock::dynamodb {
@@ -60,16 +60,9 @@ void json_writer::unsigned_number(std::uint64_t value) {
 
 namespace {
 
-// Whether any of the 8 bytes of `w` is a quote, a backslash or below 0x20:
-// the exact test for "some byte has the property" (a borrow can only mark
-// bytes above one that has it). Bytes ≥ 0x80 never count.
+// A quote, a backslash or a C0 control among the eight bytes of `w`.
 bool needs_escape(std::uint64_t w) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101U;
-    constexpr std::uint64_t highs = 0x8080808080808080U;
-    const auto below = [&](std::uint64_t x, std::uint64_t n) {
-        return (x - ones * n) & ~x & highs;
-    };
-    return (below(w, 0x20) | below(w ^ (ones * '"'), 1) | below(w ^ (ones * '\\'), 1)) != 0;
+    return detail::has_byte_below(w, 0x20) || detail::has_byte(w, '"') || detail::has_byte(w, '\\');
 }
 
 }  // namespace
@@ -81,16 +74,12 @@ bool needs_escape(std::uint64_t w) noexcept {
 // client's user time in a heartbeat.
 void json_writer::escaped(std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
-    out_.reserve(out_.size() + text.size() + 2);
     out_ += '"';
     std::size_t run = 0;  // start of the pending unescaped run
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (std::uint64_t w; text.size() - i >= sizeof w) {
-            std::memcpy(&w, text.data() + i, sizeof w);
-            if (!needs_escape(w)) {
-                i += sizeof w - 1;
-                continue;
-            }
+        if (text.size() - i >= 8 && !needs_escape(detail::load_word(text.data() + i))) {
+            i += 7;
+            continue;
         }
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x20 && c != '"' && c != '\\') {

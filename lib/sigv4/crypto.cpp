@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <stdexcept>
 
 namespace dynalock::sigv4::detail {
@@ -100,14 +102,23 @@ sha256_digest hmac_sha256::mac(std::string_view data) {
     return result;
 }
 
+// Both digits of a byte from one table: three digests a request.
 void append_hex(std::string& out, std::span<const unsigned char> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
+    static constexpr auto pairs = [] {
+        constexpr char digits[] = "0123456789abcdef";
+        std::array<char, 512> table{};
+        for (std::size_t b = 0; b < 256; ++b) {
+            table[2 * b] = digits[b >> 4];
+            table[2 * b + 1] = digits[b & 0x0f];
+        }
+        return table;
+    }();
     const std::size_t at = out.size();
     out.resize(at + 2 * bytes.size());
     char* hex = out.data() + at;
     for (unsigned char byte : bytes) {
-        *hex++ = digits[byte >> 4];
-        *hex++ = digits[byte & 0x0f];
+        std::memcpy(hex, &pairs[2 * std::size_t{byte}], 2);
+        hex += 2;
     }
 }
 

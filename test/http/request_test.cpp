@@ -59,6 +59,31 @@ TEST(http_request, rejects_what_would_corrupt_the_message) {
     EXPECT_EQ(serialize_head(bad_target, head), errc::invalid_argument);
 }
 
+// Values are looked at eight bytes at a time: CR, LF and NUL are refused
+// wherever they fall in a word or in the bytes after the last whole one, and
+// every other byte (tab, DEL, 0x80 and up) passes.
+TEST(http_request, a_forbidden_byte_is_refused_at_every_offset) {
+    for (std::size_t length = 1; length <= 24; ++length) {
+        for (const char filler : {'a', '\t', '\x7f', '\x80', '\xff'}) {
+            const std::string value(length, filler);  // headers are views
+            request clean;
+            clean.headers = {{"X-Value", value}};
+            std::string head;
+            EXPECT_FALSE(serialize_head(clean, head)) << length << " bytes of " << int(filler);
+            for (std::size_t at = 0; at < length; ++at) {
+                for (const char forbidden : {'\r', '\n', '\0'}) {
+                    std::string bad = value;
+                    bad[at] = forbidden;
+                    request req;
+                    req.headers = {{"X-Value", bad}};
+                    EXPECT_EQ(serialize_head(req, head), errc::invalid_argument)
+                        << "byte " << int(forbidden) << " at " << at << " of " << length;
+                }
+            }
+        }
+    }
+}
+
 TEST(http_request, options_validation_names_the_bad_field) {
     EXPECT_FALSE(http_options{}.validate());
     EXPECT_NE(http_options{.max_connections = 0}.validate().value_or("").find("max_connections"),
