@@ -27,11 +27,18 @@ void json_writer::close(char c) {
     first_ = false;
 }
 
-void json_writer::key(std::string_view name) {
+void json_writer::key(json_name name) {
+    separate();
+    out_ += '"';
+    out_.append(name.text()).append("\":", 2);
+    first_ = true;  // the value follows the colon, not a comma
+}
+
+void json_writer::escaped_key(std::string_view name) {
     separate();
     escaped(name);
     out_ += ':';
-    first_ = true;  // the value follows the colon, not a comma
+    first_ = true;
 }
 
 void json_writer::string(std::string_view value) {
@@ -188,7 +195,7 @@ void json_writer::attribute(const attribute_value& value) {
 void json_writer::attributes(const attribute_map& map) {
     begin_object();
     for (const auto& [name, value] : map) {
-        key(name);
+        escaped_key(name);
         attribute(value);
     }
     end_object();
@@ -197,28 +204,27 @@ void json_writer::attributes(const attribute_map& map) {
 void json_writer::string_map(const std::map<std::string, std::string>& map) {
     begin_object();
     for (const auto& [name, value] : map) {
-        key(name);
+        escaped_key(name);
         string(value);
     }
     end_object();
 }
 
-void json_writer::optional_string(std::string_view name, std::string_view value) {
+void json_writer::optional_string(json_name name, std::string_view value) {
     if (!value.empty()) {
         key(name);
         string(value);
     }
 }
 
-void json_writer::optional_names(std::string_view name,
-                                 const std::map<std::string, std::string>& map) {
+void json_writer::optional_names(json_name name, const std::map<std::string, std::string>& map) {
     if (!map.empty()) {
         key(name);
         string_map(map);
     }
 }
 
-void json_writer::optional_attributes(std::string_view name, const attribute_map& map) {
+void json_writer::optional_attributes(json_name name, const attribute_map& map) {
     if (!map.empty()) {
         key(name);
         attributes(map);

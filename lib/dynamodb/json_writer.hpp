@@ -2,6 +2,7 @@
 
 #include <dynalock/attribute_value.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -14,6 +15,25 @@ namespace dynalock::dynamodb {
 ///
 /// Commas are placed automatically; the caller is responsible for balancing
 /// begin/end calls and for giving every key a value.
+/// A member name the encoder spells out: a literal, checked when compiled to
+/// need no escaping, so that it is written as it is (most of a request's
+/// names are these).
+class json_name {
+public:
+    template <std::size_t N>
+    consteval json_name(const char (&name)[N]) : text_(name, N - 1) {  // NOLINT: implicit
+        for (const char c : text_) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') {
+                throw "a json_name is written unescaped";  // not a constant: a compile error
+            }
+        }
+    }
+    std::string_view text() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
+
 class json_writer {
 public:
     explicit json_writer(std::string& out) : out_(out) {}
@@ -23,7 +43,10 @@ public:
     void begin_array() { open('['); }
     void end_array() { close(']'); }
 
-    void key(std::string_view name);
+    /// A member's name known when compiled.
+    void key(json_name name);
+    /// A member's name from data (an attribute's, a placeholder), escaped.
+    void escaped_key(std::string_view name);
     void string(std::string_view value);
     void boolean(bool value);
     /// A B value: a base64 string.
@@ -38,9 +61,9 @@ public:
 
     // Members written only when they carry something, as the API treats an
     // absent member and an empty one differently for most fields.
-    void optional_string(std::string_view name, std::string_view value);
-    void optional_names(std::string_view name, const std::map<std::string, std::string>& map);
-    void optional_attributes(std::string_view name, const attribute_map& map);
+    void optional_string(json_name name, std::string_view value);
+    void optional_names(json_name name, const std::map<std::string, std::string>& map);
+    void optional_attributes(json_name name, const attribute_map& map);
 
 private:
     void separate();

@@ -95,7 +95,7 @@ void write_key_attribute(json_writer& w, const key_attribute& a, std::string_vie
     w.begin_object();
     w.key("AttributeName");
     w.string(a.name);
-    w.key(schema ? "KeyType" : "AttributeType");
+    w.key(schema ? json_name("KeyType") : json_name("AttributeType"));
     w.string(schema ? key_type : wire_name(a.type));
     w.end_object();
 }
@@ -284,7 +284,7 @@ void encode(const create_table_request& r, std::string& body) {
     w.key("TableName");
     w.string(r.table_name);
     for (const bool schema : {false, true}) {
-        w.key(schema ? "KeySchema" : "AttributeDefinitions");
+        w.key(schema ? json_name("KeySchema") : json_name("AttributeDefinitions"));
         w.begin_array();
         write_key_attribute(w, r.partition_key, "HASH", schema);
         if (r.sort_key) {
@@ -345,7 +345,7 @@ void encode(const item_write& r, std::string& body) {
     w.key("Key");
     w.begin_object();
     for (const auto& [name, value] : r.key) {
-        w.key(name);
+        w.escaped_key(name);
         w.begin_object();
         w.key("S");
         w.string(value);
@@ -358,7 +358,7 @@ void encode(const item_write& r, std::string& body) {
         w.key("ExpressionAttributeNames");
         w.begin_object();
         for (const auto& [placeholder, name] : r.names) {
-            w.key(placeholder);
+            w.escaped_key(placeholder);
             w.string(name);
         }
         w.end_object();
@@ -367,7 +367,7 @@ void encode(const item_write& r, std::string& body) {
         w.key("ExpressionAttributeValues");
         w.begin_object();
         for (const auto& [placeholder, value] : r.values) {
-            w.key(placeholder);
+            w.escaped_key(placeholder);
             w.attribute(*value);
         }
         w.end_object();
