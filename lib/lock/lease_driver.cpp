@@ -166,7 +166,7 @@ void lease_driver::arm_timer() {
         });
 }
 
-void lease_driver::perform(lock::lease_step step) {
+void lease_driver::perform(lock::lease_step&& step) {
     auto s = static_cast<lease_state*>(step.lease)->shared_from_this();
     auto& a = step.action;
     switch (a.type) {

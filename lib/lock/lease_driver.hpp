@@ -171,7 +171,7 @@ public:
 private:
     void drive();
     void arm_timer();
-    void perform(lock::lease_step step);
+    void perform(lock::lease_step&& step);
     void completed(lease_state& s, error_code ec, lock::lease_step step);
     void wake(lease_state& s);
     void complete_heartbeats(lease_state& s, std::uint64_t done_upto);

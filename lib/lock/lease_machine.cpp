@@ -85,13 +85,16 @@ lease_action lease_machine::next(clock::time_point now) {
     }
     if (release_requested_) {
         in_flight_ = in_flight::release;
-        lock_write w = base_write(write_kind::release);
-        w.delete_item = p_->delete_on_release && !keep_item_;
+        // Built in the action: a write is moved enough on its way out.
+        lease_action a{.type = lease_action::kind::write,
+                       .write = base_write(write_kind::release),
+                       .until = deadline()};
+        a.write.delete_item = p_->delete_on_release && !keep_item_;
         if (data_ && data_->release) {
-            w.data_action = data_change::replace;
-            w.data = *data_->release;
+            a.write.data_action = data_change::replace;
+            a.write.data = *data_->release;
         }
-        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
+        return a;
     }
     if (heartbeat_requested_ || now >= next_heartbeat_) {
         heartbeat_requested_ = false;
@@ -102,14 +105,16 @@ lease_action lease_machine::next(clock::time_point now) {
         if (data_) {
             data_->sent = std::exchange(data_->pending, std::nullopt);
         }
-        lock_write w = base_write(write_kind::refresh);
-        w.new_version = pending_version_;
-        w.lease = sent_lease_;
+        lease_action a{.type = lease_action::kind::write,
+                       .write = base_write(write_kind::refresh),
+                       .until = deadline()};
+        a.write.new_version = pending_version_;
+        a.write.lease = sent_lease_;
         if (const auto* sent = sent_data()) {
-            w.data_action = data_change::replace;
-            w.data = **sent;
+            a.write.data_action = data_change::replace;
+            a.write.data = **sent;
         }
-        return {.type = lease_action::kind::write, .write = std::move(w), .until = deadline()};
+        return a;
     }
     return wait_until(next_heartbeat_);
 }

@@ -173,7 +173,7 @@ lease_step lease_scheduler::poll(clock::time_point now) {
     }
 }
 
-lease_step lease_scheduler::settle(scheduled_lease& l, lease_action a, clock::time_point now) {
+lease_step lease_scheduler::settle(scheduled_lease& l, lease_action&& a, clock::time_point now) {
     switch (a.type) {
         case lease_action::kind::write:
         case lease_action::kind::read:
@@ -233,7 +233,7 @@ lease_step lease_scheduler::on_read(scheduled_lease& l, clock::time_point now, e
 }
 
 lease_step lease_scheduler::completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                                      before_completion was, lease_action next) {
+                                      before_completion was, lease_action&& next) {
     if (l.expired_in_flight_) {
         --in_flight_;
         counters_.in_flight = in_flight_;

@@ -161,7 +161,7 @@ private:
         boost::intrusive::set<queue_node, boost::intrusive::key_of_value<queue_node::key>,
                               boost::intrusive::constant_time_size<false>>;
 
-    lease_step settle(scheduled_lease& l, lease_action a, clock::time_point now);
+    lease_step settle(scheduled_lease& l, lease_action&& a, clock::time_point now);
     // What a completion is measured against: the lease before it was told.
     struct before_completion {
         std::uint64_t renewals;
@@ -171,7 +171,7 @@ private:
         return {l.machine.renewals(), l.machine.heartbeat_sent_at()};
     }
     lease_step completed(scheduled_lease& l, clock::time_point now, error_code ec,
-                         before_completion was, lease_action next);
+                         before_completion was, lease_action&& next);
     // A slot is free again: the bound adapts to how the request went.
     void slot_freed(error_code ec);
     void enter(scheduled_lease& l, queue& q, clock::time_point at, place where);
