@@ -49,8 +49,13 @@ bool is_token(std::string_view s) {
 bool is_safe_text(std::string_view s) {
     std::size_t i = 0;
     for (; s.size() - i >= 8; i += 8) {
+        // No byte below 0x0e, the usual case, clears the word in one test;
+        // else it is looked at byte by byte (a tab is allowed).
         const std::uint64_t w = detail::load_word(s.data() + i);
-        if (detail::has_byte(w, '\r') || detail::has_byte(w, '\n') || detail::has_byte(w, '\0')) {
+        if (detail::has_byte_below(w, '\r' + 1) &&
+            std::any_of(s.begin() + static_cast<std::ptrdiff_t>(i),
+                        s.begin() + static_cast<std::ptrdiff_t>(i + 8),
+                        [](char c) { return has_class(c, unsafe_char); })) {
             return false;
         }
     }
