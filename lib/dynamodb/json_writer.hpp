@@ -10,11 +10,6 @@
 
 namespace dynalock::dynamodb {
 
-/// Writes compact JSON straight into a string: request encoding is on the path
-/// of every heartbeat, and a DOM would allocate once per node.
-///
-/// Commas are placed automatically; the caller is responsible for balancing
-/// begin/end calls and for giving every key a value.
 /// A member name the encoder spells out: a literal, checked when compiled to
 /// need no escaping, so that it is written as it is (most of a request's
 /// names are these).
@@ -34,6 +29,11 @@ private:
     std::string_view text_;
 };
 
+/// Writes compact JSON straight into a string: request encoding is on the path
+/// of every heartbeat, and a DOM would allocate once per node.
+///
+/// Commas are placed automatically; the caller is responsible for balancing
+/// begin/end calls and for giving every key a value.
 class json_writer {
 public:
     explicit json_writer(std::string& out) : out_(out) {}

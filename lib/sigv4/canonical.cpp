@@ -78,7 +78,6 @@ void assign_uri_encoded(std::string& out, std::string_view text) {
     append_uri_encoded(out, text, false);
 }
 
-// Copies whole words at a time: a session token is a single word of hundreds of bytes.
 // No header space in `value`, looked at eight bytes at a time: the usual
 // case, which trimming and collapsing leave as it is. A word with another
 // control byte below 0x0e is a false alarm, which the byte loop settles.
@@ -94,6 +93,7 @@ bool has_no_header_space(std::string_view value) {
                         is_header_space);
 }
 
+// Copies whole words at a time: a session token is a single word of hundreds of bytes.
 void append_trimmed_collapsed(std::string& out, std::string_view value) {
     if (has_no_header_space(value)) {
         out.append(value);
