@@ -10,10 +10,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace dynalock {
+
+namespace lock {
+class write_encoder;
+}
 
 /// Where a dynamodb_store keeps its lock items: the table and its attribute
 /// names. An aggregate; the store's constructor rejects unusable values.
@@ -131,6 +136,8 @@ private:
 
     dynamodb::client& client_;
     dynamodb_store_options opts_;
+    // Shared, as it never changes: a copy of the store keeps the same.
+    std::shared_ptr<const lock::write_encoder> encoder_;
 };
 
 }  // namespace dynalock

@@ -62,9 +62,6 @@ error_code validate(const item_write& write, diagnostics& diag);
 /// content (names and values in placeholder order).
 void encode(const item_write& write, std::string& body);
 
-/// The X-Amz-Target of `write`: UpdateItem or DeleteItem.
-std::string_view target(const item_write& write);
-
 /// A request whose body the caller encoded (and checked); the client signs,
 /// sends, retries and classifies it as any other, and hands back the body of
 /// the 2xx answer undecoded.

@@ -29,6 +29,10 @@ private:
     std::string_view text_;
 };
 
+/// Appends `text` to `out` as a JSON string: quoted, and escaped where JSON
+/// requires it.
+void append_json_string(std::string& out, std::string_view text);
+
 /// Writes compact JSON straight into a string: request encoding is on the path
 /// of every heartbeat, and a DOM would allocate once per node.
 ///

@@ -377,11 +377,6 @@ void encode(const item_write& r, std::string& body) {
     w.end_object();
 }
 
-std::string_view target(const item_write& r) {
-    return r.update_expression.empty() ? operation<delete_item_request>::target
-                                       : operation<update_item_request>::target;
-}
-
 // As many as requests a client has out at once by default, each of at most
 // 4 KiB: a large page's buffer is not kept.
 using spare_bodies = detail::thread_spares<struct body_tag, std::string, 64>;

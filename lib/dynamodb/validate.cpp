@@ -25,8 +25,10 @@ error_code invalid(diagnostics& diag, std::string message) {
     return fail(diag, errc::invalid_argument, std::move(message));
 }
 
-// Well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF): DynamoDB stores strings as UTF-8 and rejects anything else.
+}  // namespace
+
+// No overlong forms, surrogates or code points past U+10FFFF: DynamoDB stores
+// strings as UTF-8 and rejects anything else.
 bool is_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
@@ -67,6 +69,8 @@ bool is_utf8(std::string_view text) {
     }
     return true;
 }
+
+namespace {
 
 std::size_t number_size(const decimal& d) {
     return (d.digits.size() + 1) / 2 + 1;

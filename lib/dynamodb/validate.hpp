@@ -43,6 +43,9 @@ error_code validate(const describe_time_to_live_request& request, diagnostics& d
 /// key ≤ 1024 bytes.
 error_code validate_key(const item& key_or_item, const key_schema& schema, diagnostics& diag);
 
+/// `text` is well-formed UTF-8, as every string DynamoDB stores must be.
+bool is_utf8(std::string_view text);
+
 /// 3 to 255 characters from [a-zA-Z0-9_.-].
 error_code validate_table_name(std::string_view name, diagnostics& diag);
 

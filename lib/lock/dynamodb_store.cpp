@@ -4,6 +4,7 @@
 #include "dynamodb/item_write.hpp"
 #include "dynamodb/protocol.hpp"
 #include "lock/lock_item.hpp"
+#include "lock/write_encoder.hpp"
 #include "pooled_allocator.hpp"
 #include "thread_spares.hpp"
 
@@ -121,226 +122,6 @@ error_code check_list(const dynamodb_store_options& o, const std::optional<std::
     return after ? check_read(o, *after, deadline) : error_code{};
 }
 
-/// The names and values of a write's expressions: views of the write, of the
-/// options and of values made here, with room inline for any write but a
-/// grant naming many ended sessions or extra attributes, so that a heartbeat
-/// allocates nothing for them.
-class expression_parts {
-public:
-    /// `#placeholder` names `attribute`, the last call for a placeholder winning.
-    void name(std::string_view placeholder, std::string_view attribute) {
-        for (auto& n : names_) {
-            if (n.placeholder == placeholder) {
-                n.name = attribute;
-                return;
-            }
-        }
-        names_.push_back({std::string(placeholder), attribute});
-    }
-    /// `:placeholder` is `value`, the last call for a placeholder winning.
-    void value(std::string_view placeholder, attribute_value value) {
-        for (auto& v : made_) {
-            if (v.first == placeholder) {
-                v.second = std::move(value);
-                return;
-            }
-        }
-        made_.emplace_back(std::string(placeholder), std::move(value));
-    }
-    /// `:placeholder` is `value`, which the caller keeps alive until encode.
-    void value_of(std::string_view placeholder, const attribute_value& value) {
-        viewed_.push_back({std::string(placeholder), &value});
-    }
-
-    std::span<const ddb::expression_name> names() const { return names_; }
-    /// Every value, once all are set: views of the values made here.
-    std::span<const ddb::expression_value> values() {
-        values_.assign(viewed_.begin(), viewed_.end());
-        for (const auto& [placeholder, v] : made_) {
-            values_.push_back({placeholder, &v});
-        }
-        return values_;
-    }
-
-private:
-    template <class T, std::size_t N>
-    using inline_vector = boost::container::small_vector<T, N>;
-    inline_vector<ddb::expression_name, 12> names_;
-    inline_vector<std::pair<std::string, attribute_value>, 16> made_;
-    inline_vector<ddb::expression_value, 2> viewed_;
-    inline_vector<ddb::expression_value, 16> values_;
-};
-
-/// Writes the ConditionExpression of `w` into `c`, which is empty, its names
-/// and values added to `parts`. Takes `w.expected_version`, which nothing
-/// reads after it, instead of copying.
-void condition_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
-                          std::string& c) {
-    switch (w.condition) {
-        case write_condition::free:
-            parts.name("#pk", o.partition_key_name);
-            parts.name("#ir", lock::released_attribute);
-            parts.value(":released", std::string(lock::released_value));
-            c = "attribute_not_exists(#pk) OR #ir = :released";
-            // Locks held under sessions known to have ended are free too.
-            for (std::size_t i = 0; i < w.ended_sessions.size(); ++i) {
-                const session_ref& s = w.ended_sessions[i];
-                const std::string n = std::to_string(i);
-                parts.name("#sk", lock::session_key_attribute);
-                parts.name("#se", lock::session_epoch_attribute);
-                parts.value(":sk" + n, s.key.partition);
-                parts.value(":se" + n, number{std::to_string(s.epoch)});
-                parts.name("#ss", lock::session_sort_key_attribute);
-                c += " OR (#sk = :sk" + n + " AND #se = :se" + n;
-                if (s.key.sort) {
-                    parts.value(":ss" + n, *s.key.sort);
-                    c += " AND #ss = :ss" + n + ")";
-                } else {
-                    c += " AND attribute_not_exists(#ss))";
-                }
-            }
-            break;
-        case write_condition::version:
-            parts.name("#rvn", lock::record_version_attribute);
-            parts.value(":expected", std::move(w.expected_version));
-            c = "#rvn = :expected";
-            break;
-        case write_condition::version_and_owner:
-            parts.name("#rvn", lock::record_version_attribute);
-            parts.name("#on", lock::owner_attribute);
-            parts.value(":expected", std::move(w.expected_version));
-            parts.value(":owner", w.owner);
-            // A row released by someone else (an operator's forced release
-            // keeps the version) is no longer the holder's to refresh.
-            parts.name("#ir", lock::released_attribute);
-            c = "#rvn = :expected AND #on = :owner AND attribute_not_exists(#ir)";
-            break;
-        case write_condition::fence_and_owner:
-            parts.name("#on", lock::owner_attribute);
-            parts.name("#ir", lock::released_attribute);
-            parts.name("#fence", lock::fence_attribute);
-            parts.value(":owner", w.owner);
-            c = "#on = :owner AND attribute_not_exists(#ir) AND ";
-            if (w.expected_fence) {
-                parts.value(":expected_fence", number{std::to_string(*w.expected_fence)});
-                c += "#fence = :expected_fence";
-            } else {
-                c += "attribute_not_exists(#fence)";
-            }
-            break;
-    }
-    if (w.require_existing) {
-        parts.name("#pk", o.partition_key_name);
-        c.insert(0, "attribute_exists(#pk) AND (").append(")");
-    }
-    if (w.kind == write_kind::grant) {
-        // The grant adds one to the fence: a fence of another type would fail
-        // the update on the server without saying which attribute, and one at
-        // the top would go past what a client can hold. Either fails the
-        // condition instead, and the item shows why.
-        parts.name("#fence", lock::fence_attribute);
-        parts.value(":number", std::string("N"));
-        parts.value(":zero", number{"0"});
-        parts.value(":fence_max", number{std::to_string(lock::max_fence_before_grant)});
-        c.insert(0, "(").append(
-            ") AND (attribute_not_exists(#fence) OR (attribute_type(#fence, :number) AND "
-            "#fence BETWEEN :zero AND :fence_max))");
-    }
-}
-
-/// Epoch seconds at which DynamoDB may delete a row whose holder stopped
-/// heartbeating now: far beyond the lease, so only abandoned rows go.
-number ttl_value(const dynamodb_store_options& o, std::chrono::milliseconds lease) {
-    const auto at = std::chrono::system_clock::now() + lease + o.ttl_horizon;
-    return number{
-        std::to_string(std::chrono::ceil<std::chrono::seconds>(at.time_since_epoch()).count())};
-}
-
-/// Appends the UpdateExpression of a grant, a refresh or a marking release to
-/// `update`. Takes `w.new_version` and `w.data`, which nothing reads after
-/// it, instead of copying: a heartbeat allocates each string once.
-void update_expression(const dynamodb_store_options& o, lock_write& w, expression_parts& parts,
-                       std::string& update) {
-    update += "SET ";
-    const std::size_t first_assignment = update.size();
-    // The placeholders are written out with the expression, and are all
-    // short enough to stay in a string's inline bytes.
-    std::string remove;
-    const auto assign = [&](std::string_view placeholder, std::string_view attribute,
-                            attribute_value value) {
-        const std::string_view tag = placeholder.substr(1);
-        update.append(update.size() == first_assignment ? "" : ", ")
-            .append(placeholder)
-            .append(" = :")
-            .append(tag);
-        parts.value(":" + std::string(tag), std::move(value));
-        parts.name(placeholder, attribute);
-    };
-    const auto drop = [&](std::string_view placeholder, std::string_view attribute) {
-        parts.name(placeholder, attribute);
-        remove.append(remove.empty() ? "" : ", ").append(placeholder);
-    };
-    switch (w.kind) {
-        case write_kind::grant:
-            assign("#on", lock::owner_attribute, w.owner);
-            if (w.session) {
-                // docs/sessions.md: a lease no client that does not know
-                // sessions reads as milliseconds.
-                assign("#ld", lock::lease_attribute, std::string(lock::session_lease_value));
-                assign("#sk", lock::session_key_attribute, w.session->key.partition);
-                assign("#se", lock::session_epoch_attribute,
-                       number{std::to_string(w.session->epoch)});
-                if (w.session->key.sort) {
-                    assign("#ss", lock::session_sort_key_attribute, *w.session->key.sort);
-                } else {
-                    drop("#ss", lock::session_sort_key_attribute);
-                }
-            } else {
-                assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
-                drop("#sk", lock::session_key_attribute);
-                drop("#se", lock::session_epoch_attribute);
-                drop("#ss", lock::session_sort_key_attribute);
-            }
-            if (w.session_item) {
-                assign("#is", lock::is_session_attribute, std::string(lock::released_value));
-            } else {
-                drop("#is", lock::is_session_attribute);
-            }
-            assign("#rvn", lock::record_version_attribute, std::move(w.new_version));
-            parts.name("#fence", lock::fence_attribute);
-            parts.value(":zero", number{"0"});
-            parts.value(":one", number{"1"});
-            update += ", #fence = if_not_exists(#fence, :zero) + :one";
-            drop("#ir", lock::released_attribute);
-            // Extra values are viewed where they are, not copied.
-            for (std::size_t i = 0; const auto& [name, value] : w.extra) {
-                const std::string n = std::to_string(i++);
-                update.append(", #x").append(n).append(" = :x").append(n);
-                parts.name("#x" + n, name);
-                parts.value_of(":x" + n, value);
-            }
-            break;
-        case write_kind::refresh:
-            assign("#rvn", lock::record_version_attribute, std::move(w.new_version));
-            assign("#ld", lock::lease_attribute, std::to_string(w.lease.count()));
-            break;
-        case write_kind::release:
-            assign("#ir", lock::released_attribute, std::string(lock::released_value));
-            break;
-    }
-    if (w.kind != write_kind::release && !o.ttl_attribute_name.empty()) {
-        assign("#ttl", o.ttl_attribute_name, ttl_value(o, w.lease));
-    }
-    if (w.data_action == data_change::replace) {
-        assign("#data", lock::data_attribute, std::move(w.data));
-    } else if (w.data_action == data_change::remove) {
-        drop("#data", lock::data_attribute);
-    }
-    if (!remove.empty()) {
-        update.append(" REMOVE ").append(remove);
-    }
-}
-
 /// The diagnostics of a write, which this thread keeps between writes with
 /// the room of their strings (the request id took an allocation each time).
 using spare_diagnostics =
@@ -453,6 +234,7 @@ dynamodb_store::dynamodb_store(ddb::client& client, dynamodb_store_options opts)
     if (opts_.list_page_size && *opts_.list_page_size == 0) {
         reject("list_page_size is 0");
     }
+    encoder_ = std::make_shared<const lock::write_encoder>(opts_);
 }
 
 store::executor_type dynamodb_store::get_executor() const {
@@ -465,46 +247,15 @@ void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_ha
         return;
     }
     pooled_diagnostics diag = take_diagnostics();
-    expression_parts parts;
-    // Both expressions in one string, kept by the thread: they are encoded
-    // into the body before this returns, so its room serves every write.
-    thread_local std::string expressions;
-    expressions.clear();
-    condition_expression(opts_, w, parts, expressions);
-    const std::size_t condition_bytes = expressions.size();
-    if (!w.delete_item) {
-        update_expression(opts_, w, parts, expressions);
-    }
-    const std::string_view condition = std::string_view(expressions).substr(0, condition_bytes);
-    const std::string_view update = std::string_view(expressions).substr(condition_bytes);
-    // A heartbeat's answer is not read back: its condition (this owner and
-    // record version, not released) leaves one outcome, which the holder
-    // knows, so the item need not cross the network and be decoded again on
-    // every renewal.
-    const bool returns_item = !w.delete_item && w.kind != write_kind::refresh;
-    std::array<ddb::string_key_attribute, 2> key{{{opts_.partition_key_name, w.key.partition}}};
-    if (w.key.sort) {
-        key[1] = {opts_.sort_key_name, *w.key.sort};
-    }
-    const ddb::item_write write{
-        .table_name = opts_.table_name,
-        .key = std::span(key.data(), w.key.sort ? 2 : 1),
-        .update_expression = update,
-        .condition_expression = condition,
-        .names = parts.names(),
-        .values = parts.values(),
-        .return_values = returns_item ? ddb::return_values::all_new : ddb::return_values::none,
-        .return_values_on_condition_check_failure =
-            ddb::return_values_on_condition_check_failure::all_old,
-    };
-    if (error_code ec = ddb::validate(write, *diag)) {
+    ddb::encoded_request req{
+        .target = lock::write_encoder::target(w), .body = ddb::new_body(), .repeatable = false};
+    if (error_code ec =
+            encoder_->encode(opts_, w, std::chrono::system_clock::now(), req.body, *diag)) {
+        ddb::recycle_body(std::move(req.body));
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;
     }
-    ddb::encoded_request req{
-        .target = ddb::target(write), .body = ddb::new_body(), .repeatable = false};
-    ddb::encode(write, req.body);
-    // Encoded: what `write` viewed in `w` may go.
+    const bool returns_item = lock::write_encoder::returns_item(w);
     const handler_context ctx(h, client_.get_executor());
     const ddb::operation_options op{.deadline = deadline, .diagnostics = diag.get()};
     auto finish = [this, key = std::move(w.key), deadline, ctx, h = std::move(h)](
