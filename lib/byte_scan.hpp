@@ -31,4 +31,28 @@ inline std::uint64_t load_word(const char* p) noexcept {
     return w;
 }
 
+/// The first byte of [p, end) that `is_wanted` (taking an unsigned char)
+/// holds for, or `end`. `may_hold` says of eight bytes whether `is_wanted`
+/// may hold for one of them: it may say so wrongly, costing a look at those
+/// eight one by one, but must never miss one.
+template <class WordTest, class ByteTest>
+const char* find_byte(const char* p, const char* const end, WordTest may_hold,
+                      ByteTest is_wanted) noexcept {
+    while (end - p >= 8) {
+        if (!may_hold(load_word(p))) {
+            p += 8;
+            continue;
+        }
+        for (const char* const word_end = p + 8; p != word_end; ++p) {
+            if (is_wanted(static_cast<unsigned char>(*p))) {
+                return p;
+            }
+        }
+    }
+    while (p != end && !is_wanted(static_cast<unsigned char>(*p))) {
+        ++p;
+    }
+    return p;
+}
+
 }  // namespace dynalock::detail

@@ -83,16 +83,10 @@ constexpr std::array<bool, 256> escaped_bytes = [] {
     return table;
 }();
 
-// The first byte of [p, end) that needs escaping, or end: eight bytes at a
-// time while none of them does, then byte by byte.
+// The first byte of [p, end) that needs escaping, or end.
 const char* next_to_escape(const char* p, const char* const end) noexcept {
-    while (end - p >= 8 && !needs_escape(detail::load_word(p))) {
-        p += 8;
-    }
-    while (p != end && !escaped_bytes[static_cast<unsigned char>(*p)]) {
-        ++p;
-    }
-    return p;
+    return detail::find_byte(p, end, needs_escape,
+                             [](unsigned char c) { return escaped_bytes[c]; });
 }
 
 }  // namespace

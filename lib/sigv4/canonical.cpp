@@ -80,17 +80,16 @@ void assign_uri_encoded(std::string& out, std::string_view text) {
 
 // No header space in `value`, looked at eight bytes at a time: the usual
 // case, which trimming and collapsing leave as it is. A word with another
-// control byte below 0x0e is a false alarm, which the byte loop settles.
+// control byte below 0x0e is a false alarm.
 bool has_no_header_space(std::string_view value) {
-    std::size_t i = 0;
-    for (; value.size() - i >= 8; i += 8) {
-        const std::uint64_t w = dynalock::detail::load_word(value.data() + i);
-        if (dynalock::detail::has_byte_below(w, '\r' + 1) || dynalock::detail::has_byte(w, ' ')) {
-            return false;
-        }
-    }
-    return std::none_of(value.begin() + static_cast<std::ptrdiff_t>(i), value.end(),
-                        is_header_space);
+    const char* const end = value.data() + value.size();
+    return dynalock::detail::find_byte(
+               value.data(), end,
+               [](std::uint64_t w) {
+                   return dynalock::detail::has_byte_below(w, '\r' + 1) ||
+                          dynalock::detail::has_byte(w, ' ');
+               },
+               [](unsigned char c) { return is_header_space(static_cast<char>(c)); }) == end;
 }
 
 // Copies whole words at a time: a session token is a single word of hundreds of bytes.
