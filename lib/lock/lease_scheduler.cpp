@@ -28,6 +28,18 @@ void queue_node_pool::give(queue_node& n) noexcept {
     n.next_free = std::exchange(free_, &n);
 }
 
+namespace {
+
+// Takes the node at `it` out of `q` and gives it back to `pool`.
+template <class Queue>
+void erase_node(Queue& q, typename Queue::iterator it, queue_node_pool& pool) noexcept {
+    queue_node& n = *it;
+    q.erase(it);
+    pool.give(n);
+}
+
+}  // namespace
+
 void lease_scheduler::enter(scheduled_lease& l, queue& q, clock::time_point at, place where) {
     l.queued_at_ = at;
     q.insert(nodes_.take(at, l));
@@ -67,9 +79,7 @@ void lease_scheduler::leave(scheduled_lease& l) {
         while (it->lease != &l) {
             ++it;
         }
-        queue_node& n = *it;
-        q->erase(it);
-        nodes_.give(n);
+        erase_node(*q, it, nodes_);
     }
     l.at_ = place::outside;
 }
@@ -81,8 +91,7 @@ scheduled_lease& lease_scheduler::pop_waiting() {
     scheduled_lease& l = *first.lease;
     first.lease = std::exchange(l.next_same_, nullptr);
     if (first.lease == nullptr) {
-        waiting_.erase(waiting_.begin());
-        nodes_.give(first);
+        erase_node(waiting_, waiting_.begin(), nodes_);
     }
     l.at_ = place::outside;
     return l;
@@ -96,9 +105,7 @@ void lease_scheduler::leave_waiting(scheduled_lease& l) {
     if (node->lease == &l) {
         node->lease = next;
         if (next == nullptr) {
-            queue_node& n = *node;
-            waiting_.erase(node);
-            nodes_.give(n);
+            erase_node(waiting_, node, nodes_);
         }
         return;
     }
