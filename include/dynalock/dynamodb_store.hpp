@@ -121,7 +121,7 @@ public:
     }
 
 private:
-    void do_write(lock_write w, clock::time_point deadline,
+    void do_write(lock_write&& w, clock::time_point deadline,
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override;
     void do_read(lock_key key, clock::time_point deadline,
                  boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)>

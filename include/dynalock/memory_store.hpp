@@ -33,7 +33,7 @@ public:
     executor_type get_executor() const override { return ex_; }
 
 private:
-    void do_write(lock_write w, clock::time_point deadline,
+    void do_write(lock_write&& w, clock::time_point deadline,
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override;
     void do_read(lock_key key, clock::time_point deadline,
                  boost::asio::any_completion_handler<void(error_code, std::optional<lock_record>)>

@@ -147,7 +147,7 @@ public:
                   boost::asio::deferred_t>
     auto async_write(lock_write w, clock::time_point deadline, Token&& token = {}) {
         return boost::asio::async_initiate<Token, void(error_code, write_result)>(
-            [this](auto handler, lock_write w, clock::time_point deadline) {
+            [this](auto handler, lock_write&& w, clock::time_point deadline) {
                 do_write(std::move(w), deadline, std::move(handler));
             },
             token, std::move(w), deadline);
@@ -180,9 +180,12 @@ public:
 
 protected:
     /// Implements async_write: calls `h` once, with the outcome, never from
-    /// inside this call.
+    /// inside this call. `w` is the caller's copy, to move from or not; it
+    /// is passed by reference, as a write goes through every layered store
+    /// (counting, faults) on each heartbeat and moving it cost more than a
+    /// hundred instructions a time.
     virtual void do_write(
-        lock_write w, clock::time_point deadline,
+        lock_write&& w, clock::time_point deadline,
         boost::asio::any_completion_handler<void(error_code, write_result)> h) = 0;
     /// Implements async_read, as do_write.
     virtual void do_read(

@@ -18,7 +18,7 @@ public:
     std::uint64_t writes() const noexcept { return writes_; }
 
 protected:
-    void do_write(lock_write w, clock::time_point deadline,
+    void do_write(lock_write&& w, clock::time_point deadline,
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override {
         ++writes_;
         inner_.async_write(std::move(w), deadline, std::move(h));

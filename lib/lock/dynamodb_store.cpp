@@ -241,7 +241,7 @@ store::executor_type dynamodb_store::get_executor() const {
     return client_.get_executor();
 }
 
-void dynamodb_store::do_write(lock_write w, clock::time_point deadline, write_handler h) {
+void dynamodb_store::do_write(lock_write&& w, clock::time_point deadline, write_handler h) {
     if (auto ec = check_write(opts_, w, deadline)) {
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;

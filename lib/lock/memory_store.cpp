@@ -81,7 +81,7 @@ write_result memory_store::apply(const lock_write& w, error_code& ec) {
     return {r};
 }
 
-void memory_store::do_write(lock_write w, clock::time_point deadline,
+void memory_store::do_write(lock_write&& w, clock::time_point deadline,
                             asio::any_completion_handler<void(error_code, write_result)> h) {
     error_code ec = make_error_code(errc::timeout);
     write_result result;

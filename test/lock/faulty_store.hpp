@@ -133,7 +133,7 @@ private:
             }));
     }
 
-    void do_write(lock_write w, clock::time_point deadline,
+    void do_write(lock_write&& w, clock::time_point deadline,
                   boost::asio::any_completion_handler<void(error_code, write_result)> h) override {
         events_.push_back({.type = event::kind::write, .write = w, .started = now()});
         const std::size_t index = events_.size() - 1;
