@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace dynalock::dynamodb {
 namespace {
 
@@ -262,6 +266,39 @@ TEST(DynamodbValidate, CreateTableAndTimeToLive) {
 
     EXPECT_FALSE(check(update_time_to_live_request{"locks", "ttl", true}));
     EXPECT_EQ(check(update_time_to_live_request{"locks", "", true}), errc::invalid_argument);
+}
+
+// Each sequence at every offset among ASCII, so that it falls on every
+// place of the eight-byte steps over ASCII, and at the end of the text.
+TEST(DynamodbValidate, Utf8AtEveryOffset) {
+    const std::vector<std::pair<std::string, bool>> sequences = {
+        {"a", true},
+        {"\xc3\xa9", true},           // U+00E9
+        {"\xe2\x82\xac", true},       // U+20AC
+        {"\xf0\x9f\x94\x92", true},   // U+1F512
+        {"\xf4\x8f\xbf\xbf", true},   // U+10FFFF
+        {"\x80", false},              // a continuation byte alone
+        {"\xc0\x80", false},          // overlong
+        {"\xe0\x80\x80", false},      // overlong
+        {"\xed\xa0\x80", false},      // a surrogate
+        {"\xf4\x90\x80\x80", false},  // past U+10FFFF
+        {"\xf5\x80\x80\x80", false},
+        {"\xff", false},
+        {"\xc3", false},  // cut short
+        {"\xe2\x82", false},
+        {"\xc3(", false},  // a continuation that is not one
+    };
+    for (const auto& [sequence, valid] : sequences) {
+        for (std::size_t before = 0; before <= 17; ++before) {
+            for (const std::size_t after : {0, 1, 7, 8, 9}) {
+                const std::string text =
+                    std::string(before, 'x') + sequence + std::string(after, 'y');
+                EXPECT_EQ(is_utf8(text), valid) << before << " " << after;
+            }
+        }
+    }
+    EXPECT_TRUE(is_utf8(""));
+    EXPECT_TRUE(is_utf8(std::string(64, '\0')));
 }
 
 }  // namespace
