@@ -238,15 +238,31 @@ void append_canonical_query(std::string& out, std::string_view query,
 
 error_code canonical_headers::assign(std::span<const header> headers, std::string_view amz_date,
                                      std::string_view session_token) {
+    const bool has_token = !session_token.empty();
+    const auto sources = static_cast<std::uint32_t>(headers.size());
+    if (same_names(headers, has_token)) {
+        for (std::uint32_t i = 0; i < sources; ++i) {
+            if (entry_of_[i] >= 0) {
+                entries_[static_cast<std::size_t>(entry_of_[i])].value = headers[i].value;
+            }
+        }
+        entries_[static_cast<std::size_t>(entry_of_[sources])].value = amz_date;
+        if (has_token) {
+            entries_[static_cast<std::size_t>(entry_of_[sources + 1])].value = session_token;
+        }
+        return {};
+    }
+    remembered_ = false;
     lowercase_names_.clear();
     entries_.clear();
     bool has_host = false;
-    for (const header& h : headers) {
+    for (std::uint32_t i = 0; i < sources; ++i) {
+        const header& h = headers[i];
         if (h.name.empty() ||
             !std::all_of(h.name.begin(), h.name.end(), [](char c) { return is_token_char(c); })) {
             return errc::invalid_argument;
         }
-        add(h.name, h.value);
+        add(h.name, h.value, i);
         const std::string_view name = name_of(entries_.back());
         if (is_signer_owned(name)) {
             return errc::invalid_argument;
@@ -261,21 +277,64 @@ error_code canonical_headers::assign(std::span<const header> headers, std::strin
     if (!has_host) {
         return errc::invalid_argument;
     }
-    add("x-amz-date", amz_date);
-    if (!session_token.empty()) {
-        add("x-amz-security-token", session_token);
+    add("x-amz-date", amz_date, sources);
+    if (has_token) {
+        add("x-amz-security-token", session_token, sources + 1);
     }
     sort_by_name();
+    signed_headers_.clear();
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        const std::string_view name = name_of(entries_[i]);
+        if (i != 0 && name == name_of(entries_[i - 1])) {
+            continue;
+        }
+        if (i != 0) {
+            signed_headers_.push_back(';');
+        }
+        signed_headers_.append(name);
+    }
+    remember_names(headers, has_token);
     return {};
 }
 
-void canonical_headers::add(std::string_view name, std::string_view value) {
+bool canonical_headers::same_names(std::span<const header> headers, bool has_token) const noexcept {
+    if (!remembered_ || has_token != had_token_ || headers.size() != given_ends_.size()) {
+        return false;
+    }
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        const std::string_view given =
+            std::string_view(given_names_).substr(begin, given_ends_[i] - begin);
+        if (headers[i].name != given) {
+            return false;
+        }
+        begin = given_ends_[i];
+    }
+    return true;
+}
+
+void canonical_headers::remember_names(std::span<const header> headers, bool has_token) {
+    given_names_.clear();
+    given_ends_.clear();
+    for (const header& h : headers) {
+        given_names_.append(h.name);
+        given_ends_.push_back(static_cast<std::uint32_t>(given_names_.size()));
+    }
+    entry_of_.assign(headers.size() + 2, -1);
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        entry_of_[entries_[i].source] = static_cast<std::int32_t>(i);
+    }
+    had_token_ = has_token;
+    remembered_ = true;
+}
+
+void canonical_headers::add(std::string_view name, std::string_view value, std::uint32_t source) {
     const auto offset = static_cast<std::uint32_t>(lowercase_names_.size());
     lowercase_names_.resize(offset + name.size());
     std::transform(name.begin(), name.end(), lowercase_names_.begin() + offset, [](char c) {
         return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     });
-    entries_.push_back({offset, static_cast<std::uint32_t>(name.size()), value});
+    entries_.push_back({offset, static_cast<std::uint32_t>(name.size()), source, value});
 }
 
 void canonical_headers::sort_by_name() {
@@ -309,19 +368,6 @@ void canonical_headers::append_canonical(std::string& out) const {
         }
         append_trimmed_collapsed(out, entries_[i].value);
         out.push_back('\n');
-    }
-}
-
-void canonical_headers::append_signed_headers(std::string& out) const {
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        const std::string_view name = name_of(entries_[i]);
-        if (i != 0 && name == name_of(entries_[i - 1])) {
-            continue;
-        }
-        if (i != 0) {
-            out.push_back(';');
-        }
-        out.append(name);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <dynalock/error.hpp>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,24 +46,40 @@ public:
     /// trimmed, inner whitespace runs collapsed to one space, repeats joined by ','.
     void append_canonical(std::string& out) const;
 
-    /// Appends the distinct lowercase names, sorted, joined by ';'.
-    void append_signed_headers(std::string& out) const;
+    /// The distinct lowercase names, sorted, joined by ';'.
+    const std::string& signed_headers() const noexcept { return signed_headers_; }
 
 private:
     struct entry {
         std::uint32_t name_offset;
         std::uint32_t name_size;
+        std::uint32_t source;  // index in assign's `headers`, then the date, then the token
         std::string_view value;
     };
+
+    // Whether `headers` has the names, in order, of the last assign that
+    // succeeded, and a session token when it had one: a client signs the
+    // same headers on every request, so they are checked, lowercased and
+    // sorted once, and then only their values change.
+    bool same_names(std::span<const header> headers, bool has_token) const noexcept;
+    void remember_names(std::span<const header> headers, bool has_token);
 
     std::string_view name_of(const entry& e) const {
         return std::string_view(lowercase_names_).substr(e.name_offset, e.name_size);
     }
-    void add(std::string_view name, std::string_view value);
+    void add(std::string_view name, std::string_view value, std::uint32_t source);
     void sort_by_name();
 
     std::string lowercase_names_;  // every entry's name, back to back
     std::vector<entry> entries_;
+    std::string signed_headers_;
+
+    bool remembered_ = false;
+    bool had_token_ = false;
+    std::string given_names_;                // the last headers' names, back to back
+    std::vector<std::uint32_t> given_ends_;  // where each ends in given_names_
+    // The entry of each source (see entry::source); -1 for one left unsigned.
+    std::vector<std::int32_t> entry_of_;
 };
 
 }  // namespace dynalock::sigv4::detail

@@ -80,11 +80,10 @@ struct signer::state {
     detail::canonical_headers headers;
     std::string path_scratch;
     std::vector<std::pair<std::string, std::string>> query_scratch;
-    std::string signed_headers;
     std::string canonical_request;
     std::string string_to_sign;
 
-    // Fills canonical_request, signed_headers and string_to_sign.
+    // Fills headers, canonical_request and string_to_sign.
     error_code build(const signer& owner, const request& req, const credentials& creds,
                      std::string_view amz_date);
     void use_signing_key(const signer& owner, std::string_view secret, std::string_view date);
@@ -112,9 +111,7 @@ error_code signer::state::build(const signer& owner, const request& req, const c
     canonical_request.push_back('\n');
     headers.append_canonical(canonical_request);
     canonical_request.push_back('\n');
-    signed_headers.clear();
-    headers.append_signed_headers(signed_headers);
-    canonical_request.append(signed_headers);
+    canonical_request.append(headers.signed_headers());
     canonical_request.push_back('\n');
     detail::append_hex(canonical_request, sha256.digest(req.payload));
 
@@ -180,7 +177,7 @@ error_code signer::sign(const request& req, const credentials& creds,
     std::string& authorization = out.authorization;
     authorization.clear();
     authorization.reserve(algorithm.size() + creds.access_key_id.size() + region_.size() +
-                          service_.size() + state_->signed_headers.size() + 140);
+                          service_.size() + state_->headers.signed_headers().size() + 140);
     authorization.append(algorithm);
     authorization.append(" Credential=");
     authorization.append(creds.access_key_id);
@@ -191,7 +188,7 @@ error_code signer::sign(const request& req, const credentials& creds,
     authorization.push_back('/');
     authorization.append(service_);
     authorization.append("/aws4_request, SignedHeaders=");
-    authorization.append(state_->signed_headers);
+    authorization.append(state_->headers.signed_headers());
     authorization.append(", Signature=");
     detail::append_hex(authorization, signature);
     return {};

@@ -155,6 +155,64 @@ TEST(sigv4_signer, signing_key_cache_follows_secret_and_date) {
     EXPECT_NE(authorization(r.view(), a, day_one), authorization(r.view(), a, day_two));
 }
 
+// The headers' names are checked, lowercased and sorted once while they stay
+// the same: every change of names, their order, the token or the values
+// must still sign as a fresh signer does, also after a request refused.
+TEST(sigv4_signer, remembered_header_names_follow_every_change) {
+    using headers = std::vector<sigv4::header>;
+    const headers usual = dynamodb_request{}.headers;
+    headers other_values = usual;
+    other_values[0].value = "127.0.0.1:8000";
+    other_values[2].value = "DynamoDB_20120810.UpdateItem";
+    headers reordered = {usual[2], usual[0], usual[1]};
+    headers with_unsigned = usual;
+    with_unsigned.insert(with_unsigned.begin() + 1, {"User-Agent", "dynalock"});
+    headers repeated = usual;
+    repeated.push_back({"x-amz-target", "  second   value "});
+    headers same_length_name = usual;
+    same_length_name[1].name = "Content-Typf";
+    headers no_host = {usual[1], usual[2]};
+    const dynalock::credentials plain = long_term("AKID", "secret");
+    dynalock::credentials with_token = plain;
+    with_token.session_token = "token";
+    const struct {
+        const headers& h;
+        const dynalock::credentials& creds;
+    } sequence[] = {
+        {usual, plain},
+        {usual, plain},
+        {other_values, plain},
+        {usual, with_token},
+        {usual, with_token},
+        {usual, plain},
+        {reordered, plain},
+        {usual, plain},
+        {with_unsigned, plain},
+        {with_unsigned, plain},
+        {repeated, plain},
+        {usual, plain},
+        {same_length_name, plain},
+        {usual, plain},
+        {no_host, plain},
+        {usual, plain},
+        {other_values, with_token},
+    };
+    sigv4::signer signer("eu-west-1", "dynamodb");
+    const std::string body = "{}";
+    for (std::size_t i = 0; i < std::size(sequence); ++i) {
+        const auto& step = sequence[i];
+        const sigv4::request req{"POST", "/", "", step.h, body};
+        sigv4::auth_headers out;
+        const error_code ec = signer.sign(req, step.creds, day_one, out);
+        sigv4::signer fresh("eu-west-1", "dynamodb");
+        sigv4::auth_headers expected;
+        EXPECT_EQ(ec, fresh.sign(req, step.creds, day_one, expected)) << i;
+        if (!ec) {
+            EXPECT_EQ(out.authorization, expected.authorization) << i;
+        }
+    }
+}
+
 TEST(sigv4_signer, rejects_requests_it_cannot_sign) {
     const auto creds = long_term("AKID", "secret");
     sigv4::signer signer("eu-west-1", "dynamodb");
