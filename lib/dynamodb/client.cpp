@@ -208,8 +208,8 @@ struct client::impl {
             diag.http_status = status;
             diag.request_id.assign(res["x-amzn-RequestId"]);
             if (status >= 200 && status < 300) {
-                ec = res.has("x-amz-crc32") ? verify_crc32(res["x-amz-crc32"], res.body())
-                                            : error_code{};
+                const auto crc = res.field("x-amz-crc32");
+                ec = crc ? verify_crc32(*crc, res.body()) : error_code{};
                 if (!ec) {
                     retry.on_success(attempt);
                     return {};

@@ -30,31 +30,23 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
-const char* response::find(std::string_view name, std::size_t& value_size) const noexcept {
+std::optional<std::string_view> response::field(std::string_view name) const noexcept {
     const char* at = fields_.data();
     const char* const end = at + fields_.size();
     while (at != end) {
         const size_field name_size = read_size(at);
-        const size_field value_bytes = read_size(at + sizeof(size_field));
+        const size_field value_size = read_size(at + sizeof(size_field));
         const char* field_name = at + prefix_bytes;
         if (iequals(std::string_view(field_name, name_size), name)) {
-            value_size = value_bytes;
-            return field_name + name_size;
+            return std::string_view(field_name + name_size, value_size);
         }
-        at = field_name + name_size + value_bytes;
+        at = field_name + name_size + value_size;
     }
-    return nullptr;
+    return std::nullopt;
 }
 
 std::string_view response::operator[](std::string_view name) const noexcept {
-    std::size_t size = 0;
-    const char* value = find(name, size);
-    return value == nullptr ? std::string_view() : std::string_view(value, size);
-}
-
-bool response::has(std::string_view name) const noexcept {
-    std::size_t size = 0;
-    return find(name, size) != nullptr;
+    return field(name).value_or(std::string_view());
 }
 
 void response::clear() noexcept {

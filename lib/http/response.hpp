@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,9 @@ public:
     /// The value of the first field named `name` (compared without case), or
     /// an empty view when there is none.
     std::string_view operator[](std::string_view name) const noexcept;
-    /// Whether a field named `name` was received (with any value, empty too).
-    bool has(std::string_view name) const noexcept;
+    /// The value of the first field named `name`, or nullopt when none was
+    /// received (an empty value is a value).
+    std::optional<std::string_view> field(std::string_view name) const noexcept;
 
     /// The body, decoded from its framing (Content-Length, chunked or EOF).
     std::string& body() noexcept { return body_; }
@@ -34,8 +36,6 @@ public:
 private:
     friend class response_parser;
 
-    // The field `name`, or nullptr.
-    const char* find(std::string_view name, std::size_t& value_size) const noexcept;
     void add_field(std::string_view name, std::string_view value);
 
     unsigned status_ = 0;

@@ -67,8 +67,8 @@ TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
     std::optional<wire_request> seen;
     scripted_http_server server(io, [&](http_peer& p, std::size_t) -> asio::awaitable<void> {
         seen = co_await p.read_request();
-        co_await p.send(
-            http_response(200, R"({"Item":{}})", "x-amzn-RequestId: abc\r\nx-amz-crc32: 42\r\n"));
+        co_await p.send(http_response(200, R"({"Item":{}})",
+                                      "x-amzn-RequestId: abc\r\nx-amz-crc32: 42\r\nX-Empty:\r\n"));
         co_await p.wait_for_close();
     });
     auto pool = make_pool(server);
@@ -79,6 +79,10 @@ TEST_F(http_pool, sends_the_request_and_returns_the_whole_response) {
     EXPECT_EQ(o.res.result_int(), 200u);
     EXPECT_EQ(o.res["x-amzn-RequestId"], "abc");
     EXPECT_EQ(o.res["x-amz-crc32"], "42");
+    EXPECT_EQ(o.res.field("X-AMZ-CRC32"), "42");
+    EXPECT_EQ(o.res.field("x-empty"), "");
+    EXPECT_EQ(o.res.field("x-absent"), std::nullopt);
+    EXPECT_EQ(o.res["x-absent"], "");
     EXPECT_EQ(o.res.body(), R"({"Item":{}})");
     ASSERT_TRUE(seen);
     EXPECT_EQ(seen->method(), boost::beast::http::verb::post);
