@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dynalock {
@@ -147,8 +148,14 @@ public:
                   boost::asio::deferred_t>
     auto async_write(lock_write w, clock::time_point deadline, Token&& token = {}) {
         return boost::asio::async_initiate<Token, void(error_code, write_result)>(
-            [this](auto handler, lock_write&& w, clock::time_point deadline) {
-                do_write(std::move(w), deadline, std::move(handler));
+            [this](auto handler, auto&& w, clock::time_point deadline) {
+                // A deferred operation started as an lvalue hands over its
+                // copy as const: that one is copied again, as before.
+                if constexpr (std::is_same_v<decltype(w), lock_write&&>) {
+                    do_write(std::move(w), deadline, std::move(handler));
+                } else {
+                    do_write(lock_write(w), deadline, std::move(handler));
+                }
             },
             token, std::move(w), deadline);
     }
@@ -181,9 +188,10 @@ public:
 protected:
     /// Implements async_write: calls `h` once, with the outcome, never from
     /// inside this call. `w` is the caller's copy, to move from or not; it
-    /// is passed by reference, as a write goes through every layered store
-    /// (counting, faults) on each heartbeat and moving it cost more than a
-    /// hundred instructions a time.
+    /// is passed by reference, as moving a write cost more than a hundred
+    /// instructions a time, and a heartbeat's went through async_write's
+    /// parameter, the initiation's and do_write's in each layered store
+    /// (counting, faults).
     virtual void do_write(
         lock_write&& w, clock::time_point deadline,
         boost::asio::any_completion_handler<void(error_code, write_result)> h) = 0;

@@ -3,6 +3,7 @@
 #include "dynamodb/json_writer.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace dynalock::dynamodb {
 
@@ -40,6 +41,7 @@ std::optional<body_template> body_template::split(std::string_view body,
 }
 
 void body_template::fill(std::span<const std::string_view> values, std::string& body) const {
+    assert(values.size() == holes_.size());
     body.clear();
     std::size_t from = 0;
     for (const hole& h : holes_) {

@@ -21,12 +21,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/container/small_vector.hpp>
 
-#include <array>
 #include <exception>
 #include <memory>
-#include <span>
 #include <system_error>
 
 namespace dynalock {
@@ -249,8 +246,7 @@ void dynamodb_store::do_write(lock_write&& w, clock::time_point deadline, write_
     pooled_diagnostics diag = take_diagnostics();
     ddb::encoded_request req{
         .target = lock::write_encoder::target(w), .body = ddb::new_body(), .repeatable = false};
-    if (error_code ec =
-            encoder_->encode(opts_, w, std::chrono::system_clock::now(), req.body, *diag)) {
+    if (error_code ec = encoder_->encode(w, std::chrono::system_clock::now(), req.body, *diag)) {
         ddb::recycle_body(std::move(req.body));
         asio::post(client_.get_executor(), asio::append(std::move(h), ec, write_result{}));
         return;

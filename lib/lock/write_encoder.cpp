@@ -1,6 +1,7 @@
 #include "lock/write_encoder.hpp"
 
 #include "dynamodb/item_write.hpp"
+#include "dynamodb/limits.hpp"
 #include "dynamodb/protocol.hpp"
 #include "dynamodb/validate.hpp"
 #include "lock/lock_item.hpp"
@@ -295,10 +296,13 @@ constexpr std::array<std::string_view, 7> markers = {
 };
 
 /// Whether `w` is a heartbeat the template encodes: a refresh of a lease held
-/// by its owner, its data kept, its key of the table's shape and size.
+/// by its owner, its data kept, its key of the table's shape and of a size
+/// the client takes (it checks both key parts against the partition key's
+/// bound).
 bool fits_template(const dynamodb_store_options& o, const lock_write& w) {
+    static_assert(max_partition_key_bytes == ddb::max_partition_key_bytes);
     const auto key_part = [](const std::string& k) {
-        return !k.empty() && k.size() <= max_partition_key_bytes;
+        return !k.empty() && k.size() <= ddb::max_partition_key_bytes;
     };
     return w.kind == write_kind::refresh && w.condition == write_condition::version_and_owner &&
            !w.require_existing && w.data_action == data_change::keep && !w.delete_item &&
@@ -308,7 +312,7 @@ bool fits_template(const dynamodb_store_options& o, const lock_write& w) {
 
 }  // namespace
 
-write_encoder::write_encoder(const dynamodb_store_options& o) {
+write_encoder::write_encoder(dynamodb_store_options o) : o_(std::move(o)) {
     lock_write sample{.key = {std::string(markers[0])},
                       .kind = write_kind::refresh,
                       .condition = write_condition::version_and_owner,
@@ -318,21 +322,21 @@ write_encoder::write_encoder(const dynamodb_store_options& o) {
     std::array<std::string_view, markers.size()> used{};
     std::size_t n = 0;
     used[n++] = markers[0];
-    if (!o.sort_key_name.empty()) {
+    if (!o_.sort_key_name.empty()) {
         sample.key.sort = std::string(markers[1]);
         used[n++] = markers[1];
     }
     for (std::size_t i = 2; i < 6; ++i) {
         used[n++] = markers[i];
     }
-    if (!o.ttl_attribute_name.empty()) {
+    if (!o_.ttl_attribute_name.empty()) {
         used[n++] = markers[6];
     }
     std::string body;
     diagnostics diag;
     // A table whose names the client refuses has no template: every write
     // is encoded in full and fails with the reason.
-    if (!encode_with(o, sample, {std::string(markers[5]), number{std::string(markers[6])}}, body,
+    if (!encode_with(o_, sample, {std::string(markers[5]), number{std::string(markers[6])}}, body,
                      diag)) {
         refresh_ = ddb::body_template::split(body, std::span(used.data(), n));
     }
@@ -343,47 +347,51 @@ std::string_view write_encoder::target(const lock_write& w) noexcept {
                          : ddb::operation<ddb::update_item_request>::target;
 }
 
-error_code write_encoder::encode(const dynamodb_store_options& o, lock_write& w,
-                                 std::chrono::system_clock::time_point now, std::string& body,
-                                 diagnostics& diag) const {
-    if (refresh_ && fits_template(o, w)) {
-        std::array<std::string_view, markers.size()> values{};
-        std::size_t n = 0;
-        values[n++] = w.key.partition;
-        if (w.key.sort) {
-            values[n++] = *w.key.sort;
-        }
-        values[n++] = w.expected_version;
-        values[n++] = w.owner;
-        values[n++] = w.new_version;
-        // What the client would refuse goes the long way, to be refused with
-        // its reason.
-        if (std::all_of(values.begin(), values.begin() + n, ddb::is_utf8)) {
-            char lease[24];
-            values[n++] = {lease, std::to_chars(lease, std::end(lease), w.lease.count()).ptr};
-            char ttl[24];
-            if (!o.ttl_attribute_name.empty()) {
-                values[n++] = {ttl,
-                               std::to_chars(ttl, std::end(ttl), ttl_seconds(o, w.lease, now)).ptr};
-            }
-            refresh_->fill(std::span(values.data(), n), body);
-            return {};
-        }
+bool write_encoder::fill_template(const lock_write& w, std::chrono::system_clock::time_point now,
+                                  std::string& body) const {
+    if (!refresh_ || !fits_template(o_, w)) {
+        return false;
     }
-    return encode_in_full(o, w, now, body, diag);
+    // In the order of the constructor's markers.
+    std::array<std::string_view, markers.size()> values{};
+    std::size_t n = 0;
+    values[n++] = w.key.partition;
+    if (w.key.sort) {
+        values[n++] = *w.key.sort;
+    }
+    values[n++] = w.expected_version;
+    values[n++] = w.owner;
+    values[n++] = w.new_version;
+    // What the client would refuse goes the long way, to be refused with
+    // its reason.
+    if (!std::all_of(values.begin(), values.begin() + n, ddb::is_utf8)) {
+        return false;
+    }
+    char lease[24];
+    values[n++] = {lease, std::to_chars(lease, std::end(lease), w.lease.count()).ptr};
+    char ttl[24];
+    if (!o_.ttl_attribute_name.empty()) {
+        values[n++] = {ttl, std::to_chars(ttl, std::end(ttl), ttl_seconds(o_, w.lease, now)).ptr};
+    }
+    refresh_->fill(std::span(values.data(), n), body);
+    return true;
 }
 
-error_code write_encoder::encode_in_full(const dynamodb_store_options& o, lock_write& w,
-                                         std::chrono::system_clock::time_point now,
-                                         std::string& body, diagnostics& diag) {
+error_code write_encoder::encode(lock_write& w, std::chrono::system_clock::time_point now,
+                                 std::string& body, diagnostics& diag) const {
+    return fill_template(w, now, body) ? error_code{} : encode_in_full(w, now, body, diag);
+}
+
+error_code write_encoder::encode_in_full(lock_write& w, std::chrono::system_clock::time_point now,
+                                         std::string& body, diagnostics& diag) const {
     lease_values lv;
     if (w.kind != write_kind::release) {
         lv.lease = std::to_string(w.lease.count());
-        if (!o.ttl_attribute_name.empty()) {
-            lv.ttl = number{std::to_string(ttl_seconds(o, w.lease, now))};
+        if (!o_.ttl_attribute_name.empty()) {
+            lv.ttl = number{std::to_string(ttl_seconds(o_, w.lease, now))};
         }
     }
-    return encode_with(o, w, lv, body, diag);
+    return encode_with(o_, w, lv, body, diag);
 }
 
 }  // namespace dynalock::lock

@@ -149,6 +149,22 @@ TEST_P(store_test, grant_of_a_missing_item_makes_fence_1) {
     EXPECT_FALSE(none.has_value());
 }
 
+// A deferred write started as an lvalue (twice) hands over a copy of its
+// write each time: the second is the same grant, refused as held, not an
+// empty write.
+TEST_P(store_test, a_deferred_write_started_as_an_lvalue_sends_its_write_each_time) {
+    open();
+    const auto op = store_->async_write(grant(k1, "alice", "v1"), deadline());
+    auto [ec, r] = wait<write_result>([&](auto h) { op(std::move(h)); });
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_TRUE(r.record.has_value());
+    EXPECT_EQ(r.record->owner, "alice");
+    auto [again, held] = wait<write_result>([&](auto h) { op(std::move(h)); });
+    EXPECT_EQ(again, errc::conditional_check_failed) << again.message();
+    ASSERT_TRUE(held.record.has_value());
+    EXPECT_EQ(held.record->record_version, "v1");
+}
+
 TEST_P(store_test, grant_of_a_held_item_fails_with_the_holders_record) {
     open();
     const lock_record held = written(grant(k1, "alice", "v1"));

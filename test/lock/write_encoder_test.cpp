@@ -71,20 +71,25 @@ struct outcome {
     std::string body;
 };
 
-outcome encode(const lock::write_encoder& e, const dynamodb_store_options& o, lock_write w) {
+outcome encode(const lock::write_encoder& e, lock_write w) {
     outcome r;
     diagnostics diag;
-    r.ec = e.encode(o, w, now, r.body, diag);
+    r.ec = e.encode(w, now, r.body, diag);
     r.message = diag.message;
     return r;
 }
 
-outcome encode_in_full(const dynamodb_store_options& o, lock_write w) {
+outcome encode_in_full(const lock::write_encoder& e, lock_write w) {
     outcome r;
     diagnostics diag;
-    r.ec = lock::write_encoder::encode_in_full(o, w, now, r.body, diag);
+    r.ec = e.encode_in_full(w, now, r.body, diag);
     r.message = diag.message;
     return r;
+}
+
+bool filled(const lock::write_encoder& e, const lock_write& w) {
+    std::string body;
+    return e.fill_template(w, now, body);
 }
 
 void expect_same(const outcome& a, const outcome& b) {
@@ -99,9 +104,10 @@ TEST(LockWriteEncoder, AHeartbeatFromTheTemplateIsTheBodyEncodedInFull) {
         const lock::write_encoder e(o);
         ASSERT_TRUE(e.has_template());
         for (const auto& w : heartbeats(o)) {
-            const outcome filled = encode(e, o, w);
-            EXPECT_FALSE(filled.ec) << filled.message;
-            expect_same(filled, encode_in_full(o, w));
+            EXPECT_TRUE(filled(e, w));
+            const outcome from_template = encode(e, w);
+            EXPECT_FALSE(from_template.ec) << from_template.message;
+            expect_same(from_template, encode_in_full(e, w));
         }
     }
 }
@@ -110,11 +116,18 @@ TEST(LockWriteEncoder, TheTemplateBodyAsksForNoItem) {
     const dynamodb_store_options o{.table_name = "locks"};
     const lock::write_encoder e(o);
     const lock_write w = heartbeats(o).front();
-    const std::string body = encode(e, o, w).body;
+    const std::string body = encode(e, w).body;
     EXPECT_EQ(body.find("\"ReturnValues\":"), std::string::npos) << body;
     EXPECT_NE(body.find("\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\""), std::string::npos);
     EXPECT_FALSE(lock::write_encoder::returns_item(w));
     EXPECT_EQ(lock::write_encoder::target(w), "DynamoDB_20120810.UpdateItem");
+    lock_write release = w;
+    release.kind = write_kind::release;
+    release.delete_item = true;
+    EXPECT_EQ(lock::write_encoder::target(release), "DynamoDB_20120810.DeleteItem");
+    EXPECT_FALSE(lock::write_encoder::returns_item(release));
+    release.delete_item = false;
+    EXPECT_TRUE(lock::write_encoder::returns_item(release));
 }
 
 TEST(LockWriteEncoder, WhatTheClientRefusesIsRefusedWithTheSameReason) {
@@ -129,10 +142,11 @@ TEST(LockWriteEncoder, WhatTheClientRefusesIsRefusedWithTheSameReason) {
                              : field == 3 ? w.expected_version
                                           : w.new_version;
             s = bad;
-            const outcome filled = encode(e, o, w);
-            EXPECT_EQ(filled.ec, errc::invalid_argument) << field;
-            EXPECT_NE(filled.message.find("UTF-8"), std::string::npos) << filled.message;
-            expect_same(filled, encode_in_full(o, w));
+            const outcome got = encode(e, w);
+            EXPECT_FALSE(filled(e, w)) << field;
+            EXPECT_EQ(got.ec, errc::invalid_argument) << field;
+            EXPECT_NE(got.message.find("UTF-8"), std::string::npos) << got.message;
+            expect_same(got, encode_in_full(e, w));
         }
     }
 }
@@ -156,22 +170,33 @@ TEST(LockWriteEncoder, OtherWritesAreEncodedInFull) {
     writes.back().kind = write_kind::release;
     writes.back().delete_item = true;
     for (const auto& w : writes) {
-        const outcome filled = encode(e, o, w);
-        EXPECT_FALSE(filled.ec) << filled.message;
-        expect_same(filled, encode_in_full(o, w));
-        EXPECT_NE(filled.body, encode(e, o, hb).body);
+        EXPECT_FALSE(filled(e, w));
+        const outcome got = encode(e, w);
+        EXPECT_FALSE(got.ec) << got.message;
+        expect_same(got, encode_in_full(e, w));
+        EXPECT_NE(got.body, encode(e, hb).body);
     }
 }
 
-TEST(LockWriteEncoder, ATableNameHoldingAMarkerHasNoTemplateAndStillWrites) {
-    // One of the template's markers as the TTL attribute's name.
-    const dynamodb_store_options o{.table_name = "locks", .ttl_attribute_name = "9007199254740003"};
-    const lock::write_encoder e(o);
-    EXPECT_FALSE(e.has_template());
-    for (const auto& w : heartbeats(o)) {
-        const outcome filled = encode(e, o, w);
-        EXPECT_FALSE(filled.ec) << filled.message;
-        expect_same(filled, encode_in_full(o, w));
+TEST(LockWriteEncoder, ANameHoldingAMarkerLeavesNoTemplateAndStillWrites) {
+    // One of the template's markers as each of the table's names in turn.
+    const std::string marker = "9007199254740003";
+    const dynamodb_store_options base{
+        .table_name = "locks", .sort_key_name = "sub", .ttl_attribute_name = "expires"};
+    std::vector<dynamodb_store_options> tables(4, base);
+    tables[0].table_name = marker;
+    tables[1].partition_key_name = marker;
+    tables[2].sort_key_name = marker;
+    tables[3].ttl_attribute_name = marker;
+    for (const auto& o : tables) {
+        const lock::write_encoder e(o);
+        EXPECT_FALSE(e.has_template());
+        for (const auto& w : heartbeats(o)) {
+            EXPECT_FALSE(filled(e, w));
+            const outcome got = encode(e, w);
+            EXPECT_FALSE(got.ec) << got.message;
+            expect_same(got, encode_in_full(e, w));
+        }
     }
 }
 
@@ -179,9 +204,9 @@ TEST(LockWriteEncoder, ATableTheClientRefusesHasNoTemplate) {
     const dynamodb_store_options o{.table_name = "x"};  // shorter than 3 characters
     const lock::write_encoder e(o);
     EXPECT_FALSE(e.has_template());
-    const outcome filled = encode(e, o, heartbeats(o).front());
-    EXPECT_EQ(filled.ec, errc::invalid_argument);
-    EXPECT_FALSE(filled.message.empty());
+    const outcome got = encode(e, heartbeats(o).front());
+    EXPECT_EQ(got.ec, errc::invalid_argument);
+    EXPECT_FALSE(got.message.empty());
 }
 
 }  // namespace
