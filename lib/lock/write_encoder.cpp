@@ -286,13 +286,37 @@ error_code encode_with(const dynamodb_store_options& o, lock_write& w, const lea
     return {};
 }
 
-// The template's markers, in the order of write_encoder::encode's values:
-// the partition key, the sort key, the expected version, the owner, the new
-// version, the lease and the TTL. Digits, so that the TTL's passes as a
-// number; split() refuses any that a name of the table's holds.
+// The template's markers: digits, so that the TTL's passes as a number;
+// split() refuses any that a name of the table's holds.
 constexpr std::array<std::string_view, 7> markers = {
     "9007199254740001", "9007199254740002", "9007199254740003", "9007199254740004",
     "9007199254740005", "9007199254740006", "9007199254740007",
+};
+
+/// The strings of a heartbeat that fill the template's holes, in hole order:
+/// the partition key, the sort key when the table has one, the expected
+/// version, the owner, the new version, the lease and the TTL when the table
+/// has one. The constructor lists its markers with it, and fill_template
+/// its values, so that the two cannot disagree.
+struct hole_values {
+    std::array<std::string_view, markers.size()> text{};
+    std::size_t size = 0;
+
+    hole_values(const dynamodb_store_options& o, const lock_write& w, std::string_view lease,
+                std::string_view ttl) {
+        text[size++] = w.key.partition;
+        if (!o.sort_key_name.empty()) {
+            text[size++] = w.key.sort ? std::string_view(*w.key.sort) : std::string_view();
+        }
+        text[size++] = w.expected_version;
+        text[size++] = w.owner;
+        text[size++] = w.new_version;
+        text[size++] = lease;
+        if (!o.ttl_attribute_name.empty()) {
+            text[size++] = ttl;
+        }
+    }
+    std::span<const std::string_view> all() const { return {text.data(), size}; }
 };
 
 /// Whether `w` is a heartbeat the template encodes: a refresh of a lease held
@@ -319,26 +343,19 @@ write_encoder::write_encoder(dynamodb_store_options o) : o_(std::move(o)) {
                       .expected_version = std::string(markers[2]),
                       .owner = std::string(markers[3]),
                       .new_version = std::string(markers[4])};
-    std::array<std::string_view, markers.size()> used{};
-    std::size_t n = 0;
-    used[n++] = markers[0];
     if (!o_.sort_key_name.empty()) {
         sample.key.sort = std::string(markers[1]);
-        used[n++] = markers[1];
     }
-    for (std::size_t i = 2; i < 6; ++i) {
-        used[n++] = markers[i];
-    }
-    if (!o_.ttl_attribute_name.empty()) {
-        used[n++] = markers[6];
-    }
+    // The holes view `sample`; encoding takes a copy's versions.
+    const hole_values holes(o_, sample, markers[5], markers[6]);
+    lock_write written = sample;
     std::string body;
     diagnostics diag;
     // A table whose names the client refuses has no template: every write
     // is encoded in full and fails with the reason.
-    if (!encode_with(o_, sample, {std::string(markers[5]), number{std::string(markers[6])}}, body,
+    if (!encode_with(o_, written, {std::string(markers[5]), number{std::string(markers[6])}}, body,
                      diag)) {
-        refresh_ = ddb::body_template::split(body, std::span(used.data(), n));
+        refresh_ = ddb::body_template::split(body, holes.all());
     }
 }
 
@@ -352,28 +369,21 @@ bool write_encoder::fill_template(const lock_write& w, std::chrono::system_clock
     if (!refresh_ || !fits_template(o_, w)) {
         return false;
     }
-    // In the order of the constructor's markers.
-    std::array<std::string_view, markers.size()> values{};
-    std::size_t n = 0;
-    values[n++] = w.key.partition;
-    if (w.key.sort) {
-        values[n++] = *w.key.sort;
+    char lease[24];
+    const std::string_view lease_text(lease,
+                                      std::to_chars(lease, std::end(lease), w.lease.count()).ptr);
+    char ttl[24];
+    std::string_view ttl_text;
+    if (!o_.ttl_attribute_name.empty()) {
+        ttl_text = {ttl, std::to_chars(ttl, std::end(ttl), ttl_seconds(o_, w.lease, now)).ptr};
     }
-    values[n++] = w.expected_version;
-    values[n++] = w.owner;
-    values[n++] = w.new_version;
+    const hole_values values(o_, w, lease_text, ttl_text);
     // What the client would refuse goes the long way, to be refused with
-    // its reason.
-    if (!std::all_of(values.begin(), values.begin() + n, ddb::is_utf8)) {
+    // its reason (the lease's and TTL's digits always pass).
+    if (!std::all_of(values.all().begin(), values.all().end(), ddb::is_utf8)) {
         return false;
     }
-    char lease[24];
-    values[n++] = {lease, std::to_chars(lease, std::end(lease), w.lease.count()).ptr};
-    char ttl[24];
-    if (!o_.ttl_attribute_name.empty()) {
-        values[n++] = {ttl, std::to_chars(ttl, std::end(ttl), ttl_seconds(o_, w.lease, now)).ptr};
-    }
-    refresh_->fill(std::span(values.data(), n), body);
+    refresh_->fill(values.all(), body);
     return true;
 }
 

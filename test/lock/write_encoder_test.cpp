@@ -98,17 +98,24 @@ void expect_same(const outcome& a, const outcome& b) {
     EXPECT_EQ(a.body, b.body);
 }
 
+// Every heartbeat of `heartbeats(o)` encodes without error to the body
+// encoded in full, from the template or not as `from_template` says.
+void expect_heartbeats_encoded(const lock::write_encoder& e, const dynamodb_store_options& o,
+                               bool from_template) {
+    for (const auto& w : heartbeats(o)) {
+        EXPECT_EQ(filled(e, w), from_template);
+        const outcome got = encode(e, w);
+        EXPECT_FALSE(got.ec) << got.message;
+        expect_same(got, encode_in_full(e, w));
+    }
+}
+
 TEST(LockWriteEncoder, AHeartbeatFromTheTemplateIsTheBodyEncodedInFull) {
     for (const auto& o : tables()) {
         SCOPED_TRACE(o.partition_key_name + " " + o.sort_key_name + " " + o.ttl_attribute_name);
         const lock::write_encoder e(o);
         ASSERT_TRUE(e.has_template());
-        for (const auto& w : heartbeats(o)) {
-            EXPECT_TRUE(filled(e, w));
-            const outcome from_template = encode(e, w);
-            EXPECT_FALSE(from_template.ec) << from_template.message;
-            expect_same(from_template, encode_in_full(e, w));
-        }
+        expect_heartbeats_encoded(e, o, true);
     }
 }
 
@@ -191,12 +198,7 @@ TEST(LockWriteEncoder, ANameHoldingAMarkerLeavesNoTemplateAndStillWrites) {
     for (const auto& o : tables) {
         const lock::write_encoder e(o);
         EXPECT_FALSE(e.has_template());
-        for (const auto& w : heartbeats(o)) {
-            EXPECT_FALSE(filled(e, w));
-            const outcome got = encode(e, w);
-            EXPECT_FALSE(got.ec) << got.message;
-            expect_same(got, encode_in_full(e, w));
-        }
+        expect_heartbeats_encoded(e, o, false);
     }
 }
 
