@@ -10,6 +10,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -18,7 +19,7 @@
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/intrusive/list.hpp>
 
@@ -465,6 +466,39 @@ round_trip read_failed(error_code ec, const response_parser& parser, const conne
     return round_trip{ec, exchange_step::read, parser.got_some() || conn.buffer.size() != 0, false};
 }
 
+// A lock's answers take well under 1 KiB, and every pooled connection keeps
+// its buffer: 4 KiB each rather than 16 (64 connections held 1 MiB, 100 B per
+// lease of 10,000). A large page is read in more pieces.
+constexpr std::size_t read_chunk = 4 * 1024;
+
+// Puts the connection's buffered bytes into the parser: the round trip when
+// the response ended or failed, nothing when more must be read.
+std::optional<round_trip> parse_buffered(response_parser& parser, connection& conn) {
+    if (conn.buffer.size() == 0) {
+        return std::nullopt;
+    }
+    const asio::const_buffer bytes = conn.buffer.data();
+    error_code ec;
+    conn.buffer.consume(
+        parser.put(std::string_view(static_cast<const char*>(bytes.data()), bytes.size()), ec));
+    if (ec && ec != beast::http::error::need_more) {
+        return read_failed(ec, parser, conn);
+    }
+    if (parser.is_done()) {
+        return finished(parser, conn);
+    }
+    return std::nullopt;
+}
+
+// The server closed the connection: that ends a response framed by the end
+// of the connection, cuts any other short, and before any byte means the
+// server closed the connection instead of answering (end_of_stream).
+round_trip at_eof(response_parser& parser, const connection& conn) {
+    error_code ec;
+    parser.put_eof(ec);
+    return ec ? read_failed(ec, parser, conn) : finished(parser, conn);
+}
+
 asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn, const request& req,
                                            response& res, std::size_t body_limit) {
     co_await detail::no_throw_on_cancel;
@@ -473,14 +507,22 @@ asio::awaitable<round_trip> write_and_read(tls_stream& stream, connection& conn,
         ec) {
         co_return round_trip{ec, exchange_step::write, false, false};
     }
-    response_parser parser(res);
-    configure(parser, body_limit);
-    const auto [ec, read] =
-        co_await beast::http::async_read(stream, conn.buffer, parser, as_tuple_in_place);
-    if (ec) {
-        co_return read_failed(ec, parser, conn);
+    response_parser parser(res, body_limit);
+    for (;;) {
+        if (std::optional<round_trip> trip = parse_buffered(parser, conn)) {
+            co_return *trip;
+        }
+        // One read of what is there (Beast's stream takes no deferred token itself).
+        const auto [ec, got] = co_await asio::async_read(
+            stream, conn.buffer.prepare(read_chunk), asio::transfer_at_least(1), as_tuple_in_place);
+        conn.buffer.commit(got);
+        if (ec == asio::error::eof) {
+            co_return at_eof(parser, conn);
+        }
+        if (ec) {
+            co_return read_failed(ec, parser, conn);
+        }
     }
-    co_return finished(parser, conn);
 }
 
 exchange_result aborted(bool request_sent) {
@@ -704,8 +746,7 @@ void exchange_operation::send_request(owner self) {
                          self.on_trip(std::move(op), trip);
                      });
     }
-    parser_.emplace(*res_);
-    configure(*parser_, limit);
+    parser_.emplace(*res_, limit);
     maybe_more_ = false;
     // The socket is non-blocking (connect): the request is written at once (it
     // usually fits the send buffer: one sendmsg and no completion to wait
@@ -745,28 +786,15 @@ void exchange_operation::on_readable(owner self, error_code ec) {
     read(std::move(self));
 }
 
-// Beast's parser fed directly: beast::http::async_read would add a composed
-// operation and its handler hops, and read at most 512 bytes at first.
+// The parser fed directly, without a composed read operation and its handler hops.
 void exchange_operation::read(owner self) {
     connection& conn = *slot_->conn;
     response_parser& parser = *parser_;
     tcp::socket& socket = conn.tcp().socket();
-    // A lock's answers take well under 1 KiB, and every pooled connection
-    // keeps its buffer: 4 KiB each rather than 16 (64 connections held 1 MiB,
-    // 100 B per lease of 10,000). A large page is read in more pieces.
-    constexpr std::size_t read_chunk = 4 * 1024;
     error_code ec;
     for (;;) {
-        if (conn.buffer.size() != 0) {
-            const std::size_t used = parser.put(conn.buffer.data(), ec);
-            conn.buffer.consume(used);
-            if (ec && ec != beast::http::error::need_more) {
-                return on_trip(std::move(self), read_failed(ec, parser, conn));
-            }
-            ec = {};
-            if (parser.is_done()) {
-                return on_trip(std::move(self), finished(parser, conn));
-            }
+        if (std::optional<round_trip> trip = parse_buffered(parser, conn)) {
+            return on_trip(std::move(self), *trip);
         }
         // Asio (1.81) tries every read before it waits for readiness, and
         // right after the request nothing has arrived: one failing recv per
@@ -793,18 +821,7 @@ void exchange_operation::read(owner self) {
             continue;  // woken with nothing to read: wait again
         }
         if (ec == asio::error::eof) {
-            // As beast::http::read: EOF ends a response framed by the end of
-            // the connection, cuts any other short, and before any byte means
-            // the server closed the connection instead of answering.
-            if (!parser.got_some()) {
-                return on_trip(std::move(self),
-                               read_failed(beast::http::error::end_of_stream, parser, conn));
-            }
-            parser.put_eof(ec);
-            if (ec) {
-                return on_trip(std::move(self), read_failed(ec, parser, conn));
-            }
-            return on_trip(std::move(self), finished(parser, conn));
+            return on_trip(std::move(self), at_eof(parser, conn));
         }
         if (ec) {
             return on_trip(std::move(self), read_failed(ec, parser, conn));

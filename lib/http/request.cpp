@@ -1,6 +1,7 @@
 #include <http/request.hpp>
 
 #include "byte_scan.hpp"
+#include "field_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,37 +13,16 @@
 namespace dynalock::http {
 namespace {
 
-// What each byte may be, looked up once per byte since every header of every
-// request passes through here.
-enum char_class : unsigned char {
-    token_char = 1,   // RFC 9110 token characters, the only ones allowed in a field name
-    unsafe_char = 2,  // CR, LF and NUL, which would end or corrupt the header block
-};
+using field_text::iequals;
+using field_text::is_token;
 
-constexpr std::array<unsigned char, 256> char_classes = [] {
-    std::array<unsigned char, 256> classes{};
-    for (int c = '0'; c <= '9'; ++c) {
-        classes[static_cast<std::size_t>(c)] = token_char;
-    }
-    for (int c = 'a'; c <= 'z'; ++c) {
-        classes[static_cast<std::size_t>(c)] = token_char;
-        classes[static_cast<std::size_t>(c - 'a' + 'A')] = token_char;
-    }
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
-        classes[static_cast<unsigned char>(c)] = token_char;
-    }
-    classes['\r'] = classes['\n'] = classes['\0'] = unsafe_char;
-    return classes;
+// CR, LF and NUL, which would end or corrupt the header block, looked up once
+// per byte since every header of every request passes through here.
+constexpr std::array<bool, 256> unsafe_chars = [] {
+    std::array<bool, 256> chars{};
+    chars['\r'] = chars['\n'] = chars['\0'] = true;
+    return chars;
 }();
-
-bool has_class(char c, char_class wanted) {
-    return (char_classes[static_cast<unsigned char>(c)] & wanted) != 0;
-}
-
-bool is_token(std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return has_class(c, token_char); });
-}
 
 // Eight bytes at a time: the values (the signature's above all) are hundreds
 // of bytes per request. No byte below 0x0e, the usual case, clears a word in
@@ -51,16 +31,7 @@ bool is_safe_text(std::string_view s) {
     const char* const end = s.data() + s.size();
     return detail::find_byte(
                s.data(), end, [](std::uint64_t w) { return detail::has_byte_below(w, '\r' + 1); },
-               [](unsigned char c) { return has_class(static_cast<char>(c), unsafe_char); }) == end;
-}
-
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+               [](unsigned char c) { return unsafe_chars[c]; }) == end;
 }
 
 bool is_reserved_for_pool(std::string_view name) {

@@ -1,18 +1,20 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dynalock::http {
 
 class response_parser;
 
 /// An HTTP response as the pool reads it: the status, the header fields and
-/// the body. Fields are kept packed in one string, not one allocation each as
-/// Beast's message keeps them: a DynamoDB answer has six or seven, and they
-/// were a third of the allocations of a request.
+/// the body. The fields stay in a copy of the header block as received, not
+/// one allocation each as Beast's message keeps them: a DynamoDB answer has
+/// six or seven, and they were a third of the allocations of a request.
 class response {
 public:
     /// The status code, such as 200.
@@ -36,12 +38,21 @@ public:
 private:
     friend class response_parser;
 
+    // Copies a header or trailer block in; the returned view of the copy
+    // stays valid until the next call.
+    std::string_view keep_block(std::string_view block);
+    // `name` and `value` view the block `keep_block` returned last.
     void add_field(std::string_view name, std::string_view value);
 
+    struct field_at {
+        std::uint32_t name_at, name_size, value_at, value_size;  // in blocks_
+    };
+
     unsigned status_ = 0;
-    // Each field as its name's size and value's size (fixed-width, so any
-    // byte may appear in either), then the name and the value.
-    std::string fields_;
+    // The header block (and trailer block) as received, and where in it each
+    // field's name and value are: one copy of the bytes for all fields.
+    std::string blocks_;
+    std::vector<field_at> fields_;
     std::string body_;
 };
 
