@@ -50,21 +50,16 @@ private:
         ~list() { gone = true; }
     };
 
-    // Initial-exec: reached at a fixed offset from the thread pointer, not
-    // through a call to __tls_get_addr per access as a shared library's
-    // thread-locals otherwise are (about 500 instructions a heartbeat). The
-    // lists take a few hundred bytes of the static TLS block, where glibc
-    // keeps room for such variables even in a library loaded by dlopen.
     static list* current() noexcept {
         if (gone) {
             return nullptr;
         }
-        [[gnu::tls_model("initial-exec")]] thread_local list spares;
+        thread_local list spares;
         return &spares;
     }
 
     // Trivially destructible, so it can still be read after `list` is destroyed.
-    [[gnu::tls_model("initial-exec")]] static inline thread_local bool gone = false;
+    static inline thread_local bool gone = false;
 };
 
 }  // namespace dynalock::detail
