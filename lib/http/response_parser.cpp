@@ -197,10 +197,19 @@ void response_parser::put_eof(error_code& ec) {
 }
 
 bool response_parser::keep_alive() const noexcept {
-    if (framed_by_eof_ || close_) {
+    // HTTP/1.0 has no transfer codings: such framing is faulty (RFC 9112
+    // 6.1), and a 101 hands the connection to another protocol.
+    if (framed_by_eof_ || close_ || (has_transfer_encoding_ && !http11_) || res_.status_ == 101) {
         return false;
     }
     return http11_ || keep_alive_;
+}
+
+void response_parser::forget_header() noexcept {
+    res_.clear();
+    content_length_ = 0;
+    http11_ = has_content_length_ = chunked_ = has_transfer_encoding_ = false;
+    close_ = keep_alive_ = false;
 }
 
 // Nothing is used until the whole block is there, so a block cut anywhere
@@ -245,7 +254,13 @@ std::size_t response_parser::parse_header(std::string_view bytes, error_code& ec
         return 0;
     }
     const unsigned status = res_.status_;
-    if ((status >= 100 && status < 200) || status == 204 || status == 304) {
+    if (status >= 100 && status < 200 && status != 101) {
+        // An interim response (100 Continue, 103 Early Hints): the final one
+        // follows, and only its fields and framing count.
+        forget_header();
+        return size;
+    }
+    if (status == 101 || status == 204 || status == 304) {
         state_ = state::done;
     } else if (chunked_) {
         state_ = state::chunk_header;
@@ -316,7 +331,7 @@ void response_parser::parse_fields(std::string_view block, bool trailer, error_c
 }
 
 void response_parser::on_field(std::string_view name, std::string_view value, error_code& ec) {
-    // Sizes first: most fields are none of these three.
+    // Sizes first: most fields are none of these.
     if (name.size() == 14 && iequals(name, "content-length")) {
         if (has_content_length_ || !parse_number(value, 10, decimal_digit, content_length_)) {
             ec = error::bad_content_length;
@@ -328,20 +343,20 @@ void response_parser::on_field(std::string_view name, std::string_view value, er
         }
         has_transfer_encoding_ = true;
         // Chunked must be the last coding, and only the last is decoded here.
-        // A coding that is not a token (its parameters aside) leaves the
-        // framing in doubt.
+        // A coding that is not a bare token leaves the framing in doubt:
+        // parsers disagree on where a coding with parameters ends.
         bool chunked_before = false;
         bool bad_coding = false;
         for_each_element(value, [&](std::string_view coding) {
-            const std::string_view name = trim(coding.substr(0, coding.find(';')));
-            bad_coding = bad_coding || !field_text::is_token(name);
+            bad_coding = bad_coding || !field_text::is_token(coding);
             chunked_before = chunked_before || chunked_;
-            chunked_ = iequals(name, "chunked");
+            chunked_ = iequals(coding, "chunked");
         });
         if (chunked_before || bad_coding) {
             ec = error::bad_transfer_encoding;
         }
-    } else if (name.size() == 10 && iequals(name, "connection")) {
+    } else if ((name.size() == 10 && iequals(name, "connection")) ||
+               (name.size() == 16 && iequals(name, "proxy-connection"))) {
         // Persistence in doubt is refused rather than guessed.
         for_each_element(value, [&](std::string_view option) {
             if (!field_text::is_token(option)) {
