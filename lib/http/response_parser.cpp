@@ -6,8 +6,9 @@
 #include <boost/beast/http/error.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
-#include <limits>
+#include <system_error>
 
 namespace dynalock::http {
 namespace {
@@ -89,34 +90,12 @@ void for_each_element(std::string_view list, Each each) {
     }
 }
 
-template <class Digit>
-bool parse_number(std::string_view s, unsigned base, Digit digit, std::uint64_t& out) noexcept {
-    if (s.empty()) {
-        return false;
-    }
-    std::uint64_t n = 0;
-    for (const char c : s) {
-        const int d = digit(c);
-        if (d < 0 ||
-            n > (std::numeric_limits<std::uint64_t>::max() - static_cast<unsigned>(d)) / base) {
-            return false;
-        }
-        n = n * base + static_cast<unsigned>(d);
-    }
-    out = n;
-    return true;
-}
-
-int decimal_digit(char c) noexcept {
-    return (c >= '0' && c <= '9') ? c - '0' : -1;
-}
-
-int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    const char lower = field_text::ascii_lower(c);
-    return (lower >= 'a' && lower <= 'f') ? lower - 'a' + 10 : -1;
+// The whole of `s` as an unsigned number in `base`: digits only (no sign, no
+// space, no prefix), and no overflow.
+bool parse_whole(std::string_view s, int base, std::uint64_t& out) noexcept {
+    const char* const end = s.data() + s.size();
+    const auto [stop, ec] = std::from_chars(s.data(), end, out, base);
+    return ec == std::errc() && stop == end;
 }
 
 }  // namespace
@@ -288,7 +267,7 @@ void response_parser::parse_status_line(std::string_view line, error_code& ec) {
         return;
     }
     std::uint64_t status = 0;
-    if (!parse_number(line.substr(9, 3), 10, decimal_digit, status) || line[12] != ' ') {
+    if (!parse_whole(line.substr(9, 3), 10, status) || line[12] != ' ') {
         ec = error::bad_status;
         return;
     }
@@ -333,7 +312,7 @@ void response_parser::parse_fields(std::string_view block, bool trailer, error_c
 void response_parser::on_field(std::string_view name, std::string_view value, error_code& ec) {
     // Sizes first: most fields are none of these.
     if (name.size() == 14 && iequals(name, "content-length")) {
-        if (has_content_length_ || !parse_number(value, 10, decimal_digit, content_length_)) {
+        if (has_content_length_ || !parse_whole(value, 10, content_length_)) {
             ec = error::bad_content_length;
         }
         has_content_length_ = true;
@@ -378,13 +357,13 @@ std::size_t response_parser::parse_chunk_header(std::string_view bytes, error_co
         return 0;
     }
     const std::string_view line = bytes.substr(0, size - crlf.size());
-    const std::size_t digits =
-        std::find_if(line.begin(), line.end(), [](char c) { return hex_digit(c) < 0; }) -
-        line.begin();
-    const std::string_view extension = line.substr(digits);
-    const std::string_view trimmed = trim(extension);
     std::uint64_t chunk = 0;
-    if (!parse_number(line.substr(0, digits), 16, hex_digit, chunk) || !is_field_text(extension) ||
+    const auto [digits_end, parsed] =
+        std::from_chars(line.data(), line.data() + line.size(), chunk, 16);
+    const std::string_view extension =
+        line.substr(static_cast<std::size_t>(digits_end - line.data()));
+    const std::string_view trimmed = trim(extension);
+    if (parsed != std::errc() || !is_field_text(extension) ||
         !(trimmed.empty() || trimmed.front() == ';')) {
         ec = error::bad_chunk;
         return 0;
